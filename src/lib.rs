@@ -1,0 +1,23 @@
+//! # streams-coordinator
+//!
+//! A broker-side coordinator for Kafka Streams groups: the "streams" rebalance
+//! protocol of KIP-1071 (`group.protocol=streams`).
+//!
+//! The crate is laid out in rooms whose dependencies point one way
+//! (`service -> group -> {topology, assignor, protocol}`):
+//!
+//! * [`protocol`]: the wire messages of API keys 88 (StreamsGroupHeartbeat) and
+//!   89 (StreamsGroupDescribe), the persisted records, and their byte-exact codec.
+//! * [`topology`]: the streams topology model and its configuration against
+//!   cluster metadata.
+//! * [`assignor`]: the `TaskAssignor` trait, the sticky assignor and the
+//!   assignment invariants.
+//! * [`group`]: the pure coordinator state machine (no I/O, no clock).
+//! * [`service`]: the tokio driver a broker embeds.
+#![deny(missing_docs)]
+
+pub mod assignor;
+pub mod group;
+pub mod protocol;
+pub mod service;
+pub mod topology;

@@ -1,0 +1,1 @@
+//! The `topology` module (under construction).
