@@ -1,1 +1,3 @@
 //! The `protocol` module (under construction).
+
+pub mod api_versions;

@@ -1,1 +1,5 @@
-//! The `service` module (under construction).
+//! The tokio driver a broker embeds (under construction): group partitioning
+//! and the broker-layer authorization checks.
+
+pub mod auth;
+pub mod partition;
