@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn kafka_base64_form() {
         assert_eq!(Uuid::ZERO.to_string(), "AAAAAAAAAAAAAAAAAAAAAA");
-        assert_eq!(Uuid::from_u64_pair(0, 1).to_string(), "AAAAAAAAAAAAAAAAAAAAAQ");
+        assert_eq!(
+            Uuid::from_u64_pair(0, 1).to_string(),
+            "AAAAAAAAAAAAAAAAAAAAAQ"
+        );
         let u = Uuid::from_u64_pair(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
         let s = u.to_string();
         assert_eq!(s.len(), 22);
