@@ -33,7 +33,9 @@ impl TopicConfigurationStatus {
             TopicConfigurationStatus::IncorrectlyPartitionedTopics(_) => {
                 StatusCode::INCORRECTLY_PARTITIONED_TOPICS
             }
-            TopicConfigurationStatus::MissingInternalTopics(_) => StatusCode::MISSING_INTERNAL_TOPICS,
+            TopicConfigurationStatus::MissingInternalTopics(_) => {
+                StatusCode::MISSING_INTERNAL_TOPICS
+            }
         }
     }
 
@@ -219,7 +221,9 @@ impl From<TopologyError> for Stop {
 }
 
 fn incorrectly_partitioned(detail: String) -> Stop {
-    Stop::Status(TopicConfigurationStatus::IncorrectlyPartitionedTopics(detail))
+    Stop::Status(TopicConfigurationStatus::IncorrectlyPartitionedTopics(
+        detail,
+    ))
 }
 
 /// The partition count provider of spec 04 §3.0: the actual count of an existing topic wins
@@ -280,7 +284,10 @@ pub fn configure(
     }
 }
 
-fn configure_inner(topology: &StreamsTopology, metadata: &ClusterMetadata) -> Result<ConfiguredTopology, Stop> {
+fn configure_inner(
+    topology: &StreamsTopology,
+    metadata: &ClusterMetadata,
+) -> Result<ConfiguredTopology, Stop> {
     let subs: Vec<&Subtopology> = topology.subtopologies().collect();
 
     // Step 2 of spec 04 §3: missing external source topics.
@@ -291,10 +298,12 @@ fn configure_inner(topology: &StreamsTopology, metadata: &ClusterMetadata) -> Re
         .filter(|t| metadata.topic(t).is_none())
         .collect();
     if !missing.is_empty() {
-        return Err(Stop::Status(TopicConfigurationStatus::MissingSourceTopics(format!(
-            "Source topics {} are missing.",
-            summarize_topics(missing.iter().copied())
-        ))));
+        return Err(Stop::Status(TopicConfigurationStatus::MissingSourceTopics(
+            format!(
+                "Source topics {} are missing.",
+                summarize_topics(missing.iter().copied())
+            ),
+        )));
     }
 
     let mut counts = Counts {
@@ -363,7 +372,7 @@ fn configure_inner(topology: &StreamsTopology, metadata: &ClusterMetadata) -> Re
     }
 
     // Step 7: internal topics to create, and the partition check of existing ones.
-    let mut to_create: BTreeMap<&str, InternalTopic> = BTreeMap::new();
+    let mut to_create: BTreeMap<String, InternalTopic> = BTreeMap::new();
     for s in configured.values() {
         for t in s
             .repartition_source_topics
@@ -371,7 +380,7 @@ fn configure_inner(topology: &StreamsTopology, metadata: &ClusterMetadata) -> Re
             .chain(s.state_changelog_topics.values())
         {
             to_create.insert(
-                &t.name,
+                t.name.clone(),
                 InternalTopic {
                     name: t.name.clone(),
                     partitions: t.partitions,
@@ -388,7 +397,7 @@ fn configure_inner(topology: &StreamsTopology, metadata: &ClusterMetadata) -> Re
         let Some(actual) = metadata.partition_count(topic) else {
             continue;
         };
-        if let Some(expected) = to_create.remove(topic.as_str()) {
+        if let Some(expected) = to_create.remove(topic) {
             if actual != expected.partitions {
                 return Err(incorrectly_partitioned(format!(
                     "Existing topic {topic} has different number of partitions: expected {}, found {actual}",
@@ -400,7 +409,7 @@ fn configure_inner(topology: &StreamsTopology, metadata: &ClusterMetadata) -> Re
     let status = (!to_create.is_empty()).then(|| {
         TopicConfigurationStatus::MissingInternalTopics(format!(
             "Internal topics are missing: {}",
-            summarize_topics(to_create.keys().copied())
+            summarize_topics(to_create.keys().map(String::as_str))
         ))
     });
     Ok(ConfiguredTopology {
@@ -432,7 +441,10 @@ fn max_input_count(s: &Subtopology, counts: &Counts<'_>) -> i32 {
 /// first visit (pass, position) at which one of its inputs is known, which is the visit after
 /// the one that decided that input. Visits are processed in (pass, position) order with a
 /// heap, so each subtopology acts once and each decision wakes only its readers.
-fn decide_repartition_counts<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>) -> Result<(), Stop> {
+fn decide_repartition_counts<'a>(
+    subs: &[&'a Subtopology],
+    counts: &mut Counts<'a>,
+) -> Result<(), Stop> {
     // Fixed repartition topics: decided from the start (a later subtopology's value wins if
     // two list the same name with different counts).
     for s in subs {
@@ -453,8 +465,7 @@ fn decide_repartition_counts<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'
     let mut visits: BinaryHeap<Reverse<(usize, usize)>> = BinaryHeap::new();
     for (i, s) in subs.iter().enumerate() {
         let has_input = s.source_topics.iter().any(|t| counts.count(t).is_some())
-            || s
-                .repartition_source_topics
+            || s.repartition_source_topics
                 .iter()
                 .any(|t| counts.decided.contains_key(t.name.as_str()));
         if has_input {
@@ -468,8 +479,7 @@ fn decide_repartition_counts<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'
         if std::mem::replace(&mut acted[i], true) {
             continue;
         }
-        if s
-            .repartition_sink_topics
+        if s.repartition_sink_topics
             .iter()
             .all(|t| counts.decided.contains_key(t.as_str()))
         {
@@ -530,9 +540,19 @@ fn render_counts(map: &BTreeMap<&str, i32>) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
+/// The fixed repartition topics of the whole topology, as copartition enforcement sees them.
+enum FixedRepartition {
+    NoneInTopology,
+    AllEqual(i32),
+    Disagree,
+}
+
 /// Step 4 (spec 04 §3.4), copartition enforcement, for every group of every subtopology in
 /// ascending subtopology order.
-fn enforce_copartitioning<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>) -> Result<(), Stop> {
+fn enforce_copartitioning<'a>(
+    subs: &[&'a Subtopology],
+    counts: &mut Counts<'a>,
+) -> Result<(), Stop> {
     let mut fixed: BTreeSet<&str> = BTreeSet::new();
     let mut flexible: BTreeSet<&str> = BTreeSet::new();
     for s in subs {
@@ -548,9 +568,13 @@ fn enforce_copartitioning<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>)
     // during this step (a fixed topic whose decision would change is an error), so this is
     // computed once instead of once per copartition group.
     let mut fixed_counts = fixed.iter().map(|t| counts.count(t));
-    let fixed_common: Option<Option<i32>> = match fixed_counts.next() {
-        None => None,
-        Some(first) => Some(if fixed_counts.all(|c| c == first) { first } else { None }),
+    let fixed_common = match fixed_counts.next() {
+        None => FixedRepartition::NoneInTopology,
+        Some(first) if fixed_counts.all(|c| c == first) => match first {
+            Some(n) => FixedRepartition::AllEqual(n),
+            None => FixedRepartition::Disagree,
+        },
+        Some(_) => FixedRepartition::Disagree,
     };
 
     for s in subs {
@@ -586,14 +610,14 @@ fn enforce_copartitioning<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>)
             }
             let n = if external.is_empty() {
                 match fixed_common {
-                    Some(Some(n)) => n,
-                    Some(None) => {
+                    FixedRepartition::AllEqual(n) => n,
+                    FixedRepartition::Disagree => {
                         return Err(incorrectly_partitioned(format!(
                             "Following topics do not have the same number of partitions: [{}]",
                             render_counts(&repartition)
                         )));
                     }
-                    None => {
+                    FixedRepartition::NoneInTopology => {
                         let max = repartition.values().copied().max().unwrap_or(0);
                         if max == 0 {
                             let names: Vec<&str> = repartition.keys().copied().collect();

@@ -77,7 +77,12 @@ fn java_length(s: &str) -> i32 {
 /// Kafka's `Utils.computeTopicHash`: magic byte, topic id (most then least significant 64
 /// bits), name, partition count, then for each partition its index and, for each of its
 /// (sorted) replica racks, the rack's length and the rack.
-pub(crate) fn topic_hash(id: &Uuid, name: &str, partition_count: i32, sorted_racks: &[Vec<String>]) -> i64 {
+pub(crate) fn topic_hash(
+    id: &Uuid,
+    name: &str,
+    partition_count: i32,
+    sorted_racks: &[Vec<String>],
+) -> i64 {
     let mut h = HashStream::new();
     h.put_byte(TOPIC_HASH_MAGIC_BYTE);
     h.put_long(id.most_significant_bits() as i64);
@@ -172,7 +177,10 @@ mod tests {
         }
         bytes.extend_from_slice(&2i32.to_le_bytes()); // putString's own length
         bytes.extend_from_slice(&1i32.to_le_bytes()); // partition 1, no racks
-        assert_eq!(topic_hash(&id, "ab", 2, &racks), xxhash_rust::xxh3::xxh3_64(&bytes) as i64);
+        assert_eq!(
+            topic_hash(&id, "ab", 2, &racks),
+            xxhash_rust::xxh3::xxh3_64(&bytes) as i64
+        );
     }
 
     #[test]

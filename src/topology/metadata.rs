@@ -33,7 +33,12 @@ impl TopicMetadata {
         TopicMetadata::build(id, name.into(), count, racks)
     }
 
-    fn build(id: Uuid, name: String, partition_count: i32, mut racks: Vec<Vec<String>>) -> TopicMetadata {
+    fn build(
+        id: Uuid,
+        name: String,
+        partition_count: i32,
+        mut racks: Vec<Vec<String>>,
+    ) -> TopicMetadata {
         racks.truncate(usize::try_from(partition_count).unwrap_or(0));
         for r in &mut racks {
             // Java sorts racks with String.compareTo: UTF-16 code unit order.
@@ -106,7 +111,12 @@ impl ClusterMetadata {
     }
 
     /// Adds (or replaces) a topic without rack information; builder style.
-    pub fn with_topic(mut self, id: Uuid, name: impl Into<String>, partition_count: i32) -> ClusterMetadata {
+    pub fn with_topic(
+        mut self,
+        id: Uuid,
+        name: impl Into<String>,
+        partition_count: i32,
+    ) -> ClusterMetadata {
         self.insert(TopicMetadata::new(id, name, partition_count));
         self
     }

@@ -66,7 +66,4 @@ pub use configure::{
 pub use error::TopologyError;
 pub use hash::metadata_hash;
 pub use metadata::{ClusterMetadata, TopicMetadata};
-pub use model::{
-    check_changelog_partitions, check_topic_names, check_unsupported_features, is_valid_topic_name,
-    StreamsTopology, TaskRef, KAFKA_INTERNAL_TOPICS, MAX_TOPIC_NAME_LENGTH,
-};
+pub use model::{check_changelog_partitions, check_unsupported_features, StreamsTopology, TaskRef};

@@ -7,13 +7,6 @@ use crate::protocol::records::StreamsGroupTopologyValue;
 
 use super::error::TopologyError;
 
-/// Kafka's own internal topics, which a Streams topology may not use (spec 04 §2.1).
-pub const KAFKA_INTERNAL_TOPICS: [&str; 3] =
-    ["__consumer_offsets", "__transaction_state", "__share_group_state"];
-
-/// The longest legal topic name, in characters (Kafka's `Topic.MAX_NAME_LENGTH`).
-pub const MAX_TOPIC_NAME_LENGTH: usize = 249;
-
 /// A task: a subtopology id and a partition number (spec 05: task `<subtopologyId>_<partition>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskRef<'a> {
@@ -66,7 +59,8 @@ impl StreamsTopology {
     /// not supported (`INVALID_REQUEST`), a changelog topic must not fix its partition count
     /// (`STREAMS_INVALID_TOPOLOGY`), then the structural checks of [`StreamsTopology::new`].
     ///
-    /// The broker-layer name checks of spec 04 §2.1 are separate: [`check_topic_names`].
+    /// The broker-layer name checks of spec 04 §2.1 belong to the service
+    /// (`service::auth::check_topology_topic_names`).
     pub fn from_join_request(topology: &Topology) -> Result<StreamsTopology, TopologyError> {
         check_unsupported_features(topology)?;
         check_changelog_partitions(topology)?;
@@ -141,7 +135,9 @@ impl StreamsTopology {
 
     /// The subtopologies in ascending subtopology-id order.
     pub fn subtopologies(&self) -> impl Iterator<Item = &Subtopology> + '_ {
-        self.by_id.values().filter_map(|&i| self.subtopologies.get(i))
+        self.by_id
+            .values()
+            .filter_map(|&i| self.subtopologies.get(i))
     }
 
     /// The number of subtopologies.
@@ -289,66 +285,4 @@ pub fn check_changelog_partitions(topology: &Topology) -> Result<(), TopologyErr
         }
     }
     Ok(())
-}
-
-/// Whether `name` is a legal Kafka topic name: non-empty, at most
-/// [`MAX_TOPIC_NAME_LENGTH`] characters of `[a-zA-Z0-9._-]`, and neither `.` nor `..`.
-pub fn is_valid_topic_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_TOPIC_NAME_LENGTH
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
-}
-
-/// The broker-layer topic checks of spec 04 §2.1, run before the coordinator for a heartbeat
-/// carrying a topology. Every topic the topology names (source, repartition sink, repartition
-/// source and changelog topics, de-duplicated in first-seen order) must not be one of Kafka's
-/// internal topics, then must be a legal topic name; both failures are
-/// `STREAMS_INVALID_TOPOLOGY` with Kafka's messages.
-///
-/// On success returns those names, which the broker must authorize for DESCRIBE
-/// (`TOPIC_AUTHORIZATION_FAILED` otherwise; authorization is the embedder's business).
-pub fn check_topic_names(topology: &Topology) -> Result<Vec<String>, TopologyError> {
-    let mut seen = HashSet::new();
-    let mut names: Vec<&str> = Vec::new();
-    for s in &topology.subtopologies {
-        let all = s
-            .source_topics
-            .iter()
-            .map(String::as_str)
-            .chain(s.repartition_sink_topics.iter().map(String::as_str))
-            .chain(s.repartition_source_topics.iter().map(|t| t.name.as_str()))
-            .chain(s.state_changelog_topics.iter().map(|t| t.name.as_str()));
-        for name in all {
-            if seen.insert(name) {
-                names.push(name);
-            }
-        }
-    }
-    let prohibited: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| KAFKA_INTERNAL_TOPICS.contains(n))
-        .collect();
-    if !prohibited.is_empty() {
-        return Err(TopologyError::InvalidTopology(format!(
-            "Use of Kafka internal topics {} in a Kafka Streams topology is prohibited.",
-            prohibited.join(",")
-        )));
-    }
-    let invalid: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| !is_valid_topic_name(n))
-        .collect();
-    if !invalid.is_empty() {
-        return Err(TopologyError::InvalidTopology(format!(
-            "Topic names {} are not valid topic names.",
-            invalid.join(",")
-        )));
-    }
-    Ok(names.into_iter().map(str::to_string).collect())
 }
