@@ -219,3 +219,250 @@ pub struct TopologyDescriptionGlobalStore {
     /// The processor node.
     pub processor: TopologyDescriptionNode,
 }
+
+// ---------------------------------------------------------------------------------------
+// Codec (spec 01 §7–§8)
+// ---------------------------------------------------------------------------------------
+
+use bytes::BufMut;
+
+use super::message::{Message, VersionedField};
+use super::wire::{wire_struct, DecodeError, EncodeError, Reader, Wire};
+
+impl Wire for StreamsGroupDescribeRequest {
+    const MIN_SIZE: usize = 3;
+
+    fn read(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
+        let value = StreamsGroupDescribeRequest {
+            group_ids: Wire::read(r, v).map_err(|e| e.at("groupIds"))?,
+            include_authorized_operations: Wire::read(r, v)
+                .map_err(|e| e.at("includeAuthorizedOperations"))?,
+            include_topology_description: if v >= 1 {
+                Wire::read(r, v).map_err(|e| e.at("includeTopologyDescription"))?
+            } else {
+                false
+            },
+        };
+        r.skip_tagged_fields()?;
+        Ok(value)
+    }
+
+    fn size(&self, v: i16) -> Result<usize, EncodeError> {
+        let mut n = self.group_ids.size(v).map_err(|e| e.at("groupIds"))? + 1 + 1;
+        if v >= 1 {
+            n += 1;
+        } else if self.include_topology_description {
+            return Err(EncodeError::NonDefaultField {
+                field: "includeTopologyDescription".to_string(),
+                version: v,
+            });
+        }
+        Ok(n)
+    }
+
+    fn write<B: BufMut>(&self, v: i16, buf: &mut B) {
+        self.group_ids.write(v, buf);
+        self.include_authorized_operations.write(v, buf);
+        if v >= 1 {
+            self.include_topology_description.write(v, buf);
+        }
+        buf.put_u8(0);
+    }
+}
+
+impl Message for StreamsGroupDescribeRequest {
+    const NAME: &'static str = "StreamsGroupDescribeRequest";
+    const API_KEY: i16 = 89;
+    const LOWEST_VERSION: i16 = 0;
+    const HIGHEST_VERSION: i16 = 1;
+    const VERSIONED_FIELDS: &'static [VersionedField] = &[VersionedField {
+        within: &[],
+        field: "includeTopologyDescription",
+        since: 1,
+        until: None,
+    }];
+}
+
+wire_struct!(StreamsGroupDescribeResponse {
+    throttle_time_ms: i32 = "throttleTimeMs",
+    groups: Vec<DescribedGroup> = "groups",
+});
+
+impl Message for StreamsGroupDescribeResponse {
+    const NAME: &'static str = "StreamsGroupDescribeResponse";
+    const API_KEY: i16 = 89;
+    const LOWEST_VERSION: i16 = 0;
+    const HIGHEST_VERSION: i16 = 1;
+    const VERSIONED_FIELDS: &'static [VersionedField] = &[
+        VersionedField {
+            within: &["groups", "*"],
+            field: "topologyDescription",
+            since: 1,
+            until: None,
+        },
+        VersionedField {
+            within: &["groups", "*"],
+            field: "topologyDescriptionStatus",
+            since: 1,
+            until: None,
+        },
+        VersionedField {
+            within: &["groups", "*"],
+            field: "assignorName",
+            since: 1,
+            until: None,
+        },
+    ];
+}
+
+impl Wire for DescribedGroup {
+    // errorCode 2, errorMessage 1, groupId 1, groupState 1, epochs 8, topology 1,
+    // members 1, authorizedOperations 4, tagged fields 1
+    const MIN_SIZE: usize = 20;
+
+    fn read(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
+        let value = DescribedGroup {
+            error_code: Wire::read(r, v).map_err(|e| e.at("errorCode"))?,
+            error_message: Wire::read(r, v).map_err(|e| e.at("errorMessage"))?,
+            group_id: Wire::read(r, v).map_err(|e| e.at("groupId"))?,
+            group_state: Wire::read(r, v).map_err(|e| e.at("groupState"))?,
+            group_epoch: Wire::read(r, v).map_err(|e| e.at("groupEpoch"))?,
+            assignment_epoch: Wire::read(r, v).map_err(|e| e.at("assignmentEpoch"))?,
+            topology: Wire::read(r, v).map_err(|e| e.at("topology"))?,
+            members: Wire::read(r, v).map_err(|e| e.at("members"))?,
+            authorized_operations: Wire::read(r, v).map_err(|e| e.at("authorizedOperations"))?,
+            topology_description: if v >= 1 {
+                Wire::read(r, v).map_err(|e| e.at("topologyDescription"))?
+            } else {
+                None
+            },
+            topology_description_status: if v >= 1 {
+                Wire::read(r, v).map_err(|e| e.at("topologyDescriptionStatus"))?
+            } else {
+                0
+            },
+            assignor_name: if v >= 1 {
+                Wire::read(r, v).map_err(|e| e.at("assignorName"))?
+            } else {
+                None
+            },
+        };
+        r.skip_tagged_fields()?;
+        Ok(value)
+    }
+
+    fn size(&self, v: i16) -> Result<usize, EncodeError> {
+        let non_default = |field: &str| EncodeError::NonDefaultField {
+            field: field.to_string(),
+            version: v,
+        };
+        let mut n = 2 + 4 + 4 + 4 + 1;
+        n += self
+            .error_message
+            .size(v)
+            .map_err(|e| e.at("errorMessage"))?;
+        n += self.group_id.size(v).map_err(|e| e.at("groupId"))?;
+        n += self.group_state.size(v).map_err(|e| e.at("groupState"))?;
+        n += self.topology.size(v).map_err(|e| e.at("topology"))?;
+        n += self.members.size(v).map_err(|e| e.at("members"))?;
+        if v >= 1 {
+            n += self
+                .topology_description
+                .size(v)
+                .map_err(|e| e.at("topologyDescription"))?;
+            n += 1;
+            n += self
+                .assignor_name
+                .size(v)
+                .map_err(|e| e.at("assignorName"))?;
+        } else {
+            if self.topology_description.is_some() {
+                return Err(non_default("topologyDescription"));
+            }
+            if self.topology_description_status != 0 {
+                return Err(non_default("topologyDescriptionStatus"));
+            }
+            // assignorName is ignorable: silently dropped.
+        }
+        Ok(n)
+    }
+
+    fn write<B: BufMut>(&self, v: i16, buf: &mut B) {
+        buf.put_i16(self.error_code);
+        self.error_message.write(v, buf);
+        self.group_id.write(v, buf);
+        self.group_state.write(v, buf);
+        buf.put_i32(self.group_epoch);
+        buf.put_i32(self.assignment_epoch);
+        self.topology.write(v, buf);
+        self.members.write(v, buf);
+        buf.put_i32(self.authorized_operations);
+        if v >= 1 {
+            self.topology_description.write(v, buf);
+            buf.put_i8(self.topology_description_status);
+            self.assignor_name.write(v, buf);
+        }
+        buf.put_u8(0);
+    }
+}
+
+wire_struct!(Topology {
+    epoch: i32 = "epoch",
+    subtopologies: Option<Vec<Subtopology>> = "subtopologies",
+});
+
+wire_struct!(Subtopology {
+    subtopology_id: String = "subtopologyId",
+    source_topics: Vec<String> = "sourceTopics",
+    repartition_sink_topics: Vec<String> = "repartitionSinkTopics",
+    state_changelog_topics: Vec<TopicInfo> = "stateChangelogTopics",
+    repartition_source_topics: Vec<TopicInfo> = "repartitionSourceTopics",
+});
+
+wire_struct!(Member {
+    member_id: String = "memberId",
+    member_epoch: i32 = "memberEpoch",
+    instance_id: Option<String> = "instanceId",
+    rack_id: Option<String> = "rackId",
+    client_id: String = "clientId",
+    client_host: String = "clientHost",
+    topology_epoch: i32 = "topologyEpoch",
+    process_id: String = "processId",
+    user_endpoint: Option<Endpoint> = "userEndpoint",
+    client_tags: Vec<KeyValue> = "clientTags",
+    task_offsets: Vec<TaskOffset> = "taskOffsets",
+    task_end_offsets: Vec<TaskOffset> = "taskEndOffsets",
+    assignment: Assignment = "assignment",
+    target_assignment: Assignment = "targetAssignment",
+    is_classic: bool = "isClassic",
+});
+
+wire_struct!(Assignment {
+    active_tasks: Vec<TaskIds> = "activeTasks",
+    standby_tasks: Vec<TaskIds> = "standbyTasks",
+    warmup_tasks: Vec<TaskIds> = "warmupTasks",
+});
+
+wire_struct!(TopologyDescription {
+    subtopologies: Vec<TopologyDescriptionSubtopology> = "subtopologies",
+    global_stores: Vec<TopologyDescriptionGlobalStore> = "globalStores",
+});
+
+wire_struct!(TopologyDescriptionSubtopology {
+    subtopology_id: String = "subtopologyId",
+    nodes: Vec<TopologyDescriptionNode> = "nodes",
+});
+
+wire_struct!(TopologyDescriptionNode {
+    name: String = "name",
+    node_type: i8 = "nodeType",
+    source_topics: Vec<String> = "sourceTopics",
+    sink_topic: Option<String> = "sinkTopic",
+    stores: Vec<String> = "stores",
+    successors: Vec<String> = "successors",
+});
+
+wire_struct!(TopologyDescriptionGlobalStore {
+    source: TopologyDescriptionNode = "source",
+    processor: TopologyDescriptionNode = "processor",
+});

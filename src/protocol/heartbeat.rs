@@ -265,3 +265,239 @@ pub struct TopicPartition {
     /// The partitions.
     pub partitions: Vec<i32>,
 }
+
+// ---------------------------------------------------------------------------------------
+// Codec (spec 01 §3–§4)
+// ---------------------------------------------------------------------------------------
+
+use bytes::BufMut;
+
+use super::message::{Message, VersionedField};
+use super::wire::{wire_struct, DecodeError, EncodeError, Reader, Wire};
+
+wire_struct!(StreamsGroupHeartbeatRequest {
+    group_id: String = "groupId",
+    member_id: String = "memberId",
+    member_epoch: i32 = "memberEpoch",
+    endpoint_information_epoch: i32 = "endpointInformationEpoch",
+    instance_id: Option<String> = "instanceId",
+    rack_id: Option<String> = "rackId",
+    rebalance_timeout_ms: i32 = "rebalanceTimeoutMs",
+    topology: Option<Topology> = "topology",
+    active_tasks: Option<Vec<TaskIds>> = "activeTasks",
+    standby_tasks: Option<Vec<TaskIds>> = "standbyTasks",
+    warmup_tasks: Option<Vec<TaskIds>> = "warmupTasks",
+    process_id: Option<String> = "processId",
+    user_endpoint: Option<Endpoint> = "userEndpoint",
+    client_tags: Option<Vec<KeyValue>> = "clientTags",
+    task_offsets: Option<Vec<TaskOffset>> = "taskOffsets",
+    task_end_offsets: Option<Vec<TaskOffset>> = "taskEndOffsets",
+    shutdown_application: bool = "shutdownApplication",
+});
+
+wire_struct!(Topology {
+    epoch: i32 = "epoch",
+    subtopologies: Vec<Subtopology> = "subtopologies",
+});
+
+wire_struct!(Subtopology {
+    subtopology_id: String = "subtopologyId",
+    source_topics: Vec<String> = "sourceTopics",
+    source_topic_regex: Vec<String> = "sourceTopicRegex",
+    state_changelog_topics: Vec<TopicInfo> = "stateChangelogTopics",
+    repartition_sink_topics: Vec<String> = "repartitionSinkTopics",
+    repartition_source_topics: Vec<TopicInfo> = "repartitionSourceTopics",
+    copartition_groups: Vec<CopartitionGroup> = "copartitionGroups",
+});
+
+wire_struct!(CopartitionGroup {
+    source_topics: Vec<i16> = "sourceTopics",
+    source_topic_regex: Vec<i16> = "sourceTopicRegex",
+    repartition_source_topics: Vec<i16> = "repartitionSourceTopics",
+});
+
+wire_struct!(KeyValue {
+    key: String = "key",
+    value: String = "value",
+});
+
+wire_struct!(TopicInfo {
+    name: String = "name",
+    partitions: i32 = "partitions",
+    replication_factor: i16 = "replicationFactor",
+    topic_configs: Vec<KeyValue> = "topicConfigs",
+});
+
+wire_struct!(Endpoint {
+    host: String = "host",
+    port: u16 = "port",
+});
+
+wire_struct!(TaskOffset {
+    subtopology_id: String = "subtopologyId",
+    partition: i32 = "partition",
+    offset: i64 = "offset",
+});
+
+wire_struct!(TaskIds {
+    subtopology_id: String = "subtopologyId",
+    partitions: Vec<i32> = "partitions",
+});
+
+wire_struct!(Status {
+    status_code: i8 = "statusCode",
+    status_detail: String = "statusDetail",
+});
+
+wire_struct!(EndpointToPartitions {
+    user_endpoint: Endpoint = "userEndpoint",
+    active_partitions: Vec<TopicPartition> = "activePartitions",
+    standby_partitions: Vec<TopicPartition> = "standbyPartitions",
+});
+
+wire_struct!(TopicPartition {
+    topic: String = "topic",
+    partitions: Vec<i32> = "partitions",
+});
+
+impl Message for StreamsGroupHeartbeatRequest {
+    const NAME: &'static str = "StreamsGroupHeartbeatRequest";
+    const API_KEY: i16 = 88;
+    const LOWEST_VERSION: i16 = 0;
+    const HIGHEST_VERSION: i16 = 1;
+}
+
+impl Wire for StreamsGroupHeartbeatResponse {
+    const MIN_SIZE: usize = 30;
+
+    fn read(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
+        let d = StreamsGroupHeartbeatResponse::default();
+        let value = StreamsGroupHeartbeatResponse {
+            throttle_time_ms: Wire::read(r, v).map_err(|e| e.at("throttleTimeMs"))?,
+            error_code: Wire::read(r, v).map_err(|e| e.at("errorCode"))?,
+            error_message: Wire::read(r, v).map_err(|e| e.at("errorMessage"))?,
+            member_id: Wire::read(r, v).map_err(|e| e.at("memberId"))?,
+            member_epoch: Wire::read(r, v).map_err(|e| e.at("memberEpoch"))?,
+            heartbeat_interval_ms: Wire::read(r, v).map_err(|e| e.at("heartbeatIntervalMs"))?,
+            acceptable_recovery_lag_legacy: if v == 0 {
+                Wire::read(r, v).map_err(|e| e.at("acceptableRecoveryLagLegacy"))?
+            } else {
+                d.acceptable_recovery_lag_legacy
+            },
+            task_offset_interval_ms: Wire::read(r, v).map_err(|e| e.at("taskOffsetIntervalMs"))?,
+            acceptable_recovery_lag: if v >= 1 {
+                Wire::read(r, v).map_err(|e| e.at("acceptableRecoveryLag"))?
+            } else {
+                d.acceptable_recovery_lag
+            },
+            status: Wire::read(r, v).map_err(|e| e.at("status"))?,
+            active_tasks: Wire::read(r, v).map_err(|e| e.at("activeTasks"))?,
+            standby_tasks: Wire::read(r, v).map_err(|e| e.at("standbyTasks"))?,
+            warmup_tasks: Wire::read(r, v).map_err(|e| e.at("warmupTasks"))?,
+            topology_description_required: if v >= 1 {
+                Wire::read(r, v).map_err(|e| e.at("topologyDescriptionRequired"))?
+            } else {
+                d.topology_description_required
+            },
+            endpoint_information_epoch: Wire::read(r, v)
+                .map_err(|e| e.at("endpointInformationEpoch"))?,
+            partitions_by_user_endpoint: Wire::read(r, v)
+                .map_err(|e| e.at("partitionsByUserEndpoint"))?,
+        };
+        r.skip_tagged_fields()?;
+        Ok(value)
+    }
+
+    fn size(&self, v: i16) -> Result<usize, EncodeError> {
+        let non_default = |field: &str| EncodeError::NonDefaultField {
+            field: field.to_string(),
+            version: v,
+        };
+        // throttle, error code, member epoch, heartbeat interval, task-offset interval,
+        // endpoint-information epoch, tagged-field byte
+        let mut n = 4 + 2 + 4 + 4 + 4 + 4 + 1;
+        n += self
+            .error_message
+            .size(v)
+            .map_err(|e| e.at("errorMessage"))?;
+        n += self.member_id.size(v).map_err(|e| e.at("memberId"))?;
+        if v == 0 {
+            n += 4;
+        } else if self.acceptable_recovery_lag_legacy != 0 {
+            return Err(non_default("acceptableRecoveryLagLegacy"));
+        }
+        if v >= 1 {
+            n += 8;
+        } // else: ignorable, silently dropped
+        n += self.status.size(v).map_err(|e| e.at("status"))?;
+        n += self.active_tasks.size(v).map_err(|e| e.at("activeTasks"))?;
+        n += self
+            .standby_tasks
+            .size(v)
+            .map_err(|e| e.at("standbyTasks"))?;
+        n += self.warmup_tasks.size(v).map_err(|e| e.at("warmupTasks"))?;
+        if v >= 1 {
+            n += 1;
+        } else if self.topology_description_required {
+            return Err(non_default("topologyDescriptionRequired"));
+        }
+        n += self
+            .partitions_by_user_endpoint
+            .size(v)
+            .map_err(|e| e.at("partitionsByUserEndpoint"))?;
+        Ok(n)
+    }
+
+    fn write<B: BufMut>(&self, v: i16, buf: &mut B) {
+        buf.put_i32(self.throttle_time_ms);
+        buf.put_i16(self.error_code);
+        self.error_message.write(v, buf);
+        self.member_id.write(v, buf);
+        buf.put_i32(self.member_epoch);
+        buf.put_i32(self.heartbeat_interval_ms);
+        if v == 0 {
+            buf.put_i32(self.acceptable_recovery_lag_legacy);
+        }
+        buf.put_i32(self.task_offset_interval_ms);
+        if v >= 1 {
+            buf.put_i64(self.acceptable_recovery_lag);
+        }
+        self.status.write(v, buf);
+        self.active_tasks.write(v, buf);
+        self.standby_tasks.write(v, buf);
+        self.warmup_tasks.write(v, buf);
+        if v >= 1 {
+            self.topology_description_required.write(v, buf);
+        }
+        buf.put_i32(self.endpoint_information_epoch);
+        self.partitions_by_user_endpoint.write(v, buf);
+        buf.put_u8(0);
+    }
+}
+
+impl Message for StreamsGroupHeartbeatResponse {
+    const NAME: &'static str = "StreamsGroupHeartbeatResponse";
+    const API_KEY: i16 = 88;
+    const LOWEST_VERSION: i16 = 0;
+    const HIGHEST_VERSION: i16 = 1;
+    const VERSIONED_FIELDS: &'static [VersionedField] = &[
+        VersionedField {
+            within: &[],
+            field: "acceptableRecoveryLagLegacy",
+            since: 0,
+            until: Some(0),
+        },
+        VersionedField {
+            within: &[],
+            field: "acceptableRecoveryLag",
+            since: 1,
+            until: None,
+        },
+        VersionedField {
+            within: &[],
+            field: "topologyDescriptionRequired",
+            since: 1,
+            until: None,
+        },
+    ];
+}

@@ -9,15 +9,20 @@
 pub mod api_versions;
 mod codes;
 pub mod describe;
+pub mod frame;
 pub mod heartbeat;
+mod message;
 pub mod records;
 mod uuid;
+pub mod wire;
 
 pub use codes::{ErrorCode, StatusCode};
 pub use describe::{StreamsGroupDescribeRequest, StreamsGroupDescribeResponse};
 pub use heartbeat::{StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse};
+pub use message::{JsonError, Message, VersionedField};
 pub use records::{CoordinatorRecord, RecordKey, RecordValue};
 pub use uuid::{Uuid, UuidParseError};
+pub use wire::{DecodeError, DecodeErrorKind, EncodeError};
 
 /// API key of StreamsGroupHeartbeat.
 pub const STREAMS_GROUP_HEARTBEAT_API_KEY: i16 = 88;

@@ -426,3 +426,467 @@ impl Default for CurrentAssignmentTaskIds {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Codec (spec 06 §2): keys are version 0, not flexible; values version 0, flexible.
+// ---------------------------------------------------------------------------------------
+
+use bytes::BufMut;
+
+use super::message::Message;
+use super::wire::{
+    legacy_string_size, put_legacy_nullable_string, put_uvarint, uvarint_size, wire_struct,
+    DecodeError, DecodeErrorKind, EncodeError, Reader, Wire,
+};
+
+/// The only version of every streams-group record key and value.
+pub const RECORD_VERSION: i16 = 0;
+
+macro_rules! record_key {
+    ($ty:ident, $rt:expr, $name:literal { $($field:ident = $json:literal),* }) => {
+        impl Wire for $ty {
+            const MIN_SIZE: usize = 0 $(+ { let _ = $json; 2 })*;
+            fn read(r: &mut Reader<'_>, _v: i16) -> Result<Self, DecodeError> {
+                Ok($ty { $($field: r.legacy_string().map_err(|e| e.at($json))?,)* })
+            }
+            fn size(&self, _v: i16) -> Result<usize, EncodeError> {
+                let mut n = 0;
+                $(n += legacy_string_size(&self.$field).map_err(|e| e.at($json))?;)*
+                Ok(n)
+            }
+            fn write<B: BufMut>(&self, _v: i16, buf: &mut B) {
+                $(put_legacy_nullable_string(buf, Some(&self.$field));)*
+            }
+        }
+        impl Message for $ty {
+            const NAME: &'static str = $name;
+            const API_KEY: i16 = $rt;
+            const LOWEST_VERSION: i16 = 0;
+            const HIGHEST_VERSION: i16 = 0;
+        }
+    };
+}
+
+record_key!(StreamsGroupMetadataKey, record_type::GROUP_METADATA, "StreamsGroupMetadataKey" {
+    group_id = "groupId"
+});
+record_key!(StreamsGroupMemberMetadataKey, record_type::MEMBER_METADATA,
+    "StreamsGroupMemberMetadataKey" { group_id = "groupId", member_id = "memberId" });
+record_key!(StreamsGroupTargetAssignmentMetadataKey, record_type::TARGET_ASSIGNMENT_METADATA,
+    "StreamsGroupTargetAssignmentMetadataKey" { group_id = "groupId" });
+record_key!(StreamsGroupTargetAssignmentMemberKey, record_type::TARGET_ASSIGNMENT_MEMBER,
+    "StreamsGroupTargetAssignmentMemberKey" { group_id = "groupId", member_id = "memberId" });
+record_key!(StreamsGroupCurrentMemberAssignmentKey, record_type::CURRENT_MEMBER_ASSIGNMENT,
+    "StreamsGroupCurrentMemberAssignmentKey" { group_id = "groupId", member_id = "memberId" });
+record_key!(StreamsGroupTopologyKey, record_type::TOPOLOGY, "StreamsGroupTopologyKey" {
+    group_id = "groupId"
+});
+
+macro_rules! record_value_message {
+    ($ty:ident, $rt:expr, $name:literal) => {
+        impl Message for $ty {
+            const NAME: &'static str = $name;
+            const API_KEY: i16 = $rt;
+            const LOWEST_VERSION: i16 = 0;
+            const HIGHEST_VERSION: i16 = 0;
+        }
+    };
+}
+
+record_value_message!(
+    StreamsGroupMetadataValue,
+    record_type::GROUP_METADATA,
+    "StreamsGroupMetadataValue"
+);
+record_value_message!(
+    StreamsGroupMemberMetadataValue,
+    record_type::MEMBER_METADATA,
+    "StreamsGroupMemberMetadataValue"
+);
+record_value_message!(
+    StreamsGroupTargetAssignmentMetadataValue,
+    record_type::TARGET_ASSIGNMENT_METADATA,
+    "StreamsGroupTargetAssignmentMetadataValue"
+);
+record_value_message!(
+    StreamsGroupTargetAssignmentMemberValue,
+    record_type::TARGET_ASSIGNMENT_MEMBER,
+    "StreamsGroupTargetAssignmentMemberValue"
+);
+record_value_message!(
+    StreamsGroupCurrentMemberAssignmentValue,
+    record_type::CURRENT_MEMBER_ASSIGNMENT,
+    "StreamsGroupCurrentMemberAssignmentValue"
+);
+record_value_message!(
+    StreamsGroupTopologyValue,
+    record_type::TOPOLOGY,
+    "StreamsGroupTopologyValue"
+);
+
+/// Encoded size of one tagged field whose value takes `value_size` bytes.
+fn tagged_size(tag: u32, value_size: usize) -> usize {
+    uvarint_size(tag) + uvarint_size(value_size as u32) + value_size
+}
+
+fn put_tag<B: BufMut>(buf: &mut B, tag: u32, value_size: usize) {
+    put_uvarint(buf, tag);
+    put_uvarint(buf, value_size as u32);
+}
+
+impl Wire for StreamsGroupMetadataValue {
+    const MIN_SIZE: usize = 13;
+
+    fn read(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
+        let mut value = StreamsGroupMetadataValue {
+            epoch: r.i32().map_err(|e| e.at("epoch"))?,
+            metadata_hash: r.i64().map_err(|e| e.at("metadataHash"))?,
+            ..StreamsGroupMetadataValue::default()
+        };
+        r.tagged_fields(|tag, t| {
+            match tag {
+                0 => {
+                    value.validated_topology_epoch =
+                        t.i32().map_err(|e| e.at("validatedTopologyEpoch"))?
+                }
+                1 => {
+                    value.last_assignment_configs =
+                        Wire::read(t, v).map_err(|e| e.at("lastAssignmentConfigs"))?
+                }
+                2 => {
+                    value.stored_description_topology_epoch = t
+                        .i32()
+                        .map_err(|e| e.at("storedDescriptionTopologyEpoch"))?
+                }
+                3 => {
+                    value.failed_description_topology_epoch = t
+                        .i32()
+                        .map_err(|e| e.at("failedDescriptionTopologyEpoch"))?
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(value)
+    }
+
+    fn size(&self, v: i16) -> Result<usize, EncodeError> {
+        let mut n = 4 + 8;
+        let mut tags = 0u32;
+        if self.validated_topology_epoch != -1 {
+            tags += 1;
+            n += tagged_size(0, 4);
+        }
+        if !is_empty_some(&self.last_assignment_configs) {
+            tags += 1;
+            let size = self
+                .last_assignment_configs
+                .size(v)
+                .map_err(|e| e.at("lastAssignmentConfigs"))?;
+            n += tagged_size(1, size);
+        }
+        if self.stored_description_topology_epoch != -1 {
+            tags += 1;
+            n += tagged_size(2, 4);
+        }
+        if self.failed_description_topology_epoch != -1 {
+            tags += 1;
+            n += tagged_size(3, 4);
+        }
+        Ok(n + uvarint_size(tags))
+    }
+
+    fn write<B: BufMut>(&self, v: i16, buf: &mut B) {
+        buf.put_i32(self.epoch);
+        buf.put_i64(self.metadata_hash);
+        let configs = !is_empty_some(&self.last_assignment_configs);
+        let tags = u32::from(self.validated_topology_epoch != -1)
+            + u32::from(configs)
+            + u32::from(self.stored_description_topology_epoch != -1)
+            + u32::from(self.failed_description_topology_epoch != -1);
+        put_uvarint(buf, tags);
+        if self.validated_topology_epoch != -1 {
+            put_tag(buf, 0, 4);
+            buf.put_i32(self.validated_topology_epoch);
+        }
+        if configs {
+            // size() succeeded before write(), so this cannot fail.
+            let size = self.last_assignment_configs.size(v).unwrap_or(0);
+            put_tag(buf, 1, size);
+            self.last_assignment_configs.write(v, buf);
+        }
+        if self.stored_description_topology_epoch != -1 {
+            put_tag(buf, 2, 4);
+            buf.put_i32(self.stored_description_topology_epoch);
+        }
+        if self.failed_description_topology_epoch != -1 {
+            put_tag(buf, 3, 4);
+            buf.put_i32(self.failed_description_topology_epoch);
+        }
+    }
+}
+
+impl Wire for StreamsGroupTargetAssignmentMetadataValue {
+    const MIN_SIZE: usize = 5;
+
+    fn read(r: &mut Reader<'_>, _v: i16) -> Result<Self, DecodeError> {
+        let mut value = StreamsGroupTargetAssignmentMetadataValue {
+            assignment_epoch: r.i32().map_err(|e| e.at("assignmentEpoch"))?,
+            assignment_timestamp: 0,
+        };
+        r.tagged_fields(|tag, t| {
+            if tag == 0 {
+                value.assignment_timestamp = t.i64().map_err(|e| e.at("assignmentTimestamp"))?;
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })?;
+        Ok(value)
+    }
+
+    fn size(&self, _v: i16) -> Result<usize, EncodeError> {
+        Ok(4 + if self.assignment_timestamp != 0 {
+            1 + tagged_size(0, 8)
+        } else {
+            1
+        })
+    }
+
+    fn write<B: BufMut>(&self, _v: i16, buf: &mut B) {
+        buf.put_i32(self.assignment_epoch);
+        if self.assignment_timestamp != 0 {
+            put_uvarint(buf, 1);
+            put_tag(buf, 0, 8);
+            buf.put_i64(self.assignment_timestamp);
+        } else {
+            buf.put_u8(0);
+        }
+    }
+}
+
+impl Wire for CurrentAssignmentTaskIds {
+    const MIN_SIZE: usize = 3;
+
+    fn read(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
+        let mut value = CurrentAssignmentTaskIds {
+            subtopology_id: Wire::read(r, v).map_err(|e| e.at("subtopologyId"))?,
+            partitions: Wire::read(r, v).map_err(|e| e.at("partitions"))?,
+            assignment_epochs: Some(Vec::new()),
+        };
+        r.tagged_fields(|tag, t| {
+            if tag == 0 {
+                value.assignment_epochs = Wire::read(t, v).map_err(|e| e.at("assignmentEpochs"))?;
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })?;
+        Ok(value)
+    }
+
+    fn size(&self, v: i16) -> Result<usize, EncodeError> {
+        let mut n = self
+            .subtopology_id
+            .size(v)
+            .map_err(|e| e.at("subtopologyId"))?
+            + self.partitions.size(v).map_err(|e| e.at("partitions"))?;
+        if is_empty_some(&self.assignment_epochs) {
+            n += 1;
+        } else {
+            let size = self
+                .assignment_epochs
+                .size(v)
+                .map_err(|e| e.at("assignmentEpochs"))?;
+            n += 1 + tagged_size(0, size);
+        }
+        Ok(n)
+    }
+
+    fn write<B: BufMut>(&self, v: i16, buf: &mut B) {
+        self.subtopology_id.write(v, buf);
+        self.partitions.write(v, buf);
+        if is_empty_some(&self.assignment_epochs) {
+            buf.put_u8(0);
+        } else {
+            put_uvarint(buf, 1);
+            let size = self.assignment_epochs.size(v).unwrap_or(0);
+            put_tag(buf, 0, size);
+            self.assignment_epochs.write(v, buf);
+        }
+    }
+}
+
+impl super::wire::WireStruct for CurrentAssignmentTaskIds {}
+
+wire_struct!(StreamsGroupTopologyValue {
+    epoch: i32 = "epoch",
+    subtopologies: Vec<Subtopology> = "subtopologies",
+});
+
+wire_struct!(StreamsGroupMemberMetadataValue {
+    instance_id: Option<String> = "instanceId",
+    rack_id: Option<String> = "rackId",
+    client_id: String = "clientId",
+    client_host: String = "clientHost",
+    rebalance_timeout_ms: i32 = "rebalanceTimeoutMs",
+    topology_epoch: i32 = "topologyEpoch",
+    process_id: String = "processId",
+    user_endpoint: Option<Endpoint> = "userEndpoint",
+    client_tags: Vec<KeyValue> = "clientTags",
+});
+
+wire_struct!(StreamsGroupTargetAssignmentMemberValue {
+    active_tasks: Vec<TaskIds> = "activeTasks",
+    standby_tasks: Vec<TaskIds> = "standbyTasks",
+    warmup_tasks: Vec<TaskIds> = "warmupTasks",
+});
+
+wire_struct!(StreamsGroupCurrentMemberAssignmentValue {
+    member_epoch: i32 = "memberEpoch",
+    previous_member_epoch: i32 = "previousMemberEpoch",
+    state: i8 = "state",
+    active_tasks: Vec<CurrentAssignmentTaskIds> = "activeTasks",
+    standby_tasks: Vec<CurrentAssignmentTaskIds> = "standbyTasks",
+    warmup_tasks: Vec<CurrentAssignmentTaskIds> = "warmupTasks",
+    active_tasks_pending_revocation: Vec<CurrentAssignmentTaskIds> = "activeTasksPendingRevocation",
+    standby_tasks_pending_revocation: Vec<CurrentAssignmentTaskIds> = "standbyTasksPendingRevocation",
+    warmup_tasks_pending_revocation: Vec<CurrentAssignmentTaskIds> = "warmupTasksPendingRevocation",
+});
+
+fn unknown_record_type(record_type: i16, offset: usize) -> DecodeError {
+    DecodeError::new(
+        DecodeErrorKind::InvalidValue(format!(
+            "record type {record_type} is not a streams-group record (17, 19-23)"
+        )),
+        offset,
+    )
+}
+
+fn prefixed<M: Message>(prefix: i16, msg: &M) -> Result<Vec<u8>, EncodeError> {
+    let len = msg.encoded_len(RECORD_VERSION)?;
+    let mut out = Vec::with_capacity(2 + len);
+    out.put_i16(prefix);
+    msg.write(RECORD_VERSION, &mut out);
+    Ok(out)
+}
+
+fn prefix(bytes: &[u8]) -> Result<(i16, &[u8]), DecodeError> {
+    let mut r = Reader::new(bytes);
+    let p = r.i16()?;
+    Ok((p, r.rest()))
+}
+
+fn shift(e: DecodeError) -> DecodeError {
+    let mut e = e;
+    e.offset += 2;
+    e
+}
+
+impl RecordKey {
+    /// The stored form: the record type (int16) followed by the key (Kafka's
+    /// `MessageUtil.toCoordinatorTypePrefixedBytes`).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        let t = self.record_type();
+        match self {
+            RecordKey::GroupMetadata(k) => prefixed(t, k),
+            RecordKey::MemberMetadata(k) => prefixed(t, k),
+            RecordKey::TargetAssignmentMetadata(k) => prefixed(t, k),
+            RecordKey::TargetAssignmentMember(k) => prefixed(t, k),
+            RecordKey::CurrentMemberAssignment(k) => prefixed(t, k),
+            RecordKey::Topology(k) => prefixed(t, k),
+        }
+    }
+
+    /// Decodes a key body (without the type prefix) of record type `record_type`.
+    pub fn decode_body(record_type: i16, bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(match record_type {
+            record_type::GROUP_METADATA => RecordKey::GroupMetadata(Message::decode(bytes, 0)?),
+            record_type::MEMBER_METADATA => RecordKey::MemberMetadata(Message::decode(bytes, 0)?),
+            record_type::TARGET_ASSIGNMENT_METADATA => {
+                RecordKey::TargetAssignmentMetadata(Message::decode(bytes, 0)?)
+            }
+            record_type::TARGET_ASSIGNMENT_MEMBER => {
+                RecordKey::TargetAssignmentMember(Message::decode(bytes, 0)?)
+            }
+            record_type::CURRENT_MEMBER_ASSIGNMENT => {
+                RecordKey::CurrentMemberAssignment(Message::decode(bytes, 0)?)
+            }
+            record_type::TOPOLOGY => RecordKey::Topology(Message::decode(bytes, 0)?),
+            other => return Err(unknown_record_type(other, 0)),
+        })
+    }
+
+    /// Decodes the stored form (type prefix + key).
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (t, body) = prefix(bytes).map_err(|e| e.at("recordType"))?;
+        RecordKey::decode_body(t, body).map_err(shift)
+    }
+}
+
+impl RecordValue {
+    /// The stored form: the value version (int16, always 0) followed by the value (Kafka's
+    /// `MessageUtil.toVersionPrefixedBytes`).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        match self {
+            RecordValue::GroupMetadata(v) => prefixed(RECORD_VERSION, v),
+            RecordValue::MemberMetadata(v) => prefixed(RECORD_VERSION, v),
+            RecordValue::TargetAssignmentMetadata(v) => prefixed(RECORD_VERSION, v),
+            RecordValue::TargetAssignmentMember(v) => prefixed(RECORD_VERSION, v),
+            RecordValue::CurrentMemberAssignment(v) => prefixed(RECORD_VERSION, v),
+            RecordValue::Topology(v) => prefixed(RECORD_VERSION, v),
+        }
+    }
+
+    /// Decodes a value body (without the version prefix) of record type `record_type` at
+    /// value version `version` (only 0 exists).
+    pub fn decode_body(record_type: i16, bytes: &[u8], version: i16) -> Result<Self, DecodeError> {
+        Ok(match record_type {
+            record_type::GROUP_METADATA => {
+                RecordValue::GroupMetadata(Message::decode(bytes, version)?)
+            }
+            record_type::MEMBER_METADATA => {
+                RecordValue::MemberMetadata(Message::decode(bytes, version)?)
+            }
+            record_type::TARGET_ASSIGNMENT_METADATA => {
+                RecordValue::TargetAssignmentMetadata(Message::decode(bytes, version)?)
+            }
+            record_type::TARGET_ASSIGNMENT_MEMBER => {
+                RecordValue::TargetAssignmentMember(Message::decode(bytes, version)?)
+            }
+            record_type::CURRENT_MEMBER_ASSIGNMENT => {
+                RecordValue::CurrentMemberAssignment(Message::decode(bytes, version)?)
+            }
+            record_type::TOPOLOGY => RecordValue::Topology(Message::decode(bytes, version)?),
+            other => return Err(unknown_record_type(other, 0)),
+        })
+    }
+
+    /// Decodes the stored form (version prefix + value) of record type `record_type`.
+    pub fn decode(record_type: i16, bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (version, body) = prefix(bytes).map_err(|e| e.at("valueVersion"))?;
+        RecordValue::decode_body(record_type, body, version).map_err(shift)
+    }
+}
+
+impl CoordinatorRecord {
+    /// The stored key bytes (type prefix + key).
+    pub fn key_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        self.key.to_bytes()
+    }
+
+    /// The stored value bytes (version prefix + value), `None` for a tombstone.
+    pub fn value_bytes(&self) -> Result<Option<Vec<u8>>, EncodeError> {
+        self.value.as_ref().map(RecordValue::to_bytes).transpose()
+    }
+
+    /// Decodes a stored record: key bytes and value bytes (`None` for a tombstone).
+    pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Self, DecodeError> {
+        let key = RecordKey::decode(key)?;
+        let value = match value {
+            Some(bytes) => Some(RecordValue::decode(key.record_type(), bytes)?),
+            None => None,
+        };
+        Ok(CoordinatorRecord { key, value })
+    }
+}
