@@ -1,0 +1,920 @@
+//! The scenario runner of spec 08, shared by the `scenario` example (the command line) and
+//! `tests/scenarios.rs` (which runs every `tests/scenarios/*.json` under `cargo test`).
+//!
+//! A scenario file is read and checked completely before anything runs ([`parse_scenario`]):
+//! unknown keys, wrong types, times going backwards, request fields a version lacks and
+//! `expect` on a step without a response all make the file invalid (exit status 2), so a typo
+//! never passes silently. A valid scenario is then run step by step against a fresh
+//! [`GroupCoordinator`] on a simulated clock ([`run_scenario`]); every step yields one JSON
+//! output line and whether its expectations held.
+//!
+//! Limits (so a scenario file cannot make the runner allocate without bound): a topic has at
+//! most [`MAX_PARTITIONS`] partitions, a file at most [`MAX_STEPS`] steps, and one step
+//! fires at most [`MAX_TIMERS_PER_STEP`] timers.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde_json::{Map, Value};
+use streams_coordinator::protocol::{
+    CoordinatorRecord, Message, StreamsGroupDescribeRequest, StreamsGroupHeartbeatRequest, Uuid,
+};
+
+/// Most partitions a scenario topic may have.
+pub const MAX_PARTITIONS: i64 = 100_000;
+/// Most steps in one scenario file.
+pub const MAX_STEPS: usize = 100_000;
+/// Most timers one step may fire (a coordinator re-arming a timer at the same instant forever
+/// would otherwise hang the runner).
+pub const MAX_TIMERS_PER_STEP: usize = 1_000_000;
+
+/// The record type names of spec 08 (`expectRecords`).
+pub const RECORD_NAMES: [&str; 6] = [
+    "StreamsGroupMetadata",
+    "StreamsGroupTopology",
+    "StreamsGroupMemberMetadata",
+    "StreamsGroupTargetAssignmentMember",
+    "StreamsGroupTargetAssignmentMetadata",
+    "StreamsGroupCurrentMemberAssignment",
+];
+
+// ------------------------------------------------------------------------------------------
+// Scenario model and parsing
+// ------------------------------------------------------------------------------------------
+
+/// Why a file is not a valid scenario (exit status 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadScenario {
+    /// The step the problem is in, if it is in one.
+    pub step: Option<usize>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl BadScenario {
+    fn top(problem: impl Into<String>) -> Self {
+        BadScenario {
+            step: None,
+            problem: problem.into(),
+        }
+    }
+    fn at(step: usize, problem: impl Into<String>) -> Self {
+        BadScenario {
+            step: Some(step),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for BadScenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.step {
+            Some(s) => write!(f, "step {s}: {}", self.problem),
+            None => write!(f, "{}", self.problem),
+        }
+    }
+}
+
+/// A topic of the simulated cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Partition count.
+    pub partitions: i32,
+    /// Explicit topic id; without one the runner derives a stable id from the name and how
+    /// many times that name has been created.
+    pub id: Option<Uuid>,
+    /// Replica racks per partition.
+    pub racks: Option<Vec<Vec<String>>>,
+}
+
+/// The type of a group of another protocol (`foreignGroup` steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForeignKind {
+    /// A consumer group.
+    Consumer,
+    /// A classic group.
+    Classic,
+    /// A share group.
+    Share,
+}
+
+/// One member's slice of a scripted target assignment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptedMember {
+    /// Active tasks, subtopology id to partitions.
+    pub active: BTreeMap<String, BTreeSet<i32>>,
+    /// Standby tasks, subtopology id to partitions.
+    pub standby: BTreeMap<String, BTreeSet<i32>>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// One StreamsGroupHeartbeat request.
+    Heartbeat {
+        /// The request body.
+        request: Box<StreamsGroupHeartbeatRequest>,
+        /// Its API version.
+        version: i16,
+        /// The connection's client id.
+        client_id: String,
+        /// The connection's address.
+        client_host: String,
+    },
+    /// One StreamsGroupDescribe request.
+    Describe {
+        /// The request body.
+        request: StreamsGroupDescribeRequest,
+        /// Its API version.
+        version: i16,
+    },
+    /// Replace the cluster's topics.
+    Topics(BTreeMap<String, TopicSpec>),
+    /// Change the dynamic settings of one group.
+    GroupConfig {
+        /// The group.
+        group_id: String,
+        /// Settings by Kafka name.
+        configs: Vec<(String, String)>,
+    },
+    /// Only move the clock.
+    Tick,
+    /// A group of another type uses an id.
+    ForeignGroup {
+        /// The id.
+        group_id: String,
+        /// Its type.
+        kind: ForeignKind,
+        /// Whether that group is empty.
+        empty: bool,
+    },
+    /// Queue a target assignment for the scripted assignor.
+    Assignment(BTreeMap<String, ScriptedMember>),
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Absolute simulated time, ms.
+    pub at: i64,
+    /// What it does.
+    pub action: Action,
+    /// Expected response (partial match).
+    pub expect: Option<Value>,
+    /// Expected record type names (multiset).
+    pub expect_records: Option<Vec<String>>,
+    /// Expected internal topics to create (set, partial match per element).
+    pub expect_create_topics: Option<Value>,
+}
+
+/// A parsed, valid scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Shown in the output.
+    pub name: String,
+    /// Broker settings by Kafka name.
+    pub broker_config: Vec<(String, String)>,
+    /// Per-group settings applied to every group.
+    pub group_config: Vec<(String, String)>,
+    /// Assignor name.
+    pub assignor: String,
+    /// Whether asked-for internal topics are created at once.
+    pub auto_create_internal_topics: bool,
+    /// The cluster's topics at time 0.
+    pub topics: BTreeMap<String, TopicSpec>,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+const TOP_KEYS: [&str; 9] = [
+    "name",
+    "source",
+    "notes",
+    "brokerConfig",
+    "groupConfig",
+    "assignor",
+    "autoCreateInternalTopics",
+    "topics",
+    "steps",
+];
+const ACTION_KEYS: [&str; 7] = [
+    "heartbeat",
+    "describe",
+    "topics",
+    "groupConfig",
+    "tick",
+    "foreignGroup",
+    "assignment",
+];
+const STEP_KEYS: [&str; 7] = [
+    "at",
+    "expect",
+    "expectRecords",
+    "expectCreateTopics",
+    "version",
+    "clientId",
+    "clientHost",
+];
+
+fn config_value(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|l| l.join(",")),
+        _ => None,
+    }
+}
+
+fn config_map(
+    v: &Value,
+    what: &str,
+    step: Option<usize>,
+) -> Result<Vec<(String, String)>, BadScenario> {
+    let bad = |p: String| BadScenario { step, problem: p };
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad(format!("{what} must be an object")))?;
+    obj.iter()
+        .map(|(k, v)| {
+            config_value(v).map(|s| (k.clone(), s)).ok_or_else(|| {
+                bad(format!(
+                    "{what}: value of {k} must be a string, number, boolean or list"
+                ))
+            })
+        })
+        .collect()
+}
+
+fn derive_topic_id(name: &str, creation: u32) -> Uuid {
+    let h = xxhash_rust::xxh3::xxh3_128(format!("{name}#{creation}").as_bytes());
+    Uuid(h.to_be_bytes())
+}
+
+fn parse_topic(name: &str, v: &Value, step: Option<usize>) -> Result<TopicSpec, BadScenario> {
+    let bad = |p: String| BadScenario { step, problem: p };
+    let count = |v: &Value| -> Result<i32, BadScenario> {
+        v.as_i64()
+            .filter(|n| (0..=MAX_PARTITIONS).contains(n))
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| {
+                bad(format!(
+                    "topic {name}: partitions must be an integer in 0..={MAX_PARTITIONS}"
+                ))
+            })
+    };
+    match v {
+        Value::Number(_) => Ok(TopicSpec {
+            partitions: count(v)?,
+            id: None,
+            racks: None,
+        }),
+        Value::Object(o) => {
+            for k in o.keys() {
+                if !["partitions", "id", "racks"].contains(&k.as_str()) {
+                    return Err(bad(format!("topic {name}: unknown key {k}")));
+                }
+            }
+            let partitions = count(
+                o.get("partitions")
+                    .ok_or_else(|| bad(format!("topic {name}: partitions missing")))?,
+            )?;
+            let id = match o.get("id") {
+                None => None,
+                Some(Value::String(s)) => Some(
+                    s.parse::<Uuid>()
+                        .map_err(|e| bad(format!("topic {name}: bad id {s}: {e}")))?,
+                ),
+                Some(_) => return Err(bad(format!("topic {name}: id must be a string"))),
+            };
+            let racks = match o.get("racks") {
+                None => None,
+                Some(r) => Some(
+                    serde_json::from_value::<Vec<Vec<String>>>(r.clone()).map_err(|e| {
+                        bad(format!(
+                            "topic {name}: racks must be a list of lists of strings: {e}"
+                        ))
+                    })?,
+                ),
+            };
+            Ok(TopicSpec {
+                partitions,
+                id,
+                racks,
+            })
+        }
+        _ => Err(bad(format!(
+            "topic {name}: must be a partition count or an object"
+        ))),
+    }
+}
+
+fn parse_topics(
+    v: &Value,
+    step: Option<usize>,
+) -> Result<BTreeMap<String, TopicSpec>, BadScenario> {
+    let obj = v.as_object().ok_or_else(|| BadScenario {
+        step,
+        problem: "topics must be an object".into(),
+    })?;
+    obj.iter()
+        .map(|(k, v)| Ok((k.clone(), parse_topic(k, v, step)?)))
+        .collect()
+}
+
+fn parse_task_list(
+    v: &Value,
+    step: usize,
+    what: &str,
+) -> Result<BTreeMap<String, BTreeSet<i32>>, BadScenario> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Entry {
+        subtopology_id: String,
+        partitions: Vec<i32>,
+    }
+    let list: Vec<Entry> = serde_json::from_value(v.clone())
+        .map_err(|e| BadScenario::at(step, format!("{what}: {e}")))?;
+    let mut out: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
+    for e in list {
+        if !e.partitions.is_empty() {
+            out.entry(e.subtopology_id)
+                .or_default()
+                .extend(e.partitions);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_assignment(
+    v: &Value,
+    step: usize,
+) -> Result<BTreeMap<String, ScriptedMember>, BadScenario> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| BadScenario::at(step, "assignment must be an object"))?;
+    let mut out = BTreeMap::new();
+    for (member, body) in obj {
+        let b = body.as_object().ok_or_else(|| {
+            BadScenario::at(step, format!("assignment of {member} must be an object"))
+        })?;
+        let mut m = ScriptedMember::default();
+        for (k, v) in b {
+            match k.as_str() {
+                "activeTasks" => m.active = parse_task_list(v, step, "activeTasks")?,
+                "standbyTasks" => m.standby = parse_task_list(v, step, "standbyTasks")?,
+                _ => {
+                    return Err(BadScenario::at(
+                        step,
+                        format!("assignment of {member}: unknown key {k}"),
+                    ))
+                }
+            }
+        }
+        out.insert(member.clone(), m);
+    }
+    Ok(out)
+}
+
+fn parse_foreign(v: &Value, step: usize) -> Result<Action, BadScenario> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| BadScenario::at(step, "foreignGroup must be an object"))?;
+    for k in o.keys() {
+        if !["groupId", "type", "empty"].contains(&k.as_str()) {
+            return Err(BadScenario::at(
+                step,
+                format!("foreignGroup: unknown key {k}"),
+            ));
+        }
+    }
+    let group_id = o
+        .get("groupId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| BadScenario::at(step, "foreignGroup: groupId (a string) is required"))?
+        .to_string();
+    let kind = match o.get("type").map(|t| t.as_str()) {
+        None | Some(Some("consumer")) => ForeignKind::Consumer,
+        Some(Some("classic")) => ForeignKind::Classic,
+        Some(Some("share")) => ForeignKind::Share,
+        Some(_) => {
+            return Err(BadScenario::at(
+                step,
+                "foreignGroup: type must be \"consumer\", \"classic\" or \"share\"",
+            ))
+        }
+    };
+    let empty = match o.get("empty") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(BadScenario::at(
+                step,
+                "foreignGroup: empty must be a boolean",
+            ))
+        }
+    };
+    Ok(Action::ForeignGroup {
+        group_id,
+        kind,
+        empty,
+    })
+}
+
+fn parse_version<M: Message>(o: &Map<String, Value>, step: usize) -> Result<i16, BadScenario> {
+    match o.get("version") {
+        None => Ok(M::HIGHEST_VERSION),
+        Some(v) => v
+            .as_i64()
+            .and_then(|v| i16::try_from(v).ok())
+            .filter(|v| M::is_valid_version(*v))
+            .ok_or_else(|| {
+                BadScenario::at(
+                    step,
+                    format!(
+                        "version must be an integer in {}..={} for {}",
+                        M::LOWEST_VERSION,
+                        M::HIGHEST_VERSION,
+                        M::NAME
+                    ),
+                )
+            }),
+    }
+}
+
+fn parse_step(v: &Value, i: usize, last_at: i64, assignor: &str) -> Result<Step, BadScenario> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| BadScenario::at(i, "a step must be an object"))?;
+    for k in o.keys() {
+        if !STEP_KEYS.contains(&k.as_str()) && !ACTION_KEYS.contains(&k.as_str()) {
+            return Err(BadScenario::at(i, format!("unknown key {k}")));
+        }
+    }
+    let at = o
+        .get("at")
+        .ok_or_else(|| BadScenario::at(i, "no \"at\""))?
+        .as_i64()
+        .ok_or_else(|| BadScenario::at(i, "\"at\" must be an integer (ms)"))?;
+    if at < last_at {
+        return Err(BadScenario::at(
+            i,
+            format!("time goes backwards ({at} < {last_at})"),
+        ));
+    }
+    let kinds: Vec<&str> = ACTION_KEYS
+        .iter()
+        .copied()
+        .filter(|k| o.contains_key(*k))
+        .collect();
+    let kind = match kinds.as_slice() {
+        [k] => *k,
+        [] => return Err(BadScenario::at(i, "no action (heartbeat, describe, topics, groupConfig, tick, foreignGroup or assignment)")),
+        _ => return Err(BadScenario::at(i, format!("more than one action: {}", kinds.join(", ")))),
+    };
+    let body = o.get(kind).cloned().unwrap_or(Value::Null);
+    let only_for = |key: &str, allowed: &[&str]| -> Result<(), BadScenario> {
+        if o.contains_key(key) && !allowed.contains(&kind) {
+            Err(BadScenario::at(
+                i,
+                format!("\"{key}\" is not allowed on a {kind} step"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    only_for("version", &["heartbeat", "describe"])?;
+    only_for("clientId", &["heartbeat"])?;
+    only_for("clientHost", &["heartbeat"])?;
+    only_for("expect", &["heartbeat", "describe"])?;
+    let string_opt = |key: &str, default: &str| -> Result<String, BadScenario> {
+        match o.get(key) {
+            None => Ok(default.to_string()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(BadScenario::at(i, format!("\"{key}\" must be a string"))),
+        }
+    };
+    let action = match kind {
+        "heartbeat" => {
+            let version = parse_version::<StreamsGroupHeartbeatRequest>(o, i)?;
+            if !body.is_object() {
+                return Err(BadScenario::at(i, "heartbeat must be an object"));
+            }
+            let request = StreamsGroupHeartbeatRequest::from_json(body, version)
+                .map_err(|e| BadScenario::at(i, format!("bad heartbeat request: {e}")))?;
+            Action::Heartbeat {
+                request: Box::new(request),
+                version,
+                client_id: string_opt("clientId", "client")?,
+                client_host: string_opt("clientHost", "/127.0.0.1")?,
+            }
+        }
+        "describe" => {
+            let version = parse_version::<StreamsGroupDescribeRequest>(o, i)?;
+            if !body.is_object() {
+                return Err(BadScenario::at(i, "describe must be an object"));
+            }
+            let request = StreamsGroupDescribeRequest::from_json(body, version)
+                .map_err(|e| BadScenario::at(i, format!("bad describe request: {e}")))?;
+            Action::Describe { request, version }
+        }
+        "topics" => Action::Topics(parse_topics(&body, Some(i))?),
+        "groupConfig" => {
+            let mut configs = config_map(&body, "groupConfig", Some(i))?;
+            let pos = configs
+                .iter()
+                .position(|(k, _)| k == "groupId")
+                .ok_or_else(|| BadScenario::at(i, "groupConfig without groupId"))?;
+            let (_, group_id) = configs.remove(pos);
+            Action::GroupConfig { group_id, configs }
+        }
+        "tick" => match body {
+            Value::Bool(true) => Action::Tick,
+            _ => return Err(BadScenario::at(i, "tick must be true")),
+        },
+        "foreignGroup" => parse_foreign(&body, i)?,
+        "assignment" => {
+            if assignor != "scripted" {
+                return Err(BadScenario::at(
+                    i,
+                    "an assignment step needs the scripted assignor",
+                ));
+            }
+            Action::Assignment(parse_assignment(&body, i)?)
+        }
+        _ => return Err(BadScenario::at(i, format!("unknown action {kind}"))),
+    };
+    let expect_records = match o.get("expectRecords") {
+        None => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|r| {
+                    let name = r.as_str().ok_or_else(|| {
+                        BadScenario::at(i, "expectRecords entries must be strings")
+                    })?;
+                    if RECORD_NAMES.contains(&name.strip_prefix('-').unwrap_or(name)) {
+                        Ok(name.to_string())
+                    } else {
+                        Err(BadScenario::at(
+                            i,
+                            format!("expectRecords: unknown record type {name}"),
+                        ))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => return Err(BadScenario::at(i, "expectRecords must be a list")),
+    };
+    let expect_create_topics = match o.get("expectCreateTopics") {
+        None => None,
+        Some(v @ Value::Array(items)) if items.iter().all(Value::is_object) => Some(v.clone()),
+        Some(_) => {
+            return Err(BadScenario::at(
+                i,
+                "expectCreateTopics must be a list of objects",
+            ))
+        }
+    };
+    Ok(Step {
+        at,
+        action,
+        expect: o.get("expect").cloned(),
+        expect_records,
+        expect_create_topics,
+    })
+}
+
+/// Reads and checks a whole scenario file. `default_name` is used when it has no `name`.
+pub fn parse_scenario(text: &str, default_name: &str) -> Result<Scenario, BadScenario> {
+    let root: Value =
+        serde_json::from_str(text).map_err(|e| BadScenario::top(format!("not valid JSON: {e}")))?;
+    let o = root
+        .as_object()
+        .ok_or_else(|| BadScenario::top("a scenario must be a JSON object"))?;
+    for k in o.keys() {
+        if !TOP_KEYS.contains(&k.as_str()) {
+            return Err(BadScenario::top(format!("unknown top-level key {k}")));
+        }
+    }
+    let name = match o.get("name") {
+        None => default_name.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(BadScenario::top("name must be a string")),
+    };
+    for k in ["source", "notes"] {
+        if o.get(k).is_some_and(|v| !v.is_string()) {
+            return Err(BadScenario::top(format!("{k} must be a string")));
+        }
+    }
+    let broker_config = match o.get("brokerConfig") {
+        None => Vec::new(),
+        Some(v) => config_map(v, "brokerConfig", None)?,
+    };
+    let group_config = match o.get("groupConfig") {
+        None => Vec::new(),
+        Some(v) => config_map(v, "groupConfig", None)?,
+    };
+    let assignor = match o.get("assignor") {
+        None => "sticky".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(BadScenario::top("assignor must be a string")),
+    };
+    let auto_create_internal_topics = match o.get("autoCreateInternalTopics") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(BadScenario::top(
+                "autoCreateInternalTopics must be a boolean",
+            ))
+        }
+    };
+    let topics = match o.get("topics") {
+        None => BTreeMap::new(),
+        Some(v) => parse_topics(v, None)?,
+    };
+    let raw_steps = o
+        .get("steps")
+        .ok_or_else(|| BadScenario::top("no steps"))?
+        .as_array()
+        .ok_or_else(|| BadScenario::top("steps must be a list"))?;
+    if raw_steps.len() > MAX_STEPS {
+        return Err(BadScenario::top(format!("more than {MAX_STEPS} steps")));
+    }
+    let mut steps = Vec::with_capacity(raw_steps.len());
+    let mut last_at = 0;
+    for (i, s) in raw_steps.iter().enumerate() {
+        let step = parse_step(s, i, last_at, &assignor)?;
+        last_at = step.at;
+        steps.push(step);
+    }
+    Ok(Scenario {
+        name,
+        broker_config,
+        group_config,
+        assignor,
+        auto_create_internal_topics,
+        topics,
+        steps,
+    })
+}
+
+// ------------------------------------------------------------------------------------------
+// Matching (spec 08 "Matching expect")
+// ------------------------------------------------------------------------------------------
+
+/// The first difference between an expectation and an actual value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// Path of the differing value, e.g. `response.groups[0].groupState`.
+    pub path: String,
+    /// The expected value.
+    pub expected: Value,
+    /// The actual value, `None` if absent.
+    pub actual: Option<Value>,
+}
+
+impl Mismatch {
+    /// The JSON form printed in the output line.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("path".into(), Value::String(self.path.clone()));
+        m.insert("expected".into(), self.expected.clone());
+        m.insert(
+            "actual".into(),
+            self.actual
+                .clone()
+                .unwrap_or_else(|| Value::String("<absent>".into())),
+        );
+        Value::Object(m)
+    }
+}
+
+fn mismatch(path: &str, exp: &Value, act: Option<&Value>) -> Option<Mismatch> {
+    Some(Mismatch {
+        path: path.to_string(),
+        expected: exp.clone(),
+        actual: act.cloned(),
+    })
+}
+
+fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return x == y;
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return x == y;
+    }
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Task-list entries with no partitions are dropped before arrays are compared.
+fn is_empty_task_entry(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| {
+        o.contains_key("subtopologyId")
+            && o.get("partitions")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+    })
+}
+
+/// Matches `exp` against `act` (absent = `None`) by the rules of spec 08; `None` when they
+/// match, else the first difference.
+pub fn match_value(exp: &Value, act: Option<&Value>, path: &str) -> Option<Mismatch> {
+    if exp.as_str() == Some("$any") {
+        return if act.is_some() {
+            None
+        } else {
+            mismatch(path, exp, None)
+        };
+    }
+    let Some(act) = act else {
+        return mismatch(path, exp, None);
+    };
+    match exp {
+        Value::Null => (!act.is_null())
+            .then(|| mismatch(path, exp, Some(act)))
+            .flatten(),
+        Value::Object(e) => {
+            let Value::Object(a) = act else {
+                return mismatch(path, exp, Some(act));
+            };
+            e.iter()
+                .find_map(|(k, ev)| match_value(ev, a.get(k), &format!("{path}.{k}")))
+        }
+        Value::Array(e) => {
+            let Value::Array(a) = act else {
+                return mismatch(path, exp, Some(act));
+            };
+            let es: Vec<&Value> = e.iter().filter(|v| !is_empty_task_entry(v)).collect();
+            let as_: Vec<&Value> = a.iter().filter(|v| !is_empty_task_entry(v)).collect();
+            if es.len() != as_.len() {
+                return mismatch(path, exp, Some(act));
+            }
+            match_arrays(&es, &as_, path).map(|bad| match bad {
+                Some(i) => Mismatch {
+                    path: format!("{path}[{i}]"),
+                    expected: es[i].clone(),
+                    actual: Some(act.clone()),
+                },
+                None => Mismatch {
+                    path: path.to_string(),
+                    expected: exp.clone(),
+                    actual: Some(act.clone()),
+                },
+            })
+        }
+        Value::Number(e) => match act {
+            Value::Number(a) if numbers_equal(e, a) => None,
+            _ => mismatch(path, exp, Some(act)),
+        },
+        _ => (exp != act)
+            .then(|| mismatch(path, exp, Some(act)))
+            .flatten(),
+    }
+}
+
+/// Order-free array match: a perfect bipartite matching of expected to actual elements
+/// (Kuhn's augmenting paths, polynomial). `None` if one exists, else `Some(Some(i))` naming an
+/// expected element that matches no actual element at all, or `Some(None)`.
+fn match_arrays(es: &[&Value], as_: &[&Value], path: &str) -> Option<Option<usize>> {
+    let n = es.len();
+    let compat: Vec<Vec<usize>> = es
+        .iter()
+        .map(|e| {
+            (0..as_.len())
+                .filter(|&j| match_value(e, Some(as_[j]), path).is_none())
+                .collect()
+        })
+        .collect();
+    if let Some(i) = compat.iter().position(Vec::is_empty) {
+        return Some(Some(i));
+    }
+    let mut owner: Vec<Option<usize>> = vec![None; as_.len()];
+    fn augment(
+        i: usize,
+        compat: &[Vec<usize>],
+        owner: &mut [Option<usize>],
+        seen: &mut [bool],
+    ) -> bool {
+        for &j in &compat[i] {
+            if seen[j] {
+                continue;
+            }
+            seen[j] = true;
+            let free = match owner[j] {
+                None => true,
+                Some(k) => augment(k, compat, owner, seen),
+            };
+            if free {
+                owner[j] = Some(i);
+                return true;
+            }
+        }
+        false
+    }
+    for i in 0..n {
+        let mut seen = vec![false; as_.len()];
+        if !augment(i, &compat, &mut owner, &mut seen) {
+            return Some(None);
+        }
+    }
+    None
+}
+
+/// Multiset comparison of record names.
+pub fn match_records(expected: &[String], actual: &[String]) -> Option<Mismatch> {
+    let mut e = expected.to_vec();
+    let mut a = actual.to_vec();
+    e.sort();
+    a.sort();
+    (e != a).then(|| Mismatch {
+        path: "records".into(),
+        expected: Value::from(expected.to_vec()),
+        actual: Some(Value::from(actual.to_vec())),
+    })
+}
+
+/// The spec 08 name of a record: its type name, with `-` in front for a tombstone.
+pub fn record_name(r: &CoordinatorRecord) -> String {
+    let name = r.key.type_name();
+    if r.value.is_none() {
+        format!("-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// One output line of the runner.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    /// Step index.
+    pub step: usize,
+    /// Its time.
+    pub at: i64,
+    /// The response body, for heartbeat and describe steps.
+    pub response: Option<Value>,
+    /// Names of the records the step wrote (timers included).
+    pub records: Vec<String>,
+    /// Internal topics the step asked the broker to create.
+    pub create_topics: Vec<Value>,
+    /// The first failed expectation, if any.
+    pub mismatch: Option<Mismatch>,
+    /// The replay check failed: (path, live value, rebuilt value).
+    pub replay_mismatch: Option<Mismatch>,
+}
+
+impl StepOutcome {
+    /// True when every expectation of the step and the replay check held.
+    pub fn ok(&self) -> bool {
+        self.mismatch.is_none() && self.replay_mismatch.is_none()
+    }
+
+    /// The JSON output line (fields in the order of spec 08).
+    pub fn to_line(&self, scenario: &str) -> String {
+        let mut s = String::from("{");
+        let str_json = |v: &str| Value::String(v.to_string()).to_string();
+        s.push_str(&format!(
+            "\"scenario\":{},\"step\":{},\"at\":{}",
+            str_json(scenario),
+            self.step,
+            self.at
+        ));
+        if let Some(r) = &self.response {
+            s.push_str(&format!(",\"response\":{r}"));
+        }
+        s.push_str(&format!(
+            ",\"records\":{}",
+            Value::from(self.records.clone())
+        ));
+        if !self.create_topics.is_empty() {
+            s.push_str(&format!(
+                ",\"createTopics\":{}",
+                Value::Array(self.create_topics.clone())
+            ));
+        }
+        s.push_str(&format!(",\"ok\":{}", self.ok()));
+        if let Some(m) = &self.mismatch {
+            s.push_str(&format!(",\"mismatch\":{}", m.to_json()));
+        } else if let Some(m) = &self.replay_mismatch {
+            s.push_str(&format!(
+                ",\"mismatch\":\"replay\",\"replayDiff\":{}",
+                m.to_json()
+            ));
+        }
+        s.push('}');
+        s
+    }
+}

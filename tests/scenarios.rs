@@ -1,0 +1,190 @@
+//! Runs the scenario files of `tests/scenarios/` (spec 08) and tests the runner's parsing and
+//! matching rules. The runner itself is shared with `examples/scenario`.
+
+#[path = "../examples/scenario/runner.rs"]
+mod runner;
+
+use std::path::PathBuf;
+
+use runner::{match_records, match_value, parse_scenario, Action, BadScenario};
+use serde_json::json;
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/scenarios exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_scenario_file_is_valid() {
+    let files = scenario_files();
+    assert!(files.len() >= 60, "only {} scenario files", files.len());
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("readable");
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        let s = parse_scenario(&text, name);
+        assert!(
+            s.is_ok(),
+            "{}: {}",
+            f.display(),
+            s.err().map(|e| e.to_string()).unwrap_or_default()
+        );
+    }
+}
+
+fn bad(text: &str) -> BadScenario {
+    match parse_scenario(text, "t.json") {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn invalid_scenarios_are_rejected_with_the_step_and_problem() {
+    assert!(bad("[]").problem.contains("JSON object"));
+    assert!(bad("{").problem.contains("not valid JSON"));
+    assert!(bad(r#"{"steps": [], "stpes": []}"#)
+        .problem
+        .contains("stpes"));
+    assert!(bad(r#"{}"#).problem.contains("no steps"));
+    let e = bad(r#"{"steps": [{"at": 5, "tick": true}, {"at": 4, "tick": true}]}"#);
+    assert_eq!(e.step, Some(1));
+    assert!(e.problem.contains("backwards"));
+    let e = bad(r#"{"steps": [{"at": 0, "tick": true, "expect": {}}]}"#);
+    assert!(e.problem.contains("expect"));
+    let e = bad(r#"{"steps": [{"at": 0, "tick": true, "describe": {"groupIds": []}}]}"#);
+    assert!(e.problem.contains("more than one action"));
+    let e = bad(r#"{"steps": [{"at": 0}]}"#);
+    assert!(e.problem.contains("no action"));
+    let e = bad(r#"{"steps": [{"at": 0, "heartbeat": {"groupId": "g", "memberIdd": "m"}}]}"#);
+    assert!(e.problem.contains("memberIdd"), "{}", e.problem);
+    // a field the version does not have
+    let e = bad(
+        r#"{"steps": [{"at": 0, "version": 0, "describe": {"groupIds": ["g"], "includeTopologyDescription": true}}]}"#,
+    );
+    assert!(
+        e.problem.contains("includeTopologyDescription"),
+        "{}",
+        e.problem
+    );
+    let e = bad(r#"{"steps": [{"at": 0, "version": 7, "describe": {"groupIds": ["g"]}}]}"#);
+    assert!(e.problem.contains("version"));
+    let e = bad(r#"{"steps": [{"at": 0, "assignment": {"m": {"activeTasks": []}}}]}"#);
+    assert!(e.problem.contains("scripted"));
+    let e =
+        bad(r#"{"steps": [{"at": 0, "tick": true, "expectRecords": ["StreamsGroupMetadatta"]}]}"#);
+    assert!(e.problem.contains("StreamsGroupMetadatta"));
+    let e = bad(r#"{"topics": {"t": -1}, "steps": []}"#);
+    assert!(e.problem.contains("partitions"));
+    let e = bad(r#"{"steps": [{"at": 0, "foreignGroup": {"groupId": "g", "type": "weird"}}]}"#);
+    assert!(e.problem.contains("type"));
+    let e = bad(r#"{"steps": [{"at": 0, "groupConfig": {"streams.session.timeout.ms": 50000}}]}"#);
+    assert!(e.problem.contains("groupId"));
+}
+
+#[test]
+fn a_valid_scenario_is_parsed_with_defaults() {
+    let s = parse_scenario(
+        r#"{"topics": {"a": 3, "b": {"partitions": 2, "racks": [["r1"], ["r2"]]}},
+            "brokerConfig": {"group.streams.max.size": 10, "group.streams.assignors": ["sticky"]},
+            "steps": [
+              {"at": 0, "heartbeat": {"groupId": "g", "memberId": "m", "memberEpoch": 0}},
+              {"at": 1, "describe": {"groupIds": ["g"]}, "expect": {"groups": []}},
+              {"at": 2, "groupConfig": {"groupId": "g", "streams.num.standby.replicas": 1}},
+              {"at": 2, "foreignGroup": {"groupId": "c"}}
+            ]}"#,
+        "file.json",
+    )
+    .expect("valid");
+    assert_eq!(s.name, "file.json");
+    assert_eq!(s.assignor, "sticky");
+    assert!(s.auto_create_internal_topics);
+    assert_eq!(s.topics.len(), 2);
+    assert_eq!(
+        s.broker_config,
+        vec![
+            ("group.streams.assignors".to_string(), "sticky".to_string()),
+            ("group.streams.max.size".to_string(), "10".to_string())
+        ]
+    );
+    match &s.steps[0].action {
+        Action::Heartbeat {
+            request,
+            version,
+            client_id,
+            client_host,
+        } => {
+            assert_eq!(request.rebalance_timeout_ms, -1, "schema default");
+            assert!(request.active_tasks.is_none());
+            assert_eq!(*version, 1);
+            assert_eq!(client_id, "client");
+            assert_eq!(client_host, "/127.0.0.1");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &s.steps[2].action {
+        Action::GroupConfig { group_id, configs } => {
+            assert_eq!(group_id, "g");
+            assert_eq!(
+                configs,
+                &vec![("streams.num.standby.replicas".to_string(), "1".to_string())]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn matching_rules_of_spec_08() {
+    let m = |e: serde_json::Value, a: serde_json::Value| match_value(&e, Some(&a), "response");
+    // partial objects
+    assert!(m(json!({"a": 1}), json!({"a": 1, "b": 2})).is_none());
+    let d = m(json!({"a": {"b": 1}}), json!({"a": {"b": 2}})).expect("differs");
+    assert_eq!(d.path, "response.a.b");
+    // absent key
+    let d = m(json!({"x": null}), json!({})).expect("absent");
+    assert_eq!(d.actual, None);
+    // null matches only null
+    assert!(m(json!({"x": null}), json!({"x": null})).is_none());
+    assert!(m(json!({"x": null}), json!({"x": []})).is_some());
+    assert!(m(json!({"x": []}), json!({"x": null})).is_some());
+    // $any matches any present value, null included
+    assert!(m(json!({"x": "$any"}), json!({"x": null})).is_none());
+    assert!(m(json!({"x": "$any"}), json!({})).is_some());
+    // numbers by value
+    assert!(m(json!(1), json!(1.0)).is_none());
+    assert!(m(json!(1), json!(2)).is_some());
+    // arrays regardless of order, same length, distinct elements
+    assert!(m(json!([1, 2, 3]), json!([3, 1, 2])).is_none());
+    assert!(m(json!([1, 1]), json!([1, 2])).is_some());
+    assert!(m(json!([1]), json!([1, 1])).is_some());
+    assert!(m(
+        json!([{"a": 1}, {"a": 1, "b": 2}]),
+        json!([{"a": 1, "b": 2}, {"a": 1, "b": 3}])
+    )
+    .is_none());
+    // a greedy first fit would fail here; a matching exists
+    assert!(m(
+        json!([{"a": 1}, {"a": 1, "b": 2}]),
+        json!([{"a": 1, "b": 2}, {"a": 1}])
+    )
+    .is_none());
+    let d = m(json!([{"a": 9}]), json!([{"a": 1}])).expect("differs");
+    assert_eq!(d.path, "response[0]");
+    // task entries without partitions are dropped
+    assert!(m(
+        json!([{"subtopologyId": "0", "partitions": [1]}]),
+        json!([{"subtopologyId": "1", "partitions": []}, {"subtopologyId": "0", "partitions": [1]}])
+    )
+    .is_none());
+    assert!(m(json!([]), json!([{"subtopologyId": "1", "partitions": []}])).is_none());
+    // records as a multiset
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert!(match_records(&s(&["A", "-B", "A"]), &s(&["-B", "A", "A"])).is_none());
+    assert!(match_records(&s(&["A"]), &s(&["A", "A"])).is_some());
+}
