@@ -1,0 +1,126 @@
+//! A small open-addressing index from strings to dense `u32` indices.
+//!
+//! Used to intern subtopology ids (once per task space) and process ids (once
+//! per `assign` call). Hashing is XXH3-64, lookups compare the full string, so
+//! the result never depends on hash collisions, only the speed does.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+const EMPTY: u32 = u32::MAX;
+
+/// Maps strings to indices `0..n` in insertion order. The strings themselves are
+/// kept by the caller; the index only stores hashes and positions.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StrIndex {
+    /// `(hash, index)`; `index == EMPTY` marks a free slot.
+    slots: Vec<(u64, u32)>,
+    mask: usize,
+    len: usize,
+}
+
+impl StrIndex {
+    /// An index sized for `n` keys without growing.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        let cap = (n.max(4) * 2).next_power_of_two();
+        StrIndex {
+            slots: vec![(0, EMPTY); cap],
+            mask: cap - 1,
+            len: 0,
+        }
+    }
+
+    /// Looks `key` up; `key_of(i)` must return the string stored under index `i`.
+    #[inline]
+    pub(crate) fn get<'k>(&self, key: &str, key_of: impl Fn(u32) -> &'k str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let hash = xxh3_64(key.as_bytes());
+        let mut i = (hash as usize) & self.mask;
+        loop {
+            let (h, idx) = self.slots[i];
+            if idx == EMPTY {
+                return None;
+            }
+            if h == hash && key_of(idx) == key {
+                return Some(idx);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Returns the index of `key`, inserting it as index `self.len()` when absent
+    /// (then the caller must store `key` under that index). The flag says whether
+    /// it was inserted.
+    #[inline]
+    pub(crate) fn get_or_insert<'k>(
+        &mut self,
+        key: &str,
+        key_of: impl Fn(u32) -> &'k str,
+    ) -> (u32, bool) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let hash = xxh3_64(key.as_bytes());
+        let mut i = (hash as usize) & self.mask;
+        loop {
+            let (h, idx) = self.slots[i];
+            if idx == EMPTY {
+                let new = self.len as u32;
+                self.slots[i] = (hash, new);
+                self.len += 1;
+                return (new, true);
+            }
+            if h == hash && key_of(idx) == key {
+                return (idx, false);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Number of keys.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.slots.len() * 2).max(8);
+        let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); cap]);
+        self.mask = cap - 1;
+        for (hash, idx) in old {
+            if idx == EMPTY {
+                continue;
+            }
+            let mut i = (hash as usize) & self.mask;
+            while self.slots[i].1 != EMPTY {
+                i = (i + 1) & self.mask;
+            }
+            self.slots[i] = (hash, idx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interns_in_insertion_order_and_finds_again() {
+        let keys: Vec<String> = (0..1000).map(|i| format!("process-{i}")).collect();
+        let mut index = StrIndex::with_capacity(2);
+        for (n, k) in keys.iter().enumerate() {
+            let (i, new) = index.get_or_insert(k, |i| keys[i as usize].as_str());
+            assert!(new);
+            assert_eq!(i as usize, n);
+        }
+        for (n, k) in keys.iter().enumerate() {
+            let (i, new) = index.get_or_insert(k, |i| keys[i as usize].as_str());
+            assert!(!new);
+            assert_eq!(i as usize, n);
+            assert_eq!(index.get(k, |i| keys[i as usize].as_str()), Some(n as u32));
+        }
+        assert_eq!(index.get("nope", |i| keys[i as usize].as_str()), None);
+        assert_eq!(index.len(), 1000);
+    }
+}

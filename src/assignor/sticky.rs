@@ -1,0 +1,919 @@
+//! The `sticky` assignor (trunk's `StickyTaskAssignor`, spec 05 §4) and its
+//! client-tag-aware variant `sticky-rack-aware`.
+//!
+//! Same placement rules as trunk, with the deterministic tie-breaks of spec 05
+//! §4.6 (members by ascending id, processes by ascending id, process queues
+//! ordered by (load, FIFO sequence), members inside a process by (task count,
+//! member id)). Working state is dense: members, processes and tasks are
+//! indices, task sets are flat arrays, candidate lists are one CSR table, and
+//! the output is built by a counting pass. No string is hashed more than once
+//! per (member, subtopology) group and none is cloned.
+
+use super::assignment::{member_order, GroupAssignment};
+use super::index::StrIndex;
+use super::spec::MAX_STANDBY_REPLICAS;
+use super::{AssignorError, GroupSpec, TaskAssignor, TaskSpace};
+
+const NONE: u32 = u32::MAX;
+
+/// Trunk's sticky task assignor.
+///
+/// * [`StickyAssignor::new`] (`"sticky"`): trunk's behaviour exactly; client
+///   tags, racks and instance ids are ignored.
+/// * [`StickyAssignor::rack_aware`] (`"sticky-rack-aware"`): the same, except
+///   that standby replicas are spread over distinct values of every tag in
+///   `rack.aware.assignment.tags` before a value is reused (Kafka Streams'
+///   classic `rack.aware.assignment.tags` semantics), falling back to the
+///   plain rule for a replica when no process satisfies the tags.
+///
+/// Stateless between calls; one instance serves every group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StickyAssignor {
+    rack_aware: bool,
+}
+
+impl StickyAssignor {
+    /// Name of the trunk-compatible assignor.
+    pub const NAME: &'static str = "sticky";
+    /// Name of the client-tag-aware variant.
+    pub const RACK_AWARE_NAME: &'static str = "sticky-rack-aware";
+
+    /// The trunk-compatible `sticky` assignor.
+    pub const fn new() -> Self {
+        StickyAssignor { rack_aware: false }
+    }
+
+    /// The `sticky-rack-aware` assignor.
+    pub const fn rack_aware() -> Self {
+        StickyAssignor { rack_aware: true }
+    }
+}
+
+impl TaskAssignor for StickyAssignor {
+    fn name(&self) -> &str {
+        if self.rack_aware {
+            Self::RACK_AWARE_NAME
+        } else {
+            Self::NAME
+        }
+    }
+
+    fn assign<'a>(
+        &self,
+        group: &GroupSpec<'a>,
+        space: &'a TaskSpace,
+    ) -> Result<GroupAssignment<'a>, AssignorError> {
+        let num_standby = group.configs.num_standby_replicas;
+        if num_standby > MAX_STANDBY_REPLICAS {
+            return Err(AssignorError::InvalidConfig {
+                name: "num.standby.replicas".to_owned(),
+                value: num_standby.to_string(),
+                reason: "above the crate's limit of 64",
+            });
+        }
+        let mut st = State::new(group, space, self.rack_aware)?;
+        st.assign_active()?;
+        if st.width > 0 {
+            st.assign_standby();
+        }
+        Ok(st.into_assignment(group))
+    }
+}
+
+/// ceil(a / b), with ceil(x / 0) := 0.
+#[inline]
+fn ceil_div(a: i64, b: i64) -> i64 {
+    if b <= 0 {
+        0
+    } else {
+        (a + b - 1).div_euclid(b)
+    }
+}
+
+struct State<'a> {
+    space: &'a TaskSpace,
+    order: Vec<u32>,
+    num_standby: u32,
+    // members (index = position in ascending member id order)
+    member_proc: Vec<u32>,
+    member_count: Vec<u32>,
+    // processes (index = position in ascending process id order)
+    proc_cap: Vec<u32>,
+    proc_count: Vec<u32>,
+    proc_mem_start: Vec<u32>,
+    proc_mem: Vec<u32>,
+    heap_keys: Vec<u64>,
+    heap_valid: Vec<bool>,
+    // tasks
+    owner: Vec<u32>,
+    width: usize,
+    sb: Vec<u32>,
+    sb_count: Vec<u32>,
+    prev_active: Vec<u32>,
+    any_prev_active: bool,
+    cand_start: Vec<u32>,
+    cand: Vec<u32>,
+    // quotas (spec 05 §4.1)
+    total_active: i64,
+    members_active_cap: i64,
+    active_quota: i64,
+    total_tasks: i64,
+    members_task_cap: i64,
+    total_quota: i64,
+    seq: u64,
+    tags: Option<Tags>,
+    unplaced_standbys: u64,
+}
+
+/// Client tags per process, interned per tag key.
+struct Tags {
+    keys: usize,
+    /// `value[p * keys + j]`: value id of tag `j` of process `p`, `NONE` if absent.
+    value: Vec<u32>,
+    /// Number of distinct values of each tag over all processes.
+    distinct: Vec<u32>,
+}
+
+impl<'a> State<'a> {
+    fn new(
+        group: &GroupSpec<'a>,
+        space: &'a TaskSpace,
+        rack_aware: bool,
+    ) -> Result<Self, AssignorError> {
+        let order = member_order(group)?;
+        let m = order.len();
+        let t_total = space.total_tasks();
+
+        // ---- processes: intern, then number them in ascending id order ----
+        let mut pindex = StrIndex::with_capacity(m.min(1 << 16));
+        let mut pids: Vec<&str> = Vec::new();
+        let mut member_proc = Vec::with_capacity(m);
+        for &i in &order {
+            let pid = group.members[i as usize].process_id;
+            let (p, new) = pindex.get_or_insert(pid, |k| pids[k as usize]);
+            if new {
+                pids.push(pid);
+            }
+            member_proc.push(p);
+        }
+        let np = pids.len();
+        if !pids.windows(2).all(|w| w[0] < w[1]) {
+            let mut perm: Vec<u32> = (0..np as u32).collect();
+            perm.sort_unstable_by(|&a, &b| pids[a as usize].cmp(pids[b as usize]));
+            let mut rank = vec![0u32; np];
+            for (r, &p) in perm.iter().enumerate() {
+                rank[p as usize] = r as u32;
+            }
+            for p in member_proc.iter_mut() {
+                *p = rank[*p as usize];
+            }
+            let old = pids.clone();
+            for (r, &p) in perm.iter().enumerate() {
+                pids[r] = old[p as usize];
+            }
+        }
+        let mut proc_cap = vec![0u32; np];
+        for &p in &member_proc {
+            proc_cap[p as usize] += 1;
+        }
+        let mut proc_mem_start = Vec::with_capacity(np + 1);
+        let mut acc = 0u32;
+        for &c in &proc_cap {
+            proc_mem_start.push(acc);
+            acc += c;
+        }
+        proc_mem_start.push(acc);
+        let mut fill = proc_mem_start.clone();
+        let mut proc_mem = vec![0u32; m];
+        for (i, &p) in member_proc.iter().enumerate() {
+            proc_mem[fill[p as usize] as usize] = i as u32;
+            fill[p as usize] += 1;
+        }
+
+        // ---- current tasks and standby candidates ----
+        let mut prev_active = vec![NONE; t_total];
+        let mut any_prev_active = false;
+        #[derive(Clone, Copy)]
+        struct Cand {
+            task: u32,
+            member: u32,
+            class: u32,
+            offset: i64,
+        }
+        let mut cands: Vec<Cand> = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
+        let mut pos: Vec<u32> = Vec::new();
+        for (i, &mi) in order.iter().enumerate() {
+            let spec = &group.members[mi as usize];
+            let stamp = i as u32 + 1;
+            spec.active_tasks.visit(&mut |sub, parts| {
+                if let Some(s) = space.index_of(sub) {
+                    let (base, n) = (space.sub_start(s), space.sub_num_tasks(s));
+                    for &p in parts {
+                        if (p as u32) < n {
+                            prev_active[(base + p as u32) as usize] = i as u32;
+                            any_prev_active = true;
+                        }
+                    }
+                }
+            });
+            spec.standby_tasks.visit(&mut |sub, parts| {
+                if let Some(s) = space.index_of(sub) {
+                    let (base, n) = (space.sub_start(s), space.sub_num_tasks(s));
+                    if seen.is_empty() {
+                        seen = vec![0; t_total];
+                        pos = vec![0; t_total];
+                    }
+                    for &p in parts {
+                        if (p as u32) < n {
+                            let t = (base + p as u32) as usize;
+                            if seen[t] != stamp {
+                                seen[t] = stamp;
+                                pos[t] = cands.len() as u32;
+                                cands.push(Cand {
+                                    task: t as u32,
+                                    member: i as u32,
+                                    class: 0,
+                                    offset: 0,
+                                });
+                            }
+                        }
+                    }
+                }
+            });
+            spec.task_offsets.visit(&mut |sub, pairs| {
+                if let Some(s) = space.index_of(sub) {
+                    let (base, n) = (space.sub_start(s), space.sub_num_tasks(s));
+                    if seen.is_empty() {
+                        seen = vec![0; t_total];
+                        pos = vec![0; t_total];
+                    }
+                    for &(p, off) in pairs {
+                        if (p as u32) < n {
+                            let t = (base + p as u32) as usize;
+                            if seen[t] == stamp {
+                                cands[pos[t] as usize].offset = off;
+                            } else {
+                                seen[t] = stamp;
+                                pos[t] = cands.len() as u32;
+                                cands.push(Cand {
+                                    task: t as u32,
+                                    member: i as u32,
+                                    class: 1,
+                                    offset: off,
+                                });
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        drop(seen);
+        drop(pos);
+        // CSR by task, stable (member order), then rank each list.
+        let (cand_start, cand) = if cands.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let mut start = vec![0u32; t_total + 1];
+            for c in &cands {
+                start[c.task as usize + 1] += 1;
+            }
+            for t in 0..t_total {
+                start[t + 1] += start[t];
+            }
+            let mut fill = start.clone();
+            let mut sorted = vec![
+                Cand {
+                    task: 0,
+                    member: 0,
+                    class: 0,
+                    offset: 0
+                };
+                cands.len()
+            ];
+            for c in &cands {
+                let f = &mut fill[c.task as usize];
+                sorted[*f as usize] = *c;
+                *f += 1;
+            }
+            for t in 0..t_total {
+                let seg = &mut sorted[start[t] as usize..start[t + 1] as usize];
+                if seg.len() > 1 {
+                    // Previous standbys first, then higher offset sum; stable.
+                    seg.sort_by(|a, b| a.class.cmp(&b.class).then(b.offset.cmp(&a.offset)));
+                }
+            }
+            (start, sorted.iter().map(|c| c.member).collect())
+        };
+
+        // ---- quotas ----
+        let num_standby = group.configs.num_standby_replicas;
+        let total_active = t_total as i64;
+        let total_tasks = total_active + space.stateful_tasks() as i64 * i64::from(num_standby);
+        let width = (num_standby as usize).min(np.saturating_sub(1));
+
+        let tags =
+            if rack_aware && width > 0 && !group.configs.rack_aware_assignment_tags.is_empty() {
+                Some(Tags::new(group, &order, &proc_mem_start, &proc_mem))
+            } else {
+                None
+            };
+
+        Ok(State {
+            space,
+            order,
+            num_standby,
+            member_count: vec![0; m],
+            member_proc,
+            proc_count: vec![0; np],
+            proc_cap,
+            proc_mem_start,
+            proc_mem,
+            heap_keys: vec![0; m],
+            heap_valid: vec![false; np],
+            owner: vec![NONE; t_total],
+            width,
+            sb: vec![NONE; t_total * width],
+            sb_count: if width > 0 {
+                vec![0; t_total]
+            } else {
+                Vec::new()
+            },
+            prev_active,
+            any_prev_active,
+            cand_start,
+            cand,
+            total_active,
+            members_active_cap: m as i64,
+            active_quota: ceil_div(total_active, m as i64),
+            total_tasks,
+            members_task_cap: m as i64,
+            total_quota: ceil_div(total_tasks, m as i64),
+            seq: 0,
+            tags,
+            unplaced_standbys: 0,
+        })
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    #[inline]
+    fn on_active_assigned(&mut self, c: i64) {
+        if c == self.active_quota {
+            self.members_active_cap -= 1;
+            self.total_active -= c;
+            self.active_quota = ceil_div(self.total_active, self.members_active_cap);
+        }
+    }
+
+    #[inline]
+    fn on_any_assigned(&mut self, c: i64) {
+        if c == self.total_quota {
+            self.members_task_cap -= 1;
+            self.total_tasks -= c;
+            self.total_quota = ceil_div(self.total_tasks, self.members_task_cap);
+        }
+    }
+
+    #[inline]
+    fn candidates(&self, t: u32) -> &[u32] {
+        if self.cand_start.is_empty() {
+            return &[];
+        }
+        let t = t as usize;
+        &self.cand[self.cand_start[t] as usize..self.cand_start[t + 1] as usize]
+    }
+
+    /// Whether process `p` already holds task `t` (active or standby).
+    #[inline]
+    fn holds(&self, t: u32, p: u32) -> bool {
+        let o = self.owner[t as usize];
+        if o != NONE && self.member_proc[o as usize] == p {
+            return true;
+        }
+        if self.width == 0 {
+            return false;
+        }
+        let base = t as usize * self.width;
+        let n = self.sb_count[t as usize] as usize;
+        self.sb[base..base + n]
+            .iter()
+            .any(|&m| self.member_proc[m as usize] == p)
+    }
+
+    /// Whether a copy of `t` on process `q` respects the rack-aware tags.
+    fn tags_ok(&self, t: u32, q: u32) -> bool {
+        let Some(tags) = &self.tags else {
+            return true;
+        };
+        let o = self.owner[t as usize];
+        let base = t as usize * self.width;
+        let n = self.sb_count[t as usize] as usize;
+        let holders = std::iter::once(o)
+            .filter(|&m| m != NONE)
+            .chain(self.sb[base..base + n].iter().copied());
+        let used = n as u32 + u32::from(o != NONE);
+        for j in 0..tags.keys {
+            if tags.distinct[j] <= used {
+                continue;
+            }
+            let vq = tags.value[q as usize * tags.keys + j];
+            if vq == NONE {
+                continue;
+            }
+            for h in holders.clone() {
+                let hp = self.member_proc[h as usize] as usize;
+                if tags.value[hp * tags.keys + j] == vq {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Load of `p` is strictly below `count / cap`.
+    #[inline]
+    fn load_below(&self, p: u32, count: u32, cap: u32) -> bool {
+        u64::from(self.proc_count[p as usize]) * u64::from(cap)
+            < u64::from(count) * u64::from(self.proc_cap[p as usize])
+    }
+
+    /// Spec 05 §4.2 `pickPrevMember`: the first eligible candidate, replaced
+    /// only by one strictly less loaded at both the process and member level.
+    fn pick_prev(&self, t: u32, standby: bool, with_tags: bool) -> Option<u32> {
+        let mut best = NONE;
+        let (mut bc, mut bcap, mut bm) = (0u32, 1u32, 0u32);
+        for &m in self.candidates(t) {
+            let p = self.member_proc[m as usize];
+            if standby && (self.holds(t, p) || (with_tags && !self.tags_ok(t, p))) {
+                continue;
+            }
+            let mc = self.member_count[m as usize];
+            if best == NONE || (self.load_below(p, bc, bcap) && mc < bm) {
+                best = m;
+                bc = self.proc_count[p as usize];
+                bcap = self.proc_cap[p as usize];
+                bm = mc;
+            }
+        }
+        (best != NONE).then_some(best)
+    }
+
+    /// Gives task `t` to member `m`; `direct` placements invalidate the
+    /// process's member heap (placements through the heap keep it).
+    #[inline]
+    fn place(&mut self, t: u32, m: u32, active: bool, direct: bool) {
+        let p = self.member_proc[m as usize] as usize;
+        if active {
+            self.owner[t as usize] = m;
+        } else {
+            let n = self.sb_count[t as usize] as usize;
+            debug_assert!(n < self.width);
+            self.sb[t as usize * self.width + n] = m;
+            self.sb_count[t as usize] += 1;
+        }
+        self.member_count[m as usize] += 1;
+        self.proc_count[p] += 1;
+        if direct {
+            self.heap_valid[p] = false;
+        }
+        let c = i64::from(self.member_count[m as usize]);
+        if active {
+            self.on_active_assigned(c);
+        }
+        self.on_any_assigned(c);
+    }
+
+    /// Gives `t` to the member of `p` with the fewest tasks (then lowest id).
+    fn place_on_least_loaded_member(&mut self, t: u32, p: u32, active: bool) {
+        let (a, b) = (
+            self.proc_mem_start[p as usize] as usize,
+            self.proc_mem_start[p as usize + 1] as usize,
+        );
+        if b - a == 1 {
+            let m = self.proc_mem[a];
+            self.place(t, m, active, false);
+            return;
+        }
+        if !self.heap_valid[p as usize] {
+            for j in a..b {
+                let m = self.proc_mem[j];
+                self.heap_keys[j] = (u64::from(self.member_count[m as usize]) << 32) | u64::from(m);
+            }
+            heapify(&mut self.heap_keys[a..b]);
+            self.heap_valid[p as usize] = true;
+        }
+        let m = self.heap_keys[a] as u32;
+        self.place(t, m, active, false);
+        self.heap_keys[a] += 1 << 32;
+        sift_down(&mut self.heap_keys[a..b], 0);
+    }
+
+    fn process_queue(&mut self) -> ProcQueue {
+        let cap0 = self.proc_cap.first().copied().unwrap_or(1);
+        if self.proc_cap.iter().all(|&c| c == cap0) {
+            let mut q = ProcQueue::Levels(LevelQueue::new(self.proc_cap.len()));
+            for p in 0..self.proc_cap.len() as u32 {
+                q.push(p, self);
+            }
+            q
+        } else {
+            let mut q = ProcQueue::Heap(Vec::with_capacity(self.proc_cap.len()));
+            for p in 0..self.proc_cap.len() as u32 {
+                q.push(p, self);
+            }
+            q
+        }
+    }
+
+    // ----------------------------------------------------------- active phase
+
+    fn assign_active(&mut self) -> Result<(), AssignorError> {
+        let space = self.space;
+        let t_total = space.total_tasks();
+        let mut remaining: Vec<u32>;
+        if self.any_prev_active || !self.cand.is_empty() {
+            // A1: previous active owner, partition-major order.
+            remaining = Vec::with_capacity(t_total);
+            for &t in space.partition_major() {
+                let m = self.prev_active[t as usize];
+                if m != NONE && i64::from(self.member_count[m as usize]) < self.active_quota {
+                    self.place(t, m, true, true);
+                } else {
+                    remaining.push(t);
+                }
+            }
+            // A2: previous standby / reported state.
+            if !self.cand.is_empty() {
+                let mut rest = Vec::with_capacity(remaining.len());
+                for &t in &remaining {
+                    match self.pick_prev(t, false, false) {
+                        Some(m) if i64::from(self.member_count[m as usize]) < self.active_quota => {
+                            self.place(t, m, true, true);
+                        }
+                        _ => rest.push(t),
+                    }
+                }
+                remaining = rest;
+            }
+            // A3 walks subtopology-major order = ascending task index.
+            if remaining.len() * 8 >= t_total {
+                remaining.clear();
+                remaining.extend((0..t_total as u32).filter(|&t| self.owner[t as usize] == NONE));
+            } else {
+                remaining.sort_unstable();
+            }
+        } else {
+            remaining = (0..t_total as u32).collect();
+        }
+        if remaining.is_empty() {
+            return Ok(());
+        }
+        // A3: least-loaded process, least-loaded member.
+        let mut queue = self.process_queue();
+        for &t in &remaining {
+            let Some(p) = queue.pop() else {
+                return Err(AssignorError::NoProcessAvailable {
+                    task: space.task_name(t),
+                });
+            };
+            self.place_on_least_loaded_member(t, p, true);
+            queue.push(p, self);
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- standby phase
+
+    fn assign_standby(&mut self) {
+        let space = self.space;
+        let t_total = space.total_tasks();
+        let with_tags = self.tags.is_some();
+        let ns = self.num_standby;
+        let mut leftover: Vec<u32> = Vec::new();
+        for &t in space.partition_major().iter().rev() {
+            if !space.task_stateful(t) {
+                continue;
+            }
+            for i in 0..ns {
+                let m = self.prev_active[t as usize];
+                if m != NONE {
+                    let p = self.member_proc[m as usize];
+                    if !self.holds(t, p)
+                        && (!with_tags || self.tags_ok(t, p))
+                        && i64::from(self.member_count[m as usize]) < self.total_quota
+                    {
+                        self.place(t, m, false, true);
+                        continue;
+                    }
+                }
+                if let Some(m) = self.pick_prev(t, true, with_tags) {
+                    if i64::from(self.member_count[m as usize]) < self.total_quota {
+                        self.place(t, m, false, true);
+                        continue;
+                    }
+                }
+                if leftover.is_empty() {
+                    leftover = vec![0; t_total];
+                }
+                leftover[t as usize] = ns - i;
+                break;
+            }
+        }
+        if leftover.is_empty() {
+            return;
+        }
+        let mut queue = self.process_queue();
+        let mut popped = Vec::new();
+        for t in (0..t_total as u32).rev() {
+            let remaining = leftover[t as usize];
+            for _ in 0..remaining {
+                let placed = (with_tags
+                    && self.place_least_loaded(t, &mut queue, &mut popped, true))
+                    || self.place_least_loaded(t, &mut queue, &mut popped, false);
+                if !placed {
+                    // "Unable to assign <r> of <n> standby tasks for task [<t>]..."
+                    self.unplaced_standbys += 1;
+                    break;
+                }
+            }
+        }
+        if self.unplaced_standbys > 0 {
+            tracing::debug!(
+                unplaced = self.unplaced_standbys,
+                num_standby_replicas = ns,
+                "not enough processes to place every standby replica"
+            );
+        }
+    }
+
+    /// Spec 05 §4.4 `placeLeastLoaded`: pops processes in load order until one
+    /// does not hold the task, places it on that process's least-loaded
+    /// member, and pushes everything back (the chosen process first, then the
+    /// skipped ones in reverse pop order, as Kafka's recursion does).
+    fn place_least_loaded(
+        &mut self,
+        t: u32,
+        queue: &mut ProcQueue,
+        popped: &mut Vec<u32>,
+        with_tags: bool,
+    ) -> bool {
+        popped.clear();
+        let mut placed = false;
+        while let Some(p) = queue.pop() {
+            if !self.holds(t, p) && (!with_tags || self.tags_ok(t, p)) {
+                self.place_on_least_loaded_member(t, p, false);
+                queue.push(p, self);
+                placed = true;
+                break;
+            }
+            popped.push(p);
+        }
+        while let Some(p) = popped.pop() {
+            queue.push(p, self);
+        }
+        placed
+    }
+
+    // ----------------------------------------------------------------- output
+
+    fn into_assignment(self, group: &GroupSpec<'a>) -> GroupAssignment<'a> {
+        let m = self.order.len();
+        let t_total = self.owner.len();
+        let mut counts = vec![0u32; 2 * m];
+        for &o in &self.owner {
+            if o != NONE {
+                counts[2 * o as usize] += 1;
+            }
+        }
+        if self.width > 0 {
+            for t in 0..t_total {
+                let base = t * self.width;
+                for &s in &self.sb[base..base + self.sb_count[t] as usize] {
+                    counts[2 * s as usize + 1] += 1;
+                }
+            }
+        }
+        let mut bounds = Vec::with_capacity(2 * m + 1);
+        let mut acc = 0u32;
+        for &c in &counts {
+            bounds.push(acc);
+            acc += c;
+        }
+        bounds.push(acc);
+        let mut fill = bounds.clone();
+        let mut tasks = vec![0u32; acc as usize];
+        for (t, &o) in self.owner.iter().enumerate() {
+            if o != NONE {
+                let f = &mut fill[2 * o as usize];
+                tasks[*f as usize] = t as u32;
+                *f += 1;
+            }
+        }
+        if self.width > 0 {
+            for t in 0..t_total {
+                let base = t * self.width;
+                for &s in &self.sb[base..base + self.sb_count[t] as usize] {
+                    let f = &mut fill[2 * s as usize + 1];
+                    tasks[*f as usize] = t as u32;
+                    *f += 1;
+                }
+            }
+        }
+        let ids = self
+            .order
+            .iter()
+            .map(|&i| group.members[i as usize].member_id)
+            .collect();
+        GroupAssignment::from_parts(self.space, ids, bounds, tasks)
+    }
+}
+
+impl Tags {
+    fn new(group: &GroupSpec<'_>, order: &[u32], proc_mem_start: &[u32], proc_mem: &[u32]) -> Self {
+        let keys = &group.configs.rack_aware_assignment_tags;
+        let np = proc_mem_start.len() - 1;
+        let k = keys.len();
+        let mut value = vec![NONE; np * k];
+        let mut distinct = vec![0u32; k];
+        for (j, key) in keys.iter().enumerate() {
+            let mut index = StrIndex::with_capacity(8);
+            let mut vals: Vec<&str> = Vec::new();
+            for p in 0..np {
+                // A process's tags are those of its first member (ascending id).
+                let first = proc_mem[proc_mem_start[p] as usize];
+                let spec = &group.members[order[first as usize] as usize];
+                if let Some(v) = spec.client_tags.tag(key) {
+                    let (id, new) = index.get_or_insert(v, |i| vals[i as usize]);
+                    if new {
+                        vals.push(v);
+                    }
+                    value[p * k + j] = id;
+                }
+            }
+            distinct[j] = vals.len() as u32;
+        }
+        Tags {
+            keys: k,
+            value,
+            distinct,
+        }
+    }
+}
+
+// -------------------------------------------------------------------- queues
+
+/// Min-heap helpers over `u64` keys (`count << 32 | member`).
+fn heapify(keys: &mut [u64]) {
+    for i in (0..keys.len() / 2).rev() {
+        sift_down(keys, i);
+    }
+}
+
+#[inline]
+fn sift_down(keys: &mut [u64], mut i: usize) {
+    let n = keys.len();
+    let x = keys[i];
+    loop {
+        let l = 2 * i + 1;
+        if l >= n {
+            break;
+        }
+        let r = l + 1;
+        let c = if r < n && keys[r] < keys[l] { r } else { l };
+        if keys[c] >= x {
+            break;
+        }
+        keys[i] = keys[c];
+        i = c;
+    }
+    keys[i] = x;
+}
+
+/// Processes ordered by (load, FIFO sequence).
+enum ProcQueue {
+    /// All processes have the same number of members: load order is task
+    /// count order, and FIFO inside one count is a plain queue. O(1) per op.
+    Levels(LevelQueue),
+    /// Mixed capacities: a binary heap on (count / capacity, sequence).
+    Heap(Vec<HeapEntry>),
+}
+
+#[derive(Clone, Copy)]
+struct HeapEntry {
+    count: u32,
+    cap: u32,
+    seq: u64,
+    proc: u32,
+}
+
+impl HeapEntry {
+    #[inline]
+    fn less(&self, o: &HeapEntry) -> bool {
+        let a = u64::from(self.count) * u64::from(o.cap);
+        let b = u64::from(o.count) * u64::from(self.cap);
+        a < b || (a == b && self.seq < o.seq)
+    }
+}
+
+/// Intrusive FIFO lists, one per task count.
+struct LevelQueue {
+    next: Vec<u32>,
+    /// `(head, tail)` per count.
+    levels: Vec<(u32, u32)>,
+    cur: usize,
+}
+
+impl LevelQueue {
+    fn new(np: usize) -> Self {
+        LevelQueue {
+            next: vec![NONE; np],
+            levels: Vec::new(),
+            cur: 0,
+        }
+    }
+}
+
+impl ProcQueue {
+    fn push(&mut self, p: u32, st: &mut State<'_>) {
+        let count = st.proc_count[p as usize];
+        match self {
+            ProcQueue::Levels(q) => {
+                let c = count as usize;
+                if q.levels.len() <= c {
+                    q.levels.resize(c + 1, (NONE, NONE));
+                }
+                q.next[p as usize] = NONE;
+                let (head, tail) = q.levels[c];
+                if head == NONE {
+                    q.levels[c] = (p, p);
+                } else {
+                    q.next[tail as usize] = p;
+                    q.levels[c].1 = p;
+                }
+                q.cur = q.cur.min(c);
+            }
+            ProcQueue::Heap(h) => {
+                st.seq += 1;
+                let e = HeapEntry {
+                    count,
+                    cap: st.proc_cap[p as usize],
+                    seq: st.seq,
+                    proc: p,
+                };
+                let mut i = h.len();
+                h.push(e);
+                while i > 0 {
+                    let parent = (i - 1) / 2;
+                    if !e.less(&h[parent]) {
+                        break;
+                    }
+                    h[i] = h[parent];
+                    i = parent;
+                }
+                h[i] = e;
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<u32> {
+        match self {
+            ProcQueue::Levels(q) => {
+                while q.cur < q.levels.len() && q.levels[q.cur].0 == NONE {
+                    q.cur += 1;
+                }
+                let (head, tail) = *q.levels.get(q.cur)?;
+                if head == tail {
+                    q.levels[q.cur] = (NONE, NONE);
+                } else {
+                    q.levels[q.cur].0 = q.next[head as usize];
+                }
+                Some(head)
+            }
+            ProcQueue::Heap(h) => {
+                let last = h.pop()?;
+                if h.is_empty() {
+                    return Some(last.proc);
+                }
+                let top = h[0].proc;
+                let n = h.len();
+                let mut i = 0;
+                loop {
+                    let l = 2 * i + 1;
+                    if l >= n {
+                        break;
+                    }
+                    let r = l + 1;
+                    let c = if r < n && h[r].less(&h[l]) { r } else { l };
+                    if !h[c].less(&last) {
+                        break;
+                    }
+                    h[i] = h[c];
+                    i = c;
+                }
+                h[i] = last;
+                Some(top)
+            }
+        }
+    }
+}
