@@ -734,3 +734,56 @@ fn status_variants_map_to_codes() {
     assert_eq!(s.code(), StatusCode::MISSING_SOURCE_TOPICS);
     assert_eq!(s.detail(), "x");
 }
+
+#[test]
+fn describe_views() {
+    let mut s1 = sub(
+        "1",
+        &[],
+        &[],
+        &[("app-agg-repartition", 0)],
+        &["z-changelog", "app-store-changelog"],
+    );
+    s1.state_changelog_topics[0].replication_factor = 2;
+    let t = topology(vec![
+        s1,
+        sub(
+            "0",
+            &["orders", "customers"],
+            &["app-agg-repartition"],
+            &[],
+            &[],
+        ),
+    ]);
+    // Recorded view: sorted, counts as sent.
+    let d = t.to_describe();
+    assert_eq!(d.epoch, 1);
+    let subs = d.subtopologies.unwrap();
+    assert_eq!(subs[0].subtopology_id, "0");
+    assert_eq!(subs[0].source_topics, vec!["customers", "orders"]);
+    let logs: Vec<(&str, i32, i16)> = subs[1]
+        .state_changelog_topics
+        .iter()
+        .map(|t| (t.name.as_str(), t.partitions, t.replication_factor))
+        .collect();
+    assert_eq!(
+        logs,
+        vec![("app-store-changelog", 0, 0), ("z-changelog", 0, 2)]
+    );
+    // Configured view: computed counts.
+    let c = configure(&t, &cluster()).unwrap();
+    let subs = c.to_describe().subtopologies.unwrap();
+    let logs: Vec<(&str, i32, i16)> = subs[1]
+        .state_changelog_topics
+        .iter()
+        .map(|t| (t.name.as_str(), t.partitions, t.replication_factor))
+        .collect();
+    assert_eq!(
+        logs,
+        vec![("app-store-changelog", 4, 0), ("z-changelog", 4, 2)]
+    );
+    assert_eq!(subs[1].repartition_source_topics[0].partitions, 4);
+    // Not configured: no subtopologies.
+    let c = configure(&t, &ClusterMetadata::new()).unwrap();
+    assert_eq!(c.to_describe().subtopologies, Some(vec![]));
+}

@@ -3,7 +3,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
-use crate::protocol::heartbeat::{Subtopology, TopicInfo};
+use crate::protocol::describe;
+use crate::protocol::heartbeat::{KeyValue, Subtopology, TopicInfo};
 use crate::protocol::StatusCode;
 
 use super::error::TopologyError;
@@ -144,6 +145,46 @@ impl ConfiguredTopology {
             .iter()
             .flat_map(|m| m.iter())
             .map(|(id, s)| (id.as_str(), s.number_of_tasks, s.is_stateful()))
+    }
+
+    /// The topology as StreamsGroupDescribe shows it when this configured topology is ready
+    /// (spec 07 §1): subtopologies by ascending id, topic lists sorted, internal topics with
+    /// their decided partition counts, replication factor 0 when unset, and configs sorted by
+    /// key. A topology that is not configured shows no subtopologies (an empty list, as Kafka).
+    pub fn to_describe(&self) -> describe::Topology {
+        let topic = |t: &ConfiguredInternalTopic| describe::TopicInfo {
+            name: t.name.clone(),
+            partitions: t.partitions,
+            replication_factor: t.replication_factor.unwrap_or(0),
+            topic_configs: t
+                .configs
+                .iter()
+                .map(|(k, v)| KeyValue {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+        };
+        let subtopologies = self
+            .subtopologies
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|(id, s)| describe::Subtopology {
+                subtopology_id: id.clone(),
+                source_topics: s.source_topics.iter().cloned().collect(),
+                repartition_sink_topics: s.repartition_sink_topics.iter().cloned().collect(),
+                state_changelog_topics: s.state_changelog_topics.values().map(topic).collect(),
+                repartition_source_topics: s
+                    .repartition_source_topics
+                    .values()
+                    .map(topic)
+                    .collect(),
+            })
+            .collect();
+        describe::Topology {
+            epoch: self.topology_epoch,
+            subtopologies: Some(subtopologies),
+        }
     }
 
     /// The input partitions of a set of tasks (the Interactive Queries endpoint map, spec 02
@@ -652,4 +693,164 @@ fn enforce_copartitioning<'a>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::heartbeat::TopicInfo;
+    use crate::protocol::Uuid;
+    use proptest::prelude::*;
+
+    /// Kafka's literal pass-by-pass loop (spec 04 §3.3), subtopologies in ascending id order.
+    fn naive_step3<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>) -> Result<(), String> {
+        for s in subs {
+            for t in &s.repartition_source_topics {
+                if t.partitions != 0 {
+                    counts.decided.insert(&t.name, t.partitions);
+                }
+            }
+        }
+        loop {
+            let mut needed = false;
+            let mut progress = false;
+            for s in subs {
+                for sink in &s.repartition_sink_topics {
+                    if counts.decided.contains_key(sink.as_str()) {
+                        continue;
+                    }
+                    let c = s
+                        .repartition_source_topics
+                        .iter()
+                        .filter_map(|r| counts.decided.get(r.name.as_str()).copied())
+                        .chain(s.source_topics.iter().filter_map(|t| counts.count(t)))
+                        .max();
+                    match c {
+                        None => needed = true,
+                        Some(c) => {
+                            counts.decided.insert(sink, c);
+                            progress = true;
+                        }
+                    }
+                }
+            }
+            if needed && !progress {
+                return Err("loop".into());
+            }
+            if !needed {
+                break;
+            }
+        }
+        for s in subs {
+            for t in &s.repartition_source_topics {
+                if !counts.decided.contains_key(t.name.as_str()) {
+                    return Err("never a sink".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fast_step3<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>) -> Result<(), String> {
+        decide_repartition_counts(subs, counts).map_err(|e| match e {
+            Stop::Error(e) if e.message().contains("loops") => "loop".to_string(),
+            Stop::Error(_) => "never a sink".to_string(),
+            Stop::Status(_) => "status".to_string(),
+        })
+    }
+
+    /// Random subtopologies over externals e0..e3 and repartition topics r0..r5 (loops,
+    /// self-loops, unwritten and unread topics included).
+    fn arb_subs() -> impl Strategy<Value = Vec<Subtopology>> {
+        let one = (
+            proptest::collection::vec(0..4usize, 0..3),
+            proptest::collection::vec(
+                (0..6usize, prop_oneof![3 => Just(0i32), 1 => 1..9i32]),
+                0..3,
+            ),
+            proptest::collection::vec(0..6usize, 0..3),
+        );
+        proptest::collection::vec(one, 1..9).prop_map(|subs| {
+            subs.into_iter()
+                .enumerate()
+                .map(|(i, (sources, rsources, sinks))| Subtopology {
+                    subtopology_id: format!("s{}", (i * 7) % 10),
+                    source_topics: sources.iter().map(|e| format!("e{e}")).collect(),
+                    repartition_source_topics: rsources
+                        .iter()
+                        .map(|(r, p)| TopicInfo {
+                            name: format!("r{r}"),
+                            partitions: *p,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    repartition_sink_topics: sinks.iter().map(|r| format!("r{r}")).collect(),
+                    ..Default::default()
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn event_driven_fix_point_equals_kafkas_pass_loop(
+            subs in arb_subs(),
+            ext in proptest::collection::vec(1..9i32, 4),
+        ) {
+            let mut by_id: BTreeMap<&str, &Subtopology> = BTreeMap::new();
+            for s in &subs {
+                by_id.entry(s.subtopology_id.as_str()).or_insert(s);
+            }
+            let ordered: Vec<&Subtopology> = by_id.into_values().collect();
+            let mut metadata = ClusterMetadata::new();
+            for (i, c) in ext.iter().enumerate() {
+                metadata = metadata.with_topic(Uuid::from_u64_pair(1, i as u64), format!("e{i}"), *c);
+            }
+            let mut a = Counts { metadata: &metadata, decided: HashMap::new() };
+            let mut b = Counts { metadata: &metadata, decided: HashMap::new() };
+            let ra = naive_step3(&ordered, &mut a);
+            let rb = fast_step3(&ordered, &mut b);
+            prop_assert_eq!(&ra, &rb);
+            if ra.is_ok() {
+                let da: BTreeMap<_, _> = a.decided.into_iter().collect();
+                let db: BTreeMap<_, _> = b.decided.into_iter().collect();
+                prop_assert_eq!(da, db);
+            }
+        }
+    }
+
+    #[test]
+    fn partial_max_follows_ascending_id_order() {
+        // "b" reads r1 (decided later, 8) and e (2) and writes r2. Visited before r1's writer
+        // ("c" > "b"), it decides r2 from what it knows then: 2.
+        let sub = |id: &str, src: &[&str], rsrc: &[(&str, i32)], sinks: &[&str]| Subtopology {
+            subtopology_id: id.into(),
+            source_topics: src.iter().map(|s| s.to_string()).collect(),
+            repartition_source_topics: rsrc
+                .iter()
+                .map(|(n, p)| TopicInfo {
+                    name: n.to_string(),
+                    partitions: *p,
+                    ..Default::default()
+                })
+                .collect(),
+            repartition_sink_topics: sinks.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let subs = [
+            sub("b", &["e"], &[("r1", 0)], &["r2"]),
+            sub("c", &["big"], &[], &["r1"]),
+        ];
+        let ordered: Vec<&Subtopology> = subs.iter().collect();
+        let metadata = ClusterMetadata::new()
+            .with_topic(Uuid::from_u64_pair(1, 1), "e", 2)
+            .with_topic(Uuid::from_u64_pair(1, 2), "big", 8);
+        let mut counts = Counts {
+            metadata: &metadata,
+            decided: HashMap::new(),
+        };
+        assert!(fast_step3(&ordered, &mut counts).is_ok());
+        assert_eq!(counts.decided.get("r2"), Some(&2));
+        assert_eq!(counts.decided.get("r1"), Some(&8));
+    }
 }

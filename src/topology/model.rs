@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::protocol::describe;
 use crate::protocol::heartbeat::{Subtopology, Topology};
 use crate::protocol::records::StreamsGroupTopologyValue;
 
@@ -192,6 +193,36 @@ impl StreamsTopology {
         Topology {
             epoch: self.epoch,
             subtopologies: self.subtopologies.clone(),
+        }
+    }
+
+    /// The topology as StreamsGroupDescribe shows it when it is not configured and ready (spec
+    /// 07 §1): subtopologies by ascending id, source and sink topics sorted, repartition source
+    /// and changelog topics sorted by name with the counts the client sent.
+    pub fn to_describe(&self) -> describe::Topology {
+        let subtopologies = self
+            .subtopologies()
+            .map(|s| {
+                let mut source_topics = s.source_topics.clone();
+                source_topics.sort();
+                let mut repartition_sink_topics = s.repartition_sink_topics.clone();
+                repartition_sink_topics.sort();
+                let mut state_changelog_topics = s.state_changelog_topics.clone();
+                state_changelog_topics.sort_by(|a, b| a.name.cmp(&b.name));
+                let mut repartition_source_topics = s.repartition_source_topics.clone();
+                repartition_source_topics.sort_by(|a, b| a.name.cmp(&b.name));
+                describe::Subtopology {
+                    subtopology_id: s.subtopology_id.clone(),
+                    source_topics,
+                    repartition_sink_topics,
+                    state_changelog_topics,
+                    repartition_source_topics,
+                }
+            })
+            .collect();
+        describe::Topology {
+            epoch: self.epoch,
+            subtopologies: Some(subtopologies),
         }
     }
 
