@@ -575,16 +575,6 @@ pub fn assignment_configs_match(
     rest.is_empty()
 }
 
-/// Builds the assignment configuration map.
-pub fn assignment_configs(standby: i32, tags: &[String]) -> std::collections::BTreeMap<String, String> {
-    let mut m = std::collections::BTreeMap::new();
-    m.insert(NUM_STANDBY_REPLICAS_KEY.to_string(), standby.to_string());
-    if !tags.is_empty() {
-        m.insert(RACK_AWARE_TAGS_KEY.to_string(), tags.join(","));
-    }
-    m
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,6 +601,10 @@ mod tests {
         assert!(g.set("streams.num.standby.replicas", "3", &b, |_| true).is_err());
         assert!(g.set("streams.rack.aware.assignment.tags", "a,a", &b, |_| true).is_err());
         assert!(g.set("streams.assignor.name", "x", &b, |_| false).is_err());
+    }
+
+    fn assignment_configs(standby: i32, tags: &[String]) -> std::collections::BTreeMap<String, String> {
+        crate::group::assign::configs(standby, tags).to_map()
     }
 
     #[test]

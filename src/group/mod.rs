@@ -1,1 +1,386 @@
-//! The `group` module (under construction).
+//! The pure coordinator state machine of streams groups (KIP-1071).
+//!
+//! A [`GroupCoordinator`] owns the streams groups of one shard (one
+//! `__consumer_offsets` partition). It does no I/O and reads no clock: every
+//! input — a decoded request with its [`RequestContext`], a change of cluster
+//! metadata or group configuration, "now is T", a persisted record — is an
+//! argument, and every output is returned as plain data in an [`Output`]: the
+//! response, the records to persist (in order), the internal topics the broker
+//! should create, and the next deadline at which [`GroupCoordinator::advance_time`]
+//! must be called.
+//!
+//! # How state changes
+//!
+//! As in Kafka, a request handler reads the state as it was before the request
+//! and produces records; the coordinator then applies those records with the
+//! same code that replays them after a fail-over ([`GroupCoordinator::replay`]).
+//! Replaying a shard's records into a fresh coordinator therefore rebuilds the
+//! same groups by construction. The caller must persist `records` before it
+//! sends `response`; if persisting fails it rebuilds the shard from what is
+//! durable (replay, then [`GroupCoordinator::on_loaded`]).
+//!
+//! A few things are deliberately held in memory only, exactly as Kafka holds
+//! them (spec 06 §4.1): the configured topology, the metadata refresh deadline,
+//! task offsets, the endpoint-information epoch, the shutdown request and the
+//! timers. docs/behaviour.md lists them and what a rebuilt coordinator shows
+//! instead; docs/state-machine.md walks through one rebalance.
+//!
+//! # Limits
+//!
+//! Every size a request controls is bounded (see [`limits`]); a request beyond
+//! a limit is answered with `INVALID_REQUEST`. No request and no record makes
+//! the coordinator panic.
+
+mod assign;
+mod config;
+mod convert;
+mod describe;
+mod heartbeat;
+pub mod limits;
+mod member;
+mod ownership;
+mod reconcile;
+mod records;
+mod state;
+mod tasks;
+mod timers;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::assignor::AssignorRegistry;
+use crate::protocol::{CoordinatorRecord, ErrorCode};
+use crate::topology::{ClusterMetadata, InternalTopic};
+
+pub use config::{ConfigError, CoordinatorConfig, GroupConfig};
+pub use describe::{CommitApi, ListedGroup, OffsetCommitCheck};
+pub use member::MemberState;
+pub use records::ReplayError;
+pub use state::GroupState;
+
+use records::GroupStore;
+use state::StreamsGroup;
+use timers::{TimerKind, Timers};
+
+/// The context of one request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// API version of the request.
+    pub api_version: i16,
+    /// `client.id` of the connection.
+    pub client_id: String,
+    /// Address of the client, Kafka's string form (e.g. `/127.0.0.1`).
+    pub client_host: String,
+    /// Current time, milliseconds.
+    pub now_ms: i64,
+}
+
+/// Every output of one call, to be handled in order: persist `records`
+/// (durably), then send `response`; ask the broker to create
+/// `internal_topics`; call [`GroupCoordinator::advance_time`] again at
+/// `next_deadline_ms`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output<R> {
+    /// The response.
+    pub response: R,
+    /// Records to persist, in order.
+    pub records: Vec<CoordinatorRecord>,
+    /// Internal topics the broker should create.
+    pub internal_topics: Vec<InternalTopic>,
+    /// Earliest time at which `advance_time` must be called (it may find
+    /// nothing due).
+    pub next_deadline_ms: Option<i64>,
+}
+
+/// The type of a group of another protocol that holds an id on this shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ForeignGroupKind {
+    /// A consumer group (KIP-848).
+    Consumer,
+    /// A classic group.
+    Classic,
+    /// A share group.
+    Share,
+}
+
+/// A snapshot of the coordinator metrics of spec 07 §6.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CoordinatorMetrics {
+    /// `group-count{protocol=streams}`.
+    pub group_count: usize,
+    /// `streams-group-count{state=...}`, every state listed (zero included).
+    pub groups_by_state: Vec<(GroupState, usize)>,
+    /// `streams-group-rebalance-count`: group-epoch bumps made by heartbeats.
+    pub rebalance_count: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Foreign {
+    kind: ForeignGroupKind,
+    empty: bool,
+}
+
+/// The streams groups of one shard. Pure: no I/O, no clock.
+pub struct GroupCoordinator {
+    config: CoordinatorConfig,
+    assignors: Arc<AssignorRegistry>,
+    metadata: Arc<ClusterMetadata>,
+    groups: BTreeMap<String, StreamsGroup>,
+    group_configs: BTreeMap<String, GroupConfig>,
+    foreign: BTreeMap<String, Foreign>,
+    timers: Timers,
+    rebalance_count: u64,
+}
+
+impl std::fmt::Debug for GroupCoordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCoordinator")
+            .field("groups", &self.groups.len())
+            .field("timers", &self.timers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupStore for GroupCoordinator {
+    fn group_mut(&mut self, group_id: &str) -> Option<&mut StreamsGroup> {
+        self.groups.get_mut(group_id)
+    }
+
+    fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError> {
+        if !self.groups.contains_key(group_id) {
+            if let Some(f) = self.foreign.get(group_id) {
+                if f.kind == ForeignGroupKind::Classic && f.empty {
+                    // An empty classic group is replaced by the streams group.
+                    self.foreign.remove(group_id);
+                } else {
+                    return Err(ReplayError::GroupTypeConflict {
+                        group_id: group_id.to_string(),
+                    });
+                }
+            }
+            self.groups
+                .insert(group_id.to_string(), StreamsGroup::new(group_id));
+        }
+        self.groups
+            .get_mut(group_id)
+            .ok_or_else(|| ReplayError::GroupTypeConflict {
+                group_id: group_id.to_string(),
+            })
+    }
+
+    fn remove_group(&mut self, group_id: &str) {
+        self.groups.remove(group_id);
+    }
+}
+
+impl GroupCoordinator {
+    /// A coordinator with no groups, the given broker settings and assignors,
+    /// and empty cluster metadata.
+    pub fn new(config: CoordinatorConfig, assignors: Arc<AssignorRegistry>) -> Self {
+        GroupCoordinator {
+            config,
+            assignors,
+            metadata: Arc::new(ClusterMetadata::new()),
+            groups: BTreeMap::new(),
+            group_configs: BTreeMap::new(),
+            foreign: BTreeMap::new(),
+            timers: Timers::default(),
+            rebalance_count: 0,
+        }
+    }
+
+    /// The broker settings.
+    pub fn config(&self) -> &CoordinatorConfig {
+        &self.config
+    }
+
+    /// Applies one persisted record (spec 06 §4). A record for a group id held
+    /// by a group of another type (other than an empty classic group), and a
+    /// tombstone that would orphan state, are reported as corrupt.
+    pub fn replay(&mut self, record: &CoordinatorRecord) -> Result<(), ReplayError> {
+        records::apply(self, record)
+    }
+
+    /// After a shard was rebuilt by replay: re-arms the session timer of every
+    /// member and the revocation timer of every member in UNREVOKED_TASKS
+    /// (spec 06 §1.5). Returns the next deadline.
+    pub fn on_loaded(&mut self, now_ms: i64) -> Option<i64> {
+        for g in self.groups.values() {
+            let eff = config::Effective::resolve(&self.config, self.group_configs.get(&g.group_id));
+            for m in g.members.values() {
+                self.timers.schedule(
+                    TimerKind::Session,
+                    &g.group_id,
+                    &m.member_id,
+                    now_ms.saturating_add(i64::from(eff.session_timeout_ms)),
+                    0,
+                );
+                if m.state == MemberState::UnrevokedTasks {
+                    self.timers.schedule(
+                        TimerKind::Rebalance,
+                        &g.group_id,
+                        &m.member_id,
+                        now_ms.saturating_add(i64::from(m.rebalance_timeout_ms)),
+                        m.member_epoch,
+                    );
+                }
+            }
+        }
+        self.timers.next_deadline()
+    }
+
+    /// The earliest timer deadline (waking at it may find nothing due).
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.timers.peek_deadline()
+    }
+
+    /// Tells the coordinator that a group of another type holds `group_id`
+    /// (`None` when it no longer does), and whether that group is empty.
+    pub fn set_foreign_group(
+        &mut self,
+        group_id: &str,
+        kind: Option<ForeignGroupKind>,
+        empty: bool,
+    ) {
+        match kind {
+            Some(kind) => {
+                self.foreign
+                    .insert(group_id.to_string(), Foreign { kind, empty });
+            }
+            None => {
+                self.foreign.remove(group_id);
+            }
+        }
+    }
+
+    /// Replaces the cluster metadata. Every group whose required topics changed
+    /// has its metadata refresh deadline reset, so its next heartbeat
+    /// recomputes the metadata hash (spec 02 §7). Writes no records.
+    pub fn update_metadata(&mut self, metadata: Arc<ClusterMetadata>, _now_ms: i64) -> Output<()> {
+        let changed: std::collections::BTreeSet<String> = self
+            .metadata
+            .changed_topics(&metadata)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if !changed.is_empty() {
+            for g in self.groups.values_mut() {
+                let affected = g.topology.as_ref().is_some_and(|t| {
+                    t.required_topics().iter().any(|name| changed.contains(name))
+                });
+                if affected {
+                    g.refresh_deadline = (0, 0);
+                }
+            }
+        }
+        self.metadata = metadata;
+        self.output((), Vec::new(), Vec::new())
+    }
+
+    /// Changes (sets or overrides) per-group settings of `group_id`; each is
+    /// validated against the broker bounds. Nothing is written: every effect
+    /// happens at the group's next heartbeat or timer (spec 07 §5).
+    pub fn update_group_config(
+        &mut self,
+        group_id: &str,
+        configs: &[(String, String)],
+        _now_ms: i64,
+    ) -> Result<Output<()>, ConfigError> {
+        let mut next = self.group_configs.get(group_id).cloned().unwrap_or_default();
+        for (name, value) in configs {
+            next.set(name, value, &self.config, |n| self.assignors.get(n).is_some())?;
+        }
+        next.validate(&self.config)?;
+        self.group_configs.insert(group_id.to_string(), next);
+        Ok(self.output((), Vec::new(), Vec::new()))
+    }
+
+    /// The per-group settings of a group, if any were set.
+    pub fn group_config(&self, group_id: &str) -> Option<&GroupConfig> {
+        self.group_configs.get(group_id)
+    }
+
+    /// Fires every timer due at `now_ms`, in deadline order.
+    pub fn advance_time(&mut self, now_ms: i64) -> Output<()> {
+        let mut records = Vec::new();
+        while let Some(fired) = self.timers.pop_due(now_ms) {
+            let start = records.len();
+            self.fire(&fired, now_ms, &mut records);
+            self.apply_all(&records[start..]);
+        }
+        self.output((), records, Vec::new())
+    }
+
+    /// The metrics snapshot of spec 07 §6.
+    pub fn metrics(&self) -> CoordinatorMetrics {
+        let mut counts: BTreeMap<GroupState, usize> = BTreeMap::new();
+        for g in self.groups.values() {
+            *counts.entry(g.state()).or_default() += 1;
+        }
+        CoordinatorMetrics {
+            group_count: self.groups.len(),
+            groups_by_state: GroupState::ALL
+                .iter()
+                .map(|s| (*s, counts.get(s).copied().unwrap_or(0)))
+                .collect(),
+            rebalance_count: self.rebalance_count,
+        }
+    }
+
+    /// The state of a group, if it exists.
+    pub fn group_state(&self, group_id: &str) -> Option<GroupState> {
+        self.groups.get(group_id).map(StreamsGroup::state)
+    }
+
+    /// Number of streams groups on this shard.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn apply_all(&mut self, records: &[CoordinatorRecord]) {
+        for r in records {
+            if let Err(e) = records::apply(self, r) {
+                // The coordinator only applies records it produced itself; a
+                // failure here is a bug, reported but never a panic.
+                tracing::error!(error = %e, "failed to apply a record the coordinator produced");
+            }
+        }
+    }
+
+    fn output<R>(
+        &mut self,
+        response: R,
+        records: Vec<CoordinatorRecord>,
+        internal_topics: Vec<InternalTopic>,
+    ) -> Output<R> {
+        Output {
+            response,
+            records,
+            internal_topics,
+            next_deadline_ms: self.timers.next_deadline(),
+        }
+    }
+}
+
+/// An error answer of a request: code and optional message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ApiError {
+    code: ErrorCode,
+    message: Option<String>,
+}
+
+impl ApiError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: Some(message.into()),
+        }
+    }
+
+    fn bare(code: ErrorCode) -> Self {
+        ApiError {
+            code,
+            message: None,
+        }
+    }
+}

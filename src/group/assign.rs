@@ -1,0 +1,195 @@
+//! Target-assignment computation (spec 02 §9, 05 §2): builds the assignor's
+//! input from the group as the request sees it, runs the assignor chosen for
+//! the group, and writes the changed targets as records.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::assignor::{
+    AssignmentConfigs, AssignorError, AssignorRegistry, GroupSpec, MemberSpec, TaskAssignor,
+    TaskSource, TaskSpace,
+};
+use crate::protocol::CoordinatorRecord;
+use crate::topology::ConfiguredTopology;
+
+use super::config::CoordinatorConfig;
+use super::member::Member;
+use super::records;
+use super::state::{GroupCore, MemberOffsets};
+use super::tasks::{ActiveTasks, Tasks};
+
+/// The group as a computation sees it: its members, with the requesting
+/// member's updated value substituted and a statically replaced member left out.
+pub struct View<'a> {
+    /// The group before the request.
+    pub group: &'a GroupCore,
+    /// The requesting member after its update, if a request triggers this.
+    pub updated: Option<&'a Member>,
+    /// Member id replaced by a static re-join (its target moves to `updated`).
+    pub replaced: Option<&'a str>,
+}
+
+impl<'a> View<'a> {
+    /// Members in id order.
+    fn members(&self) -> Vec<&'a Member> {
+        let mut map: BTreeMap<&'a str, &'a Member> = BTreeMap::new();
+        for (id, m) in &self.group.members {
+            if Some(id.as_str()) != self.replaced {
+                map.insert(id.as_str(), m);
+            }
+        }
+        if let Some(u) = self.updated {
+            map.insert(u.member_id.as_str(), u);
+        }
+        map.into_values().collect()
+    }
+
+    /// The stored target of a member of the view.
+    fn old_target(&self, member_id: &str) -> Option<&'a Tasks> {
+        if let (Some(u), Some(r)) = (self.updated, self.replaced) {
+            if u.member_id == member_id {
+                return self.group.targets.get(r);
+            }
+        }
+        self.group.targets.get(member_id)
+    }
+}
+
+/// The assignor for a group: its `streams.assignor.name` if registered, else
+/// the first of `group.streams.assignors` that is registered, else the
+/// registry's default.
+pub fn select(
+    registry: &AssignorRegistry,
+    config: &CoordinatorConfig,
+    group_choice: Option<&str>,
+) -> Option<Arc<dyn TaskAssignor>> {
+    if let Some(a) = group_choice.and_then(|n| registry.get(n)) {
+        return Some(a.clone());
+    }
+    config
+        .assignors
+        .iter()
+        .find_map(|n| registry.get(n))
+        .or_else(|| registry.default_assignor())
+        .cloned()
+}
+
+/// The name of the assignor [`select`] picks (describe's `AssignorName`).
+pub fn selected_name(
+    registry: &AssignorRegistry,
+    config: &CoordinatorConfig,
+    group_choice: Option<&str>,
+) -> Option<String> {
+    select(registry, config, group_choice).map(|a| a.name().to_string())
+}
+
+/// Assignment configs from the effective settings.
+pub fn configs(num_standby_replicas: i32, tags: &[String]) -> AssignmentConfigs {
+    AssignmentConfigs {
+        num_standby_replicas: u32::try_from(num_standby_replicas).unwrap_or(0),
+        rack_aware_assignment_tags: tags.to_vec(),
+    }
+}
+
+/// Assignment configs from the map stored with the group epoch (an
+/// unparsable map gives the defaults).
+pub fn configs_from_map(map: &BTreeMap<String, String>) -> AssignmentConfigs {
+    AssignmentConfigs::from_map(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .unwrap_or_default()
+}
+
+/// Active tasks with epochs, seen as plain task ids by the assignor.
+struct ActiveIds<'a>(&'a ActiveTasks);
+
+impl TaskSource for ActiveIds<'_> {
+    fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
+        const CHUNK: usize = 64;
+        let mut buf = [0i32; CHUNK];
+        for (s, parts) in self.0 {
+            let mut n = 0;
+            for &p in parts.keys() {
+                if let Some(slot) = buf.get_mut(n) {
+                    *slot = p;
+                    n += 1;
+                }
+                if n == CHUNK {
+                    f(s, &buf);
+                    n = 0;
+                }
+            }
+            if n > 0 {
+                f(s, buf.get(..n).unwrap_or(&[]));
+            }
+        }
+    }
+}
+
+/// Computes the target assignment for `epoch` and writes the records: one
+/// `StreamsGroupTargetAssignmentMember` per member whose target is new or
+/// changed (member id order), then `StreamsGroupTargetAssignmentMetadata`.
+/// Returns the target of the requesting member (empty when there is none).
+#[allow(clippy::too_many_arguments)]
+pub fn compute_target(
+    view: &View<'_>,
+    epoch: i32,
+    configured: &ConfiguredTopology,
+    assignor: &dyn TaskAssignor,
+    configs: &AssignmentConfigs,
+    offsets: &BTreeMap<String, MemberOffsets>,
+    now_ms: i64,
+    out: &mut Vec<CoordinatorRecord>,
+) -> Result<Tasks, AssignorError> {
+    let gid = view.group.group_id.as_str();
+    let members = view.members();
+    let mut targets: BTreeMap<&str, Tasks> = BTreeMap::new();
+    if configured.is_ready() {
+        let space = TaskSpace::new(
+            configured
+                .task_counts()
+                .map(|(id, n, stateful)| (id, u32::try_from(n).unwrap_or(0), stateful)),
+        )?;
+        let actives: Vec<ActiveIds<'_>> = members.iter().map(|m| ActiveIds(&m.assigned.active)).collect();
+        let mut spec = GroupSpec::with_capacity(configs, members.len());
+        for (m, active) in members.iter().zip(actives.iter()) {
+            let mut ms = MemberSpec::new(&m.member_id, &m.process_id);
+            ms.instance_id = m.instance_id.as_deref();
+            ms.rack_id = m.rack_id.as_deref();
+            ms.client_tags = &m.client_tags;
+            ms.active_tasks = active;
+            ms.standby_tasks = &m.assigned.standby;
+            ms.warmup_tasks = &m.assigned.warmup;
+            if let Some(o) = offsets.get(&m.member_id) {
+                ms.task_offsets = &o.offsets;
+                ms.task_end_offsets = &o.end_offsets;
+            }
+            spec.members.push(ms);
+        }
+        let assignment = assignor.assign(&spec, &space)?;
+        for m in &members {
+            let t = match assignment.member(&m.member_id) {
+                Some(a) => Tasks {
+                    active: a.active().to_map(),
+                    standby: a.standby().to_map(),
+                    warmup: Default::default(),
+                },
+                None => Tasks::default(),
+            };
+            targets.insert(m.member_id.as_str(), t);
+        }
+    } else {
+        for m in &members {
+            targets.insert(m.member_id.as_str(), Tasks::default());
+        }
+    }
+    for (id, t) in &targets {
+        if view.old_target(id) != Some(t) {
+            out.push(records::target_member(gid, id, t));
+        }
+    }
+    out.push(records::target_metadata(gid, epoch, now_ms));
+    let own = view
+        .updated
+        .and_then(|u| targets.remove(u.member_id.as_str()))
+        .unwrap_or_default();
+    Ok(own)
+}

@@ -1,0 +1,379 @@
+//! Records of spec 06 §2: building them from state, and applying them to state
+//! (replay, spec 06 §4). Every state change of the coordinator goes through
+//! [`apply`], so replaying the records rebuilds the same state by construction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::protocol::heartbeat::Endpoint;
+use crate::protocol::records::*;
+use crate::topology::StreamsTopology;
+
+use super::convert;
+use super::member::{Member, MemberState, UserEndpoint};
+use super::state::StreamsGroup;
+use super::tasks::Tasks;
+
+/// A record could not be applied: the log is corrupt (spec 06 §4).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReplayError {
+    /// A group-metadata tombstone while the group still has members or an assignment epoch.
+    #[error("group {group_id}: group tombstone while the group still has members or a target assignment")]
+    GroupNotEmpty {
+        /// Group id.
+        group_id: String,
+    },
+    /// A member tombstone while the member still has an epoch or a target.
+    #[error("group {group_id}: member {member_id} tombstoned before its assignment records")]
+    MemberNotCleared {
+        /// Group id.
+        group_id: String,
+        /// Member id.
+        member_id: String,
+    },
+    /// A target-assignment metadata tombstone while member targets remain.
+    #[error("group {group_id}: target assignment metadata tombstoned while member targets remain")]
+    TargetsRemain {
+        /// Group id.
+        group_id: String,
+    },
+    /// A record whose value is of another type than its key.
+    #[error("group {group_id}: record value of type {value_type} under a key of type {key_type}")]
+    KeyValueMismatch {
+        /// Group id.
+        group_id: String,
+        /// Record type of the key.
+        key_type: i16,
+        /// Record type of the value.
+        value_type: i16,
+    },
+    /// A topology record whose topology is structurally invalid.
+    #[error("group {group_id}: invalid topology record: {reason}")]
+    InvalidTopology {
+        /// Group id.
+        group_id: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// A streams record for an id held by a group of another type.
+    #[error("group {group_id}: streams record for a group of another type")]
+    GroupTypeConflict {
+        /// Group id.
+        group_id: String,
+    },
+}
+
+fn gm_key(g: &str) -> RecordKey {
+    RecordKey::GroupMetadata(StreamsGroupMetadataKey {
+        group_id: g.to_string(),
+    })
+}
+fn topo_key(g: &str) -> RecordKey {
+    RecordKey::Topology(StreamsGroupTopologyKey {
+        group_id: g.to_string(),
+    })
+}
+fn mm_key(g: &str, m: &str) -> RecordKey {
+    RecordKey::MemberMetadata(StreamsGroupMemberMetadataKey {
+        group_id: g.to_string(),
+        member_id: m.to_string(),
+    })
+}
+fn tam_key(g: &str) -> RecordKey {
+    RecordKey::TargetAssignmentMetadata(StreamsGroupTargetAssignmentMetadataKey {
+        group_id: g.to_string(),
+    })
+}
+fn ta_key(g: &str, m: &str) -> RecordKey {
+    RecordKey::TargetAssignmentMember(StreamsGroupTargetAssignmentMemberKey {
+        group_id: g.to_string(),
+        member_id: m.to_string(),
+    })
+}
+fn ca_key(g: &str, m: &str) -> RecordKey {
+    RecordKey::CurrentMemberAssignment(StreamsGroupCurrentMemberAssignmentKey {
+        group_id: g.to_string(),
+        member_id: m.to_string(),
+    })
+}
+
+/// `StreamsGroupMetadata` record.
+pub fn group_metadata(
+    group_id: &str,
+    epoch: i32,
+    metadata_hash: i64,
+    validated_topology_epoch: i32,
+    assignment_configs: &BTreeMap<String, String>,
+    stored_description_epoch: i32,
+    failed_description_epoch: i32,
+) -> CoordinatorRecord {
+    CoordinatorRecord::record(
+        gm_key(group_id),
+        RecordValue::GroupMetadata(StreamsGroupMetadataValue {
+            epoch,
+            metadata_hash,
+            validated_topology_epoch,
+            last_assignment_configs: Some(convert::key_values(assignment_configs)),
+            stored_description_topology_epoch: stored_description_epoch,
+            failed_description_topology_epoch: failed_description_epoch,
+        }),
+    )
+}
+
+/// `StreamsGroupTopology` record.
+pub fn topology(group_id: &str, value: StreamsGroupTopologyValue) -> CoordinatorRecord {
+    CoordinatorRecord::record(topo_key(group_id), RecordValue::Topology(value))
+}
+
+/// `StreamsGroupMemberMetadata` record.
+pub fn member_metadata(group_id: &str, m: &Member) -> CoordinatorRecord {
+    CoordinatorRecord::record(
+        mm_key(group_id, &m.member_id),
+        RecordValue::MemberMetadata(StreamsGroupMemberMetadataValue {
+            instance_id: m.instance_id.clone(),
+            rack_id: m.rack_id.clone(),
+            client_id: m.client_id.clone(),
+            client_host: m.client_host.clone(),
+            rebalance_timeout_ms: m.rebalance_timeout_ms,
+            topology_epoch: m.topology_epoch,
+            process_id: m.process_id.clone(),
+            user_endpoint: m.user_endpoint.as_ref().map(|e| Endpoint {
+                host: e.host.clone(),
+                port: e.port,
+            }),
+            client_tags: convert::key_values(&m.client_tags),
+        }),
+    )
+}
+
+/// `StreamsGroupTargetAssignmentMember` record.
+pub fn target_member(group_id: &str, member_id: &str, t: &Tasks) -> CoordinatorRecord {
+    CoordinatorRecord::record(
+        ta_key(group_id, member_id),
+        RecordValue::TargetAssignmentMember(StreamsGroupTargetAssignmentMemberValue {
+            active_tasks: convert::task_ids(&t.active),
+            standby_tasks: convert::task_ids(&t.standby),
+            warmup_tasks: convert::task_ids(&t.warmup),
+        }),
+    )
+}
+
+/// `StreamsGroupTargetAssignmentMetadata` record.
+pub fn target_metadata(group_id: &str, epoch: i32, timestamp: i64) -> CoordinatorRecord {
+    CoordinatorRecord::record(
+        tam_key(group_id),
+        RecordValue::TargetAssignmentMetadata(StreamsGroupTargetAssignmentMetadataValue {
+            assignment_epoch: epoch,
+            assignment_timestamp: timestamp,
+        }),
+    )
+}
+
+/// `StreamsGroupCurrentMemberAssignment` record.
+pub fn current_assignment(group_id: &str, m: &Member) -> CoordinatorRecord {
+    CoordinatorRecord::record(
+        ca_key(group_id, &m.member_id),
+        RecordValue::CurrentMemberAssignment(StreamsGroupCurrentMemberAssignmentValue {
+            member_epoch: m.member_epoch,
+            previous_member_epoch: m.previous_member_epoch,
+            state: m.state.value(),
+            active_tasks: convert::record_active(&m.assigned.active),
+            standby_tasks: convert::record_set(&m.assigned.standby),
+            warmup_tasks: convert::record_set(&m.assigned.warmup),
+            active_tasks_pending_revocation: convert::record_active(&m.pending_revocation.active),
+            standby_tasks_pending_revocation: convert::record_set(&m.pending_revocation.standby),
+            warmup_tasks_pending_revocation: convert::record_set(&m.pending_revocation.warmup),
+        }),
+    )
+}
+
+/// The three tombstones that remove a member, in the required order.
+pub fn member_tombstones(group_id: &str, member_id: &str, out: &mut Vec<CoordinatorRecord>) {
+    out.push(CoordinatorRecord::tombstone(ca_key(group_id, member_id)));
+    out.push(CoordinatorRecord::tombstone(ta_key(group_id, member_id)));
+    out.push(CoordinatorRecord::tombstone(mm_key(group_id, member_id)));
+}
+
+/// The tombstones that delete a group (spec 06 §3.5), in order.
+pub fn group_tombstones(g: &StreamsGroup, out: &mut Vec<CoordinatorRecord>) {
+    let id = &g.group_id;
+    for m in g.members.keys() {
+        out.push(CoordinatorRecord::tombstone(ca_key(id, m)));
+    }
+    for m in g.members.keys() {
+        out.push(CoordinatorRecord::tombstone(ta_key(id, m)));
+    }
+    out.push(CoordinatorRecord::tombstone(tam_key(id)));
+    for m in g.members.keys() {
+        out.push(CoordinatorRecord::tombstone(mm_key(id, m)));
+    }
+    out.push(CoordinatorRecord::tombstone(gm_key(id)));
+    out.push(CoordinatorRecord::tombstone(topo_key(id)));
+}
+
+/// What a group map must provide for replay: creation on demand, and a
+/// check for groups of other types holding the id.
+pub trait GroupStore {
+    /// The group, if present.
+    fn group_mut(&mut self, group_id: &str) -> Option<&mut StreamsGroup>;
+    /// The group, created (empty, defaults) if absent. Fails when a group of
+    /// another type holds the id.
+    fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError>;
+    /// Removes the group.
+    fn remove_group(&mut self, group_id: &str);
+}
+
+/// Applies one record (spec 06 §4).
+pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<(), ReplayError> {
+    let gid = record.key.group_id();
+    match (&record.key, &record.value) {
+        (RecordKey::GroupMetadata(_), Some(RecordValue::GroupMetadata(v))) => {
+            let g = store.group_or_create(gid)?;
+            g.group_epoch = v.epoch;
+            g.metadata_hash = v.metadata_hash;
+            g.validated_topology_epoch = v.validated_topology_epoch;
+            g.stored_description_epoch = v.stored_description_topology_epoch;
+            g.failed_description_epoch = v.failed_description_topology_epoch;
+            g.last_assignment_configs = v
+                .last_assignment_configs
+                .as_deref()
+                .map(convert::map_from)
+                .unwrap_or_default();
+        }
+        (RecordKey::GroupMetadata(_), None) => {
+            if let Some(g) = store.group_mut(gid) {
+                if !g.members.is_empty() || g.assignment_epoch != -1 {
+                    return Err(ReplayError::GroupNotEmpty {
+                        group_id: gid.to_string(),
+                    });
+                }
+                store.remove_group(gid);
+            }
+        }
+        (RecordKey::Topology(_), Some(RecordValue::Topology(v))) => {
+            let model = StreamsTopology::from_record(v.clone()).map_err(|e| {
+                ReplayError::InvalidTopology {
+                    group_id: gid.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+            let g = store.group_or_create(gid)?;
+            g.topology = Some(Arc::new(model));
+            g.transient.configured = None;
+        }
+        (RecordKey::Topology(_), None) => {
+            if let Some(g) = store.group_mut(gid) {
+                g.topology = None;
+                g.transient.configured = None;
+            }
+        }
+        (RecordKey::MemberMetadata(k), Some(RecordValue::MemberMetadata(v))) => {
+            let g = store.group_or_create(gid)?;
+            let mut m = g
+                .members
+                .get(&k.member_id)
+                .cloned()
+                .unwrap_or_else(|| Member::new(&k.member_id));
+            m.instance_id = v.instance_id.clone();
+            m.rack_id = v.rack_id.clone();
+            m.client_id = v.client_id.clone();
+            m.client_host = v.client_host.clone();
+            m.rebalance_timeout_ms = v.rebalance_timeout_ms;
+            m.topology_epoch = v.topology_epoch;
+            m.process_id = v.process_id.clone();
+            m.user_endpoint = v.user_endpoint.as_ref().map(|e| UserEndpoint {
+                host: e.host.clone(),
+                port: e.port,
+            });
+            m.client_tags = convert::map_from(&v.client_tags);
+            g.put_member(m);
+        }
+        (RecordKey::MemberMetadata(k), None) => {
+            if let Some(g) = store.group_mut(gid) {
+                if let Some(m) = g.members.get(&k.member_id) {
+                    if m.member_epoch != -1 || g.targets.contains_key(&k.member_id) {
+                        return Err(ReplayError::MemberNotCleared {
+                            group_id: gid.to_string(),
+                            member_id: k.member_id.clone(),
+                        });
+                    }
+                    g.drop_member(&k.member_id);
+                }
+            }
+        }
+        (RecordKey::TargetAssignmentMetadata(_), Some(RecordValue::TargetAssignmentMetadata(v))) => {
+            let g = store.group_or_create(gid)?;
+            g.assignment_epoch = v.assignment_epoch;
+            g.assignment_timestamp = v.assignment_timestamp;
+        }
+        (RecordKey::TargetAssignmentMetadata(_), None) => {
+            if let Some(g) = store.group_mut(gid) {
+                if !g.targets.is_empty() {
+                    return Err(ReplayError::TargetsRemain {
+                        group_id: gid.to_string(),
+                    });
+                }
+                g.assignment_epoch = -1;
+                g.assignment_timestamp = 0;
+            }
+        }
+        (RecordKey::TargetAssignmentMember(k), Some(RecordValue::TargetAssignmentMember(v))) => {
+            let g = store.group_or_create(gid)?;
+            g.targets.insert(
+                k.member_id.clone(),
+                Tasks {
+                    active: convert::task_set_from(&v.active_tasks),
+                    standby: convert::task_set_from(&v.standby_tasks),
+                    warmup: convert::task_set_from(&v.warmup_tasks),
+                },
+            );
+        }
+        (RecordKey::TargetAssignmentMember(k), None) => {
+            if let Some(g) = store.group_mut(gid) {
+                g.targets.remove(&k.member_id);
+            }
+        }
+        (RecordKey::CurrentMemberAssignment(k), Some(RecordValue::CurrentMemberAssignment(v))) => {
+            let g = store.group_or_create(gid)?;
+            let mut m = g
+                .members
+                .get(&k.member_id)
+                .cloned()
+                .unwrap_or_else(|| Member::new(&k.member_id));
+            m.member_epoch = v.member_epoch;
+            m.previous_member_epoch = v.previous_member_epoch;
+            m.state = MemberState::from_value(v.state);
+            m.assigned.active = convert::active_from_record(&v.active_tasks, v.member_epoch);
+            m.assigned.standby = convert::set_from_record(&v.standby_tasks);
+            m.assigned.warmup = convert::set_from_record(&v.warmup_tasks);
+            m.pending_revocation.active =
+                convert::active_from_record(&v.active_tasks_pending_revocation, v.member_epoch);
+            m.pending_revocation.standby =
+                convert::set_from_record(&v.standby_tasks_pending_revocation);
+            m.pending_revocation.warmup = convert::set_from_record(&v.warmup_tasks_pending_revocation);
+            g.put_member(m);
+        }
+        (RecordKey::CurrentMemberAssignment(k), None) => {
+            if let Some(g) = store.group_mut(gid) {
+                if let Some(old) = g.members.get(&k.member_id) {
+                    let mut m = old.clone();
+                    m.member_epoch = -1;
+                    m.previous_member_epoch = -1;
+                    m.assigned = Default::default();
+                    m.pending_revocation = Default::default();
+                    g.put_member(m);
+                }
+            }
+        }
+        (key, Some(value)) => {
+            return Err(ReplayError::KeyValueMismatch {
+                group_id: gid.to_string(),
+                key_type: key.record_type(),
+                value_type: value.record_type(),
+            })
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! A streams group: the state rebuilt from its records, the derived indexes,
+//! and the few in-memory-only fields (spec 06 §4.1).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+
+use super::member::Member;
+use super::ownership::Ownership;
+use super::tasks::Tasks;
+use crate::topology::{ConfiguredTopology, StreamsTopology};
+
+/// The state of a streams group (spec 02 §13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupState {
+    /// No members.
+    Empty,
+    /// No topology, or the topology is not configured for the cluster.
+    NotReady,
+    /// The group epoch is ahead of the target assignment.
+    Assigning,
+    /// Some member has not reached the target assignment.
+    Reconciling,
+    /// Every member is reconciled to the target assignment.
+    Stable,
+    /// Never entered (a deleted group is removed); listed for filters and metrics.
+    Dead,
+}
+
+impl GroupState {
+    /// The name used by describe and list ("Empty", "NotReady", ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::NotReady => "NotReady",
+            GroupState::Assigning => "Assigning",
+            GroupState::Reconciling => "Reconciling",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        }
+    }
+
+    /// The lower-case form list filters compare with ("not_ready", ...).
+    pub fn lower_name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "empty",
+            GroupState::NotReady => "not_ready",
+            GroupState::Assigning => "assigning",
+            GroupState::Reconciling => "reconciling",
+            GroupState::Stable => "stable",
+            GroupState::Dead => "dead",
+        }
+    }
+
+    /// Every state, in declaration order.
+    pub const ALL: [GroupState; 6] = [
+        GroupState::Empty,
+        GroupState::NotReady,
+        GroupState::Assigning,
+        GroupState::Reconciling,
+        GroupState::Stable,
+        GroupState::Dead,
+    ];
+}
+
+/// Offsets a member last reported (in memory only).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberOffsets {
+    /// Changelog offset sums per task: subtopology -> partition -> offset sum.
+    pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
+    /// Changelog end-offset sums per task.
+    pub end_offsets: BTreeMap<String, BTreeMap<i32, i64>>,
+}
+
+/// The state of a group that its records define, plus the ownership index
+/// derived from it.
+#[derive(Clone, Debug)]
+pub struct GroupCore {
+    /// Group id.
+    pub group_id: String,
+    // ---- persisted (group-metadata record) ----
+    /// Group epoch.
+    pub group_epoch: i32,
+    /// Metadata hash of the required topics.
+    pub metadata_hash: i64,
+    /// Topology epoch found valid against the cluster, −1 if not ready.
+    pub validated_topology_epoch: i32,
+    /// Assignment configuration used for the last epoch bump.
+    pub last_assignment_configs: BTreeMap<String, String>,
+    /// Topology-description plugin bookkeeping (carried over unchanged).
+    pub stored_description_epoch: i32,
+    /// Topology-description plugin bookkeeping (carried over unchanged).
+    pub failed_description_epoch: i32,
+    // ---- persisted (topology record) ----
+    /// The group topology (a verbatim copy of the topology record).
+    pub topology: Option<Arc<StreamsTopology>>,
+    // ---- persisted (member records) ----
+    /// Members by id.
+    pub members: BTreeMap<String, Member>,
+    /// Instance id -> member id of static members.
+    pub static_members: BTreeMap<String, String>,
+    /// Target assignment per member.
+    pub targets: BTreeMap<String, Tasks>,
+    // ---- persisted (target-assignment metadata record) ----
+    /// Epoch of the target assignment.
+    pub assignment_epoch: i32,
+    /// Time at which the target assignment was computed (0 = unknown).
+    pub assignment_timestamp: i64,
+    // ---- derived from the above ----
+    /// Who owns which task (spec 03 §2).
+    pub owners: Ownership,
+}
+
+/// What a group holds in memory only (spec 06 §4.1).
+#[derive(Clone, Debug, Default)]
+pub struct Transient {
+    /// The topology configured against the cluster metadata.
+    pub configured: Option<Arc<ConfiguredTopology>>,
+    /// Metadata refresh deadline `(time, group epoch)`.
+    pub refresh_deadline: (i64, i32),
+    /// Task offsets members reported.
+    pub task_offsets: BTreeMap<String, MemberOffsets>,
+    /// Endpoint-information epoch.
+    pub endpoint_epoch: i32,
+    /// Member that requested an application shutdown.
+    pub shutdown_requested_by: Option<String>,
+}
+
+/// One streams group: its recorded state and its in-memory-only state.
+#[derive(Clone, Debug)]
+pub struct StreamsGroup {
+    /// State defined by the records.
+    pub core: GroupCore,
+    /// State held in memory only.
+    pub transient: Transient,
+}
+
+impl std::ops::Deref for StreamsGroup {
+    type Target = GroupCore;
+    fn deref(&self) -> &GroupCore {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for StreamsGroup {
+    fn deref_mut(&mut self) -> &mut GroupCore {
+        &mut self.core
+    }
+}
+
+impl StreamsGroup {
+    /// A new, empty group with the defaults of spec 02 §3.
+    pub fn new(group_id: &str) -> Self {
+        StreamsGroup {
+            core: GroupCore {
+            group_id: group_id.to_string(),
+            group_epoch: 1,
+            metadata_hash: 0,
+            validated_topology_epoch: -1,
+            last_assignment_configs: BTreeMap::new(),
+            stored_description_epoch: -1,
+            failed_description_epoch: -1,
+            topology: None,
+            members: BTreeMap::new(),
+            static_members: BTreeMap::new(),
+            targets: BTreeMap::new(),
+            assignment_epoch: 1,
+            assignment_timestamp: 0,
+            owners: Ownership::default(),
+            },
+            transient: Transient::default(),
+        }
+    }
+
+}
+
+impl GroupCore {
+    /// The group state derived from persisted state (spec 02 §13).
+    pub fn state(&self) -> GroupState {
+        if self.members.is_empty() {
+            return GroupState::Empty;
+        }
+        match &self.topology {
+            None => return GroupState::NotReady,
+            Some(t) if t.epoch() != self.validated_topology_epoch => return GroupState::NotReady,
+            _ => {}
+        }
+        if self.group_epoch > self.assignment_epoch {
+            return GroupState::Assigning;
+        }
+        if self
+            .members
+            .values()
+            .any(|m| !m.is_reconciled_to(self.assignment_epoch))
+        {
+            return GroupState::Reconciling;
+        }
+        GroupState::Stable
+    }
+
+    /// Member registered for a static instance id.
+    pub fn static_member(&self, instance_id: &str) -> Option<&Member> {
+        self.static_members
+            .get(instance_id)
+            .and_then(|id| self.members.get(id))
+    }
+
+    /// Replaces a member (assignment fields included), keeping the ownership
+    /// index and the static index in step.
+    pub fn put_member(&mut self, member: Member) {
+        if let Some(old) = self.members.get(&member.member_id) {
+            self.owners.remove(old);
+            if let Some(old_instance) = &old.instance_id {
+                if member.instance_id.as_ref() != Some(old_instance)
+                    && self.static_members.get(old_instance) == Some(&member.member_id)
+                {
+                    self.static_members.remove(old_instance);
+                }
+            }
+        }
+        self.owners.add(&member);
+        if let Some(instance) = &member.instance_id {
+            self.static_members
+                .insert(instance.clone(), member.member_id.clone());
+        }
+        self.members.insert(member.member_id.clone(), member);
+    }
+}
+
+impl StreamsGroup {
+    /// True when the refresh deadline has passed (spec 02 §7).
+    pub fn metadata_expired(&self, now_ms: i64) -> bool {
+        let (time, epoch) = self.transient.refresh_deadline;
+        now_ms >= time || self.core.group_epoch < epoch
+    }
+
+    /// Removes a member and everything derived from it.
+    pub fn drop_member(&mut self, member_id: &str) {
+        if let Some(old) = self.members.remove(member_id) {
+            self.owners.remove(&old);
+            if let Some(instance) = &old.instance_id {
+                if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
+                    self.static_members.remove(instance);
+                }
+            }
+        }
+        self.transient.task_offsets.remove(member_id);
+        if self.members.is_empty() {
+            self.transient.shutdown_requested_by = None;
+        }
+    }
+}

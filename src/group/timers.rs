@@ -1,0 +1,348 @@
+//! Timers of spec 06 §1 as a deadline queue the caller drives.
+//!
+//! Each timer is a slot named by Kafka's key (`session-timeout-<g>-<m>`,
+//! `rebalance-timeout-<g>-<m>`, `initial-rebalance-timeout-<g>`), stored as
+//! group id -> member id -> slot so that re-arming an existing timer is a map
+//! lookup and a store, without allocation. A binary heap orders the deadlines;
+//! it is lazy: re-arming a slot later leaves its older heap entry in place, and
+//! the entry is re-queued with the slot's current deadline when it surfaces.
+//! Timers live outside the groups, as in Kafka: replacing a group object (the
+//! creating join, spec 02 §3) or a member (static replacement) leaves them be.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+/// Which timer of a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimerKind {
+    /// `initial-rebalance-timeout-<groupId>`.
+    InitialDelay,
+    /// `session-timeout-<groupId>-<memberId>`.
+    Session,
+    /// `rebalance-timeout-<groupId>-<memberId>`.
+    Rebalance,
+}
+
+/// A due timer, as handed to the coordinator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fired {
+    /// Which timer.
+    pub kind: TimerKind,
+    /// Group id.
+    pub group_id: String,
+    /// Member id (empty for the initial delay).
+    pub member_id: String,
+    /// The member epoch remembered when a rebalance timer was armed.
+    pub epoch: i32,
+}
+
+impl Fired {
+    /// Kafka's timer key.
+    pub fn key(&self) -> String {
+        match self.kind {
+            TimerKind::InitialDelay => format!("initial-rebalance-timeout-{}", self.group_id),
+            TimerKind::Session => format!("session-timeout-{}-{}", self.group_id, self.member_id),
+            TimerKind::Rebalance => {
+                format!("rebalance-timeout-{}-{}", self.group_id, self.member_id)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Slot {
+    /// Current deadline, `None` when not scheduled.
+    deadline: Option<i64>,
+    /// Deadline of this slot's live heap entry.
+    queued: Option<i64>,
+    /// Remembered member epoch (rebalance timer).
+    epoch: i32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct MemberSlots {
+    session: Slot,
+    rebalance: Slot,
+}
+
+#[derive(Clone, Debug, Default)]
+struct GroupSlots {
+    initial: Slot,
+    members: BTreeMap<String, MemberSlots>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    deadline: i64,
+    seq: u64,
+    kind: TimerKind,
+    group_id: String,
+    member_id: String,
+}
+
+/// The timer queue of one shard.
+#[derive(Clone, Debug, Default)]
+pub struct Timers {
+    groups: BTreeMap<String, GroupSlots>,
+    heap: BinaryHeap<Reverse<Entry>>,
+    seq: u64,
+}
+
+impl Timers {
+    fn slot_mut(&mut self, kind: TimerKind, g: &str, m: &str) -> Option<&mut Slot> {
+        let gs = self.groups.get_mut(g)?;
+        match kind {
+            TimerKind::InitialDelay => Some(&mut gs.initial),
+            TimerKind::Session => gs.members.get_mut(m).map(|s| &mut s.session),
+            TimerKind::Rebalance => gs.members.get_mut(m).map(|s| &mut s.rebalance),
+        }
+    }
+
+    /// The slot, created when absent (`None` only if the map misbehaves).
+    fn slot_or_create(&mut self, kind: TimerKind, g: &str, m: &str) -> Option<&mut Slot> {
+        if !self.groups.contains_key(g) {
+            self.groups.insert(g.to_string(), GroupSlots::default());
+        }
+        let gs = self.groups.get_mut(g)?;
+        if kind == TimerKind::InitialDelay {
+            return Some(&mut gs.initial);
+        }
+        if !gs.members.contains_key(m) {
+            gs.members.insert(m.to_string(), MemberSlots::default());
+        }
+        let ms = gs.members.get_mut(m)?;
+        Some(if kind == TimerKind::Session {
+            &mut ms.session
+        } else {
+            &mut ms.rebalance
+        })
+    }
+
+    fn push(&mut self, deadline: i64, kind: TimerKind, g: &str, m: &str) {
+        self.seq += 1;
+        self.heap.push(Reverse(Entry {
+            deadline,
+            seq: self.seq,
+            kind,
+            group_id: g.to_string(),
+            member_id: m.to_string(),
+        }));
+    }
+
+    /// Schedules (or re-schedules) a timer.
+    pub fn schedule(&mut self, kind: TimerKind, g: &str, m: &str, deadline: i64, epoch: i32) {
+        let Some(slot) = self.slot_or_create(kind, g, m) else {
+            return;
+        };
+        slot.deadline = Some(deadline);
+        slot.epoch = epoch;
+        let needs_entry = slot.queued.is_none_or(|q| deadline < q);
+        if needs_entry {
+            slot.queued = Some(deadline);
+            self.push(deadline, kind, g, m);
+        }
+    }
+
+    /// Schedules a timer only if it is not scheduled.
+    pub fn schedule_if_absent(&mut self, kind: TimerKind, g: &str, m: &str, deadline: i64) {
+        if !self.is_scheduled(kind, g, m) {
+            self.schedule(kind, g, m, deadline, 0);
+        }
+    }
+
+    /// Cancels a timer (no-op when unknown).
+    pub fn cancel(&mut self, kind: TimerKind, g: &str, m: &str) {
+        if let Some(slot) = self.slot_mut(kind, g, m) {
+            slot.deadline = None;
+        }
+    }
+
+    /// True when the timer is scheduled.
+    pub fn is_scheduled(&self, kind: TimerKind, g: &str, m: &str) -> bool {
+        let Some(gs) = self.groups.get(g) else {
+            return false;
+        };
+        let slot = match kind {
+            TimerKind::InitialDelay => Some(&gs.initial),
+            TimerKind::Session => gs.members.get(m).map(|s| &s.session),
+            TimerKind::Rebalance => gs.members.get(m).map(|s| &s.rebalance),
+        };
+        slot.is_some_and(|s| s.deadline.is_some())
+    }
+
+    /// The deadline of a timer, if scheduled.
+    pub fn deadline(&self, kind: TimerKind, g: &str, m: &str) -> Option<i64> {
+        let gs = self.groups.get(g)?;
+        match kind {
+            TimerKind::InitialDelay => gs.initial.deadline,
+            TimerKind::Session => gs.members.get(m)?.session.deadline,
+            TimerKind::Rebalance => gs.members.get(m)?.rebalance.deadline,
+        }
+    }
+
+    /// Drops the heap's stale entries at the top and re-queues entries whose
+    /// slot moved later, so that the top is the true earliest deadline.
+    fn settle(&mut self) {
+        while let Some(Reverse(top)) = self.heap.peek() {
+            let (d, kind) = (top.deadline, top.kind);
+            let state = self
+                .groups
+                .get(&top.group_id)
+                .and_then(|gs| match kind {
+                    TimerKind::InitialDelay => Some(gs.initial),
+                    TimerKind::Session => gs.members.get(&top.member_id).map(|s| s.session),
+                    TimerKind::Rebalance => gs.members.get(&top.member_id).map(|s| s.rebalance),
+                });
+            match state {
+                Some(slot) if slot.queued == Some(d) => match slot.deadline {
+                    Some(actual) if actual == d => return,
+                    Some(actual) => {
+                        // Moved later: re-queue under the current deadline.
+                        if let Some(Reverse(mut e)) = self.heap.pop() {
+                            self.seq += 1;
+                            e.seq = self.seq;
+                            e.deadline = actual;
+                            if let Some(s) = self.slot_mut(kind, &e.group_id, &e.member_id) {
+                                s.queued = Some(actual);
+                            }
+                            self.heap.push(Reverse(e));
+                        }
+                    }
+                    None => {
+                        if let Some(Reverse(e)) = self.heap.pop() {
+                            if let Some(s) = self.slot_mut(kind, &e.group_id, &e.member_id) {
+                                s.queued = None;
+                            }
+                            self.gc(&e.group_id, &e.member_id);
+                        }
+                    }
+                },
+                _ => {
+                    self.heap.pop();
+                }
+            }
+        }
+    }
+
+    /// Removes empty slots.
+    fn gc(&mut self, g: &str, m: &str) {
+        let empty = |s: &Slot| s.deadline.is_none() && s.queued.is_none();
+        if let Some(gs) = self.groups.get_mut(g) {
+            if gs
+                .members
+                .get(m)
+                .is_some_and(|ms| empty(&ms.session) && empty(&ms.rebalance))
+            {
+                gs.members.remove(m);
+            }
+            if gs.members.is_empty() && empty(&gs.initial) {
+                self.groups.remove(g);
+            }
+        }
+    }
+
+    /// The earliest deadline.
+    pub fn next_deadline(&mut self) -> Option<i64> {
+        self.settle();
+        self.heap.peek().map(|Reverse(e)| e.deadline)
+    }
+
+    /// The earliest deadline without tidying (may be earlier than the true one;
+    /// waking at it is harmless).
+    pub fn peek_deadline(&self) -> Option<i64> {
+        self.heap.peek().map(|Reverse(e)| e.deadline)
+    }
+
+    /// Removes and returns the earliest timer due at `now_ms`, if any.
+    pub fn pop_due(&mut self, now_ms: i64) -> Option<Fired> {
+        self.settle();
+        let due = self.heap.peek().is_some_and(|Reverse(e)| e.deadline <= now_ms);
+        if !due {
+            return None;
+        }
+        let Reverse(e) = self.heap.pop()?;
+        let mut epoch = 0;
+        if let Some(s) = self.slot_mut(e.kind, &e.group_id, &e.member_id) {
+            s.queued = None;
+            s.deadline = None;
+            epoch = s.epoch;
+        }
+        self.gc(&e.group_id, &e.member_id);
+        Some(Fired {
+            kind: e.kind,
+            group_id: e.group_id,
+            member_id: e.member_id,
+            epoch,
+        })
+    }
+
+    /// Cancels every timer of a group (group deletion).
+    pub fn cancel_group(&mut self, g: &str) {
+        if let Some(gs) = self.groups.get_mut(g) {
+            gs.initial.deadline = None;
+            for ms in gs.members.values_mut() {
+                ms.session.deadline = None;
+                ms.rebalance.deadline = None;
+            }
+        }
+    }
+
+    /// Number of scheduled timers.
+    pub fn len(&self) -> usize {
+        self.groups
+            .values()
+            .map(|gs| {
+                usize::from(gs.initial.deadline.is_some())
+                    + gs
+                        .members
+                        .values()
+                        .map(|m| {
+                            usize::from(m.session.deadline.is_some())
+                                + usize::from(m.rebalance.deadline.is_some())
+                        })
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fires_in_deadline_order_and_honours_rearm_and_cancel() {
+        let mut t = Timers::default();
+        t.schedule(TimerKind::Session, "g", "a", 100, 0);
+        t.schedule(TimerKind::Session, "g", "b", 50, 0);
+        t.schedule(TimerKind::Rebalance, "g", "a", 70, 3);
+        assert_eq!(t.next_deadline(), Some(50));
+        t.schedule(TimerKind::Session, "g", "b", 200, 0); // moved later
+        assert_eq!(t.next_deadline(), Some(70));
+        t.cancel(TimerKind::Rebalance, "g", "a");
+        assert_eq!(t.next_deadline(), Some(100));
+        assert!(t.pop_due(99).is_none());
+        let f = t.pop_due(1000).unwrap();
+        assert_eq!((f.kind, f.member_id.as_str()), (TimerKind::Session, "a"));
+        assert_eq!(f.key(), "session-timeout-g-a");
+        let f = t.pop_due(1000).unwrap();
+        assert_eq!((f.kind, f.member_id.as_str()), (TimerKind::Session, "b"));
+        assert!(t.pop_due(1000).is_none());
+        assert_eq!(t.len(), 0);
+        assert!(t.groups.is_empty());
+    }
+
+    #[test]
+    fn earlier_rearm_and_if_absent() {
+        let mut t = Timers::default();
+        t.schedule(TimerKind::Session, "g", "a", 100, 0);
+        t.schedule(TimerKind::Session, "g", "a", 40, 0);
+        assert_eq!(t.next_deadline(), Some(40));
+        t.schedule_if_absent(TimerKind::InitialDelay, "g", "", 10);
+        t.schedule_if_absent(TimerKind::InitialDelay, "g", "", 5);
+        assert_eq!(t.deadline(TimerKind::InitialDelay, "g", ""), Some(10));
+        assert_eq!(t.pop_due(100).map(|f| f.kind), Some(TimerKind::InitialDelay));
+        assert_eq!(t.pop_due(100).map(|f| f.kind), Some(TimerKind::Session));
+        assert!(t.pop_due(100).is_none());
+    }
+}
