@@ -463,8 +463,6 @@ pub struct Effective<'a> {
     pub rack_aware_assignment_tags: &'a [String],
     /// Task offset interval.
     pub task_offset_interval_ms: i32,
-    /// Number of warm-up replicas (dormant).
-    pub num_warmup_replicas: i32,
     /// Acceptable recovery lag.
     pub acceptable_recovery_lag: i64,
     /// The group's `streams.assignor.name`, if set.
@@ -515,12 +513,6 @@ impl<'a> Effective<'a> {
                 broker.min_task_offset_interval_ms,
                 i32::MAX,
                 broker.task_offset_interval_ms,
-            ),
-            num_warmup_replicas: clamp(
-                g.and_then(|g| g.num_warmup_replicas),
-                0,
-                broker.max_warmup_replicas,
-                broker.num_warmup_replicas,
             ),
             acceptable_recovery_lag: g
                 .and_then(|g| g.acceptable_recovery_lag)

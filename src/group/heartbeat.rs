@@ -727,7 +727,7 @@ impl GroupCoordinator {
             );
         }
         let empty_target = Tasks::default();
-        let mut computed: Option<Tasks> = None;
+        let computed: Option<Tasks>;
         let target_epoch;
         let view_target = || -> &Tasks {
             let key = replaced.as_deref().unwrap_or(mid);

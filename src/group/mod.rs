@@ -269,7 +269,7 @@ impl GroupCoordinator {
                     t.required_topics().iter().any(|name| changed.contains(name))
                 });
                 if affected {
-                    g.refresh_deadline = (0, 0);
+                    g.transient.refresh_deadline = (0, 0);
                 }
             }
         }
@@ -304,6 +304,7 @@ impl GroupCoordinator {
     pub fn advance_time(&mut self, now_ms: i64) -> Output<()> {
         let mut records = Vec::new();
         while let Some(fired) = self.timers.pop_due(now_ms) {
+            tracing::debug!(timer = %fired.key(), now_ms, "timer fired");
             let start = records.len();
             self.fire(&fired, now_ms, &mut records);
             self.apply_all(&records[start..]);
@@ -329,7 +330,7 @@ impl GroupCoordinator {
 
     /// The state of a group, if it exists.
     pub fn group_state(&self, group_id: &str) -> Option<GroupState> {
-        self.groups.get(group_id).map(StreamsGroup::state)
+        self.groups.get(group_id).map(|g| g.state())
     }
 
     /// Number of streams groups on this shard.

@@ -228,12 +228,6 @@ impl GroupCore {
 }
 
 impl StreamsGroup {
-    /// True when the refresh deadline has passed (spec 02 §7).
-    pub fn metadata_expired(&self, now_ms: i64) -> bool {
-        let (time, epoch) = self.transient.refresh_deadline;
-        now_ms >= time || self.core.group_epoch < epoch
-    }
-
     /// Removes a member and everything derived from it.
     pub fn drop_member(&mut self, member_id: &str) {
         if let Some(old) = self.members.remove(member_id) {

@@ -51,11 +51,6 @@ impl Tasks {
             || intersects(&self.standby, &other.standby)
             || intersects(&self.warmup, &other.warmup)
     }
-
-    /// Total number of tasks over all roles.
-    pub fn len(&self) -> usize {
-        count(&self.active) + count(&self.standby) + count(&self.warmup)
-    }
 }
 
 impl TasksWithEpochs {
@@ -76,28 +71,6 @@ impl TasksWithEpochs {
             warmup: self.warmup.clone(),
         }
     }
-
-    /// True when the task sets (not the epochs) equal those of `tasks`.
-    pub fn same_tasks(&self, tasks: &Tasks) -> bool {
-        self.standby == tasks.standby
-            && self.warmup == tasks.warmup
-            && self.active.len() == tasks.active.len()
-            && self.active.iter().zip(tasks.active.iter()).all(|((s1, p1), (s2, p2))| {
-                s1 == s2 && p1.len() == p2.len() && p1.keys().zip(p2.iter()).all(|(a, b)| a == b)
-            })
-    }
-
-    /// Total number of tasks over all roles.
-    pub fn len(&self) -> usize {
-        self.active.values().map(|p| p.len()).sum::<usize>()
-            + count(&self.standby)
-            + count(&self.warmup)
-    }
-}
-
-/// Number of tasks in a set.
-pub fn count(set: &TaskSet) -> usize {
-    set.values().map(|p| p.len()).sum()
 }
 
 /// True when `set` holds `(subtopology, partition)`.
@@ -163,19 +136,19 @@ mod tests {
     }
 
     #[test]
-    fn same_tasks_ignores_epochs() {
+    fn contains_any_compares_role_by_role() {
         let mut t = TasksWithEpochs::default();
         t.active.insert("a".into(), BTreeMap::from([(1, 5), (2, 7)]));
         let plain = Tasks {
-            active: set(&[("a", &[1, 2])]),
+            active: set(&[("a", &[2, 3])]),
             ..Tasks::default()
         };
-        assert!(t.same_tasks(&plain));
-        let other = Tasks {
-            active: set(&[("a", &[1, 3])]),
-            ..Tasks::default()
-        };
-        assert!(!t.same_tasks(&other));
         assert!(plain.contains_any(&t));
+        let standby = Tasks {
+            standby: set(&[("a", &[1, 2])]),
+            ..Tasks::default()
+        };
+        assert!(!standby.contains_any(&t));
+        assert_eq!(t.without_epochs().active, set(&[("a", &[1, 2])]));
     }
 }

@@ -171,6 +171,7 @@ impl Timers {
     }
 
     /// The deadline of a timer, if scheduled.
+    #[cfg(test)]
     pub fn deadline(&self, kind: TimerKind, g: &str, m: &str) -> Option<i64> {
         let gs = self.groups.get(g)?;
         match kind {

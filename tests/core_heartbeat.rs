@@ -1,0 +1,315 @@
+//! The heartbeat path of the core: join, assignment, no-op heartbeats, leave,
+//! fencing, static membership, with replay checked after each step.
+
+mod core_support;
+
+use core_support::*;
+use streams_coordinator::group::{ForeignGroupKind, GroupState};
+use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupHeartbeatRequest};
+
+#[test]
+fn single_member_gets_every_task_and_replay_matches() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 4)]), 0);
+    let mut log = Vec::new();
+    let out = hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    let r = &out.response;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert_eq!(r.member_epoch, 2);
+    assert_eq!(r.active_tasks, Some(tasks("0", &[0, 1, 2, 3])));
+    assert_eq!(r.standby_tasks, Some(vec![]));
+    assert_eq!(r.heartbeat_interval_ms, 5000);
+    assert_eq!(r.status, Some(vec![]));
+    assert_eq!(
+        names(&out.records),
+        [
+            "StreamsGroupMemberMetadata",
+            "StreamsGroupTopology",
+            "StreamsGroupMetadata",
+            "StreamsGroupTargetAssignmentMember",
+            "StreamsGroupTargetAssignmentMetadata",
+            "StreamsGroupCurrentMemberAssignment"
+        ]
+    );
+    assert_eq!(out.next_deadline_ms, Some(45000));
+    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, &log, "app");
+
+    // A heartbeat that changes nothing writes nothing and answers tasks = null.
+    let out = hb(&mut c, &mut log, 5000, beat("app", "m1", 2));
+    assert_eq!(out.response.error_code, 0);
+    assert!(out.records.is_empty());
+    assert_eq!(out.response.active_tasks, None);
+    assert_eq!(out.response.member_epoch, 2);
+    assert_eq!(out.next_deadline_ms, Some(50000));
+
+    // Leave: tombstones, epoch bump, last member => target metadata timestamp 0.
+    let out = hb(&mut c, &mut log, 6000, beat("app", "m1", -1));
+    assert_eq!(out.response.member_epoch, -1);
+    assert_eq!(
+        names(&out.records),
+        [
+            "-StreamsGroupCurrentMemberAssignment",
+            "-StreamsGroupTargetAssignmentMember",
+            "-StreamsGroupMemberMetadata",
+            "StreamsGroupMetadata",
+            "StreamsGroupTargetAssignmentMetadata"
+        ]
+    );
+    assert_eq!(c.group_state("app"), Some(GroupState::Empty));
+    assert_eq!(out.next_deadline_ms, None);
+    assert_replay_matches(&c, &log, "app");
+}
+
+#[test]
+fn initial_delay_holds_back_the_first_assignment() {
+    let mut c = coordinator(&[("group.streams.initial.rebalance.delay.ms", "3000")]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    let mut log = Vec::new();
+    let out = hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    let r = &out.response;
+    assert_eq!(r.member_epoch, 1);
+    assert_eq!(r.active_tasks, Some(vec![]));
+    let st = r.status.as_ref().unwrap();
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].status_code, StatusCode::ASSIGNMENT_DELAYED.0);
+    assert_eq!(out.next_deadline_ms, Some(3000));
+    // The delay expires: the creating join's configured topology was transient,
+    // so the expiry computes nothing.
+    let t = c.advance_time(3000);
+    assert!(t.records.is_empty());
+    assert_eq!(c.group_state("app"), Some(GroupState::Assigning));
+    let out = hb(&mut c, &mut log, 5000, beat("app", "m1", 1));
+    assert_eq!(out.response.member_epoch, 2);
+    assert_eq!(out.response.active_tasks, Some(tasks("0", &[0, 1])));
+    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, &log, "app");
+}
+
+#[test]
+fn second_member_triggers_revocation_before_assignment() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 4)]), 0);
+    let mut log = Vec::new();
+    hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    let out = hb(&mut c, &mut log, 100, join("app", "m2", simple_topology("input")));
+    assert_eq!(out.response.member_epoch, 3);
+    // m2's tasks are still owned by m1.
+    assert_eq!(out.response.active_tasks, Some(vec![]));
+    assert_eq!(c.group_state("app"), Some(GroupState::Reconciling));
+    // m1 learns that it must revoke: no new epoch yet.
+    let out = hb(&mut c, &mut log, 200, beat("app", "m1", 2));
+    assert_eq!(out.response.member_epoch, 2);
+    let kept = out.response.active_tasks.clone().unwrap();
+    assert_eq!(kept[0].partitions.len(), 2);
+    assert!(out.next_deadline_ms.is_some());
+    // m1 acknowledges.
+    let out = hb(&mut c, &mut log, 300, beat_owning("app", "m1", 2, kept.clone()));
+    assert_eq!(out.response.member_epoch, 3);
+    assert_eq!(out.response.active_tasks, None);
+    // m2 receives the released tasks.
+    let out = hb(&mut c, &mut log, 400, beat("app", "m2", 3));
+    assert_eq!(out.response.member_epoch, 3);
+    let got = out.response.active_tasks.unwrap();
+    assert_eq!(got[0].partitions.len(), 2);
+    assert!(got[0].partitions.iter().all(|p| !kept[0].partitions.contains(p)));
+    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, &log, "app");
+}
+
+#[test]
+fn session_timeout_fences_and_revocation_timeout_fences() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    let mut log = Vec::new();
+    hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    hb(&mut c, &mut log, 10, join("app", "m2", simple_topology("input")));
+    // m1 is told to revoke at t=20, then never acknowledges: fenced at 20+30000.
+    let out = hb(&mut c, &mut log, 20, beat("app", "m1", 2));
+    assert_eq!(out.response.member_epoch, 2);
+    // m2 keeps heartbeating; m1 too, without acknowledging.
+    for t in [5000, 10000, 15000, 20000, 25000, 30000] {
+        let o = hb(&mut c, &mut log, t, beat("app", "m2", 3));
+        assert_eq!(o.response.error_code, 0);
+        let o = hb(&mut c, &mut log, t, beat("app", "m1", 2));
+        assert!(o.records.is_empty());
+    }
+    let t = c.advance_time(30020);
+    assert_eq!(
+        names(&t.records),
+        [
+            "-StreamsGroupCurrentMemberAssignment",
+            "-StreamsGroupTargetAssignmentMember",
+            "-StreamsGroupMemberMetadata",
+            "StreamsGroupMetadata"
+        ]
+    );
+    log.extend(t.records.iter().cloned());
+    let o = hb(&mut c, &mut log, 30100, beat("app", "m1", 2));
+    assert_eq!(o.response.error_code, ErrorCode::UNKNOWN_MEMBER_ID.0);
+    // m2 now gets everything at a new epoch.
+    let o = hb(&mut c, &mut log, 30200, beat("app", "m2", 3));
+    assert_eq!(o.response.member_epoch, 4);
+    assert_eq!(o.response.active_tasks, Some(tasks("0", &[0, 1])));
+    assert_replay_matches(&c, &log, "app");
+    // m2 stops: its session expires 45 s after its last heartbeat.
+    let t = c.advance_time(30200 + 45000);
+    assert_eq!(names(&t.records).len(), 5, "{:?}", names(&t.records));
+    log.extend(t.records.iter().cloned());
+    assert_eq!(c.group_state("app"), Some(GroupState::Empty));
+    assert_replay_matches(&c, &log, "app");
+}
+
+#[test]
+fn validation_in_kafkas_order() {
+    let mut c = coordinator(&[]);
+    let mut req = join("app", "", simple_topology("input"));
+    req.group_id = String::new();
+    let r = c.heartbeat(&ctx(0), req).response;
+    assert_eq!(r.error_code, ErrorCode::INVALID_REQUEST.0);
+    assert_eq!(r.error_message.as_deref(), Some("MemberId can't be empty."));
+    let mut req = join("app", "m", simple_topology("input"));
+    req.rebalance_timeout_ms = -1;
+    let r = c.heartbeat(&ctx(0), req).response;
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some("RebalanceTimeoutMs must be provided in first request.")
+    );
+    let mut req = beat("app", "m", 3);
+    req.active_tasks = Some(vec![]);
+    let r = c.heartbeat(&ctx(0), req).response;
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some("If one task-type is non-null, all must be non-null.")
+    );
+    let r = c.heartbeat(&ctx(0), beat("app", "m", -3)).response;
+    assert_eq!(r.error_code, ErrorCode::INVALID_REQUEST.0);
+    let r = c.heartbeat(&ctx(0), beat("app", "m", 3)).response;
+    assert_eq!(r.error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
+    assert_eq!(r.error_message.as_deref(), Some("Streams group app not found."));
+    assert_eq!(r.status, Some(vec![]));
+}
+
+#[test]
+fn foreign_groups_conflict() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 1)]), 0);
+    c.set_foreign_group("g", Some(ForeignGroupKind::Consumer), true);
+    let r = c.heartbeat(&ctx(0), join("g", "m", simple_topology("input"))).response;
+    assert_eq!(r.error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
+    assert_eq!(r.error_message.as_deref(), Some("Group g is not a streams group."));
+    c.set_foreign_group("g", Some(ForeignGroupKind::Classic), true);
+    let r = c.heartbeat(&ctx(0), join("g", "m", simple_topology("input"))).response;
+    assert_eq!(r.error_code, 0);
+    assert_eq!(c.group_state("g"), Some(GroupState::Stable));
+}
+
+#[test]
+fn max_size_is_enforced_on_join() {
+    let mut c = coordinator(&[("group.streams.max.size", "1")]);
+    c.update_metadata(metadata(&[("input", 1)]), 0);
+    assert_eq!(c.heartbeat(&ctx(0), join("g", "a", simple_topology("input"))).response.error_code, 0);
+    let r = c.heartbeat(&ctx(0), join("g", "b", simple_topology("input"))).response;
+    assert_eq!(r.error_code, ErrorCode::GROUP_MAX_SIZE_REACHED.0);
+    // A known member may re-join.
+    let r = c.heartbeat(&ctx(1), join("g", "a", simple_topology("input"))).response;
+    assert_eq!(r.error_code, 0);
+}
+
+#[test]
+fn static_member_leaves_temporarily_and_is_replaced() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    let mut log = Vec::new();
+    let mut j = join("app", "a1", simple_topology("input"));
+    j.instance_id = Some("i".into());
+    let out = hb(&mut c, &mut log, 0, j);
+    assert_eq!(out.response.member_epoch, 2);
+    // Temporary leave.
+    let mut l = beat("app", "a1", -2);
+    l.instance_id = Some("i".into());
+    let out = hb(&mut c, &mut log, 100, l);
+    assert_eq!(out.response.member_epoch, -2);
+    assert_eq!(names(&out.records), ["StreamsGroupCurrentMemberAssignment"]);
+    assert_replay_matches(&c, &log, "app");
+    // Another member id with the same instance id takes over its tasks.
+    let mut j = join("app", "a2", simple_topology("input"));
+    j.instance_id = Some("i".into());
+    j.process_id = Some("process-a1".into());
+    let out = hb(&mut c, &mut log, 200, j);
+    assert_eq!(out.response.error_code, 0, "{:?}", out.response.error_message);
+    assert_eq!(out.response.member_epoch, 2);
+    assert_eq!(out.response.active_tasks, Some(tasks("0", &[0, 1])));
+    assert_eq!(
+        &names(&out.records)[..6],
+        [
+            "-StreamsGroupCurrentMemberAssignment",
+            "-StreamsGroupTargetAssignmentMember",
+            "-StreamsGroupMemberMetadata",
+            "StreamsGroupMemberMetadata",
+            "StreamsGroupTargetAssignmentMember",
+            "StreamsGroupCurrentMemberAssignment"
+        ]
+    );
+    assert_replay_matches(&c, &log, "app");
+    // The instance is owned: a third id cannot join.
+    let mut j = join("app", "a3", simple_topology("input"));
+    j.instance_id = Some("i".into());
+    let r = hb(&mut c, &mut log, 300, j).response;
+    assert_eq!(r.error_code, ErrorCode::UNRELEASED_INSTANCE_ID.0);
+    // The old id is fenced.
+    let mut b = beat("app", "a1", 2);
+    b.instance_id = Some("i".into());
+    let r = hb(&mut c, &mut log, 300, b).response;
+    assert_eq!(r.error_code, ErrorCode::FENCED_INSTANCE_ID.0);
+}
+
+#[test]
+fn missing_source_topic_is_a_status_and_not_ready() {
+    let mut c = coordinator(&[]);
+    let mut log = Vec::new();
+    let out = hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    assert_eq!(out.response.error_code, 0);
+    let st = out.response.status.clone().unwrap();
+    assert_eq!(st[0].status_code, StatusCode::MISSING_SOURCE_TOPICS.0);
+    assert_eq!(c.group_state("app"), Some(GroupState::NotReady));
+    // The topic appears: the next heartbeat reconfigures and assigns.
+    c.update_metadata(metadata(&[("input", 3)]), 10);
+    let out = hb(&mut c, &mut log, 20, beat("app", "m1", out.response.member_epoch));
+    assert_eq!(out.response.error_code, 0);
+    assert_eq!(out.response.active_tasks, Some(tasks("0", &[0, 1, 2])));
+    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, &log, "app");
+}
+
+#[test]
+fn internal_topics_are_requested() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 3)]), 0);
+    let out = c.heartbeat(&ctx(0), join("app", "m1", stateful_topology("input", "app-store-changelog")));
+    assert_eq!(out.response.error_code, 0);
+    assert_eq!(out.internal_topics.len(), 1);
+    assert_eq!(out.internal_topics[0].name, "app-store-changelog");
+    assert_eq!(out.internal_topics[0].partitions, 3);
+    let st = out.response.status.unwrap();
+    assert_eq!(st[0].status_code, StatusCode::MISSING_INTERNAL_TOPICS.0);
+}
+
+#[test]
+fn shutdown_request_is_reported_to_everyone() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    c.heartbeat(&ctx(0), join("app", "m1", simple_topology("input")));
+    c.heartbeat(&ctx(0), join("app", "m2", simple_topology("input")));
+    let req = StreamsGroupHeartbeatRequest {
+        shutdown_application: true,
+        ..beat("app", "m1", 2)
+    };
+    let r = c.heartbeat(&ctx(10), req).response;
+    let codes: Vec<i8> = r.status.unwrap().iter().map(|s| s.status_code).collect();
+    assert!(codes.contains(&StatusCode::SHUTDOWN_APPLICATION.0));
+    let r = c.heartbeat(&ctx(20), beat("app", "m2", 3)).response;
+    let st = r.status.unwrap();
+    assert!(st.iter().any(|s| s.status_code == StatusCode::SHUTDOWN_APPLICATION.0
+        && s.status_detail.contains("m1")));
+}
