@@ -12,7 +12,12 @@ fn single_member_gets_every_task_and_replay_matches() {
     let mut c = coordinator(&[]);
     c.update_metadata(metadata(&[("input", 4)]), 0);
     let mut log = Vec::new();
-    let out = hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    let out = hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
     let r = &out.response;
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     assert_eq!(r.member_epoch, 2);
@@ -66,7 +71,12 @@ fn initial_delay_holds_back_the_first_assignment() {
     let mut c = coordinator(&[("group.streams.initial.rebalance.delay.ms", "3000")]);
     c.update_metadata(metadata(&[("input", 2)]), 0);
     let mut log = Vec::new();
-    let out = hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    let out = hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
     let r = &out.response;
     assert_eq!(r.member_epoch, 1);
     assert_eq!(r.active_tasks, Some(vec![]));
@@ -91,8 +101,18 @@ fn second_member_triggers_revocation_before_assignment() {
     let mut c = coordinator(&[]);
     c.update_metadata(metadata(&[("input", 4)]), 0);
     let mut log = Vec::new();
-    hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
-    let out = hb(&mut c, &mut log, 100, join("app", "m2", simple_topology("input")));
+    hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
+    let out = hb(
+        &mut c,
+        &mut log,
+        100,
+        join("app", "m2", simple_topology("input")),
+    );
     assert_eq!(out.response.member_epoch, 3);
     // m2's tasks are still owned by m1.
     assert_eq!(out.response.active_tasks, Some(vec![]));
@@ -104,7 +124,12 @@ fn second_member_triggers_revocation_before_assignment() {
     assert_eq!(kept[0].partitions.len(), 2);
     assert!(out.next_deadline_ms.is_some());
     // m1 acknowledges.
-    let out = hb(&mut c, &mut log, 300, beat_owning("app", "m1", 2, kept.clone()));
+    let out = hb(
+        &mut c,
+        &mut log,
+        300,
+        beat_owning("app", "m1", 2, kept.clone()),
+    );
     assert_eq!(out.response.member_epoch, 3);
     assert_eq!(out.response.active_tasks, None);
     // m2 receives the released tasks.
@@ -112,7 +137,10 @@ fn second_member_triggers_revocation_before_assignment() {
     assert_eq!(out.response.member_epoch, 3);
     let got = out.response.active_tasks.unwrap();
     assert_eq!(got[0].partitions.len(), 2);
-    assert!(got[0].partitions.iter().all(|p| !kept[0].partitions.contains(p)));
+    assert!(got[0]
+        .partitions
+        .iter()
+        .all(|p| !kept[0].partitions.contains(p)));
     assert_eq!(c.group_state("app"), Some(GroupState::Stable));
     assert_replay_matches(&c, &log, "app");
 }
@@ -122,8 +150,18 @@ fn session_timeout_fences_and_revocation_timeout_fences() {
     let mut c = coordinator(&[]);
     c.update_metadata(metadata(&[("input", 2)]), 0);
     let mut log = Vec::new();
-    hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
-    hb(&mut c, &mut log, 10, join("app", "m2", simple_topology("input")));
+    hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
+    hb(
+        &mut c,
+        &mut log,
+        10,
+        join("app", "m2", simple_topology("input")),
+    );
     // m1 is told to revoke at t=20, then never acknowledges: fenced at 20+30000.
     let out = hb(&mut c, &mut log, 20, beat("app", "m1", 2));
     assert_eq!(out.response.member_epoch, 2);
@@ -186,7 +224,10 @@ fn validation_in_kafkas_order() {
     assert_eq!(r.error_code, ErrorCode::INVALID_REQUEST.0);
     let r = c.heartbeat(&ctx(0), beat("app", "m", 3)).response;
     assert_eq!(r.error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
-    assert_eq!(r.error_message.as_deref(), Some("Streams group app not found."));
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some("Streams group app not found.")
+    );
     assert_eq!(r.status, Some(vec![]));
 }
 
@@ -195,11 +236,18 @@ fn foreign_groups_conflict() {
     let mut c = coordinator(&[]);
     c.update_metadata(metadata(&[("input", 1)]), 0);
     c.set_foreign_group("g", Some(ForeignGroupKind::Consumer), true);
-    let r = c.heartbeat(&ctx(0), join("g", "m", simple_topology("input"))).response;
+    let r = c
+        .heartbeat(&ctx(0), join("g", "m", simple_topology("input")))
+        .response;
     assert_eq!(r.error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
-    assert_eq!(r.error_message.as_deref(), Some("Group g is not a streams group."));
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some("Group g is not a streams group.")
+    );
     c.set_foreign_group("g", Some(ForeignGroupKind::Classic), true);
-    let r = c.heartbeat(&ctx(0), join("g", "m", simple_topology("input"))).response;
+    let r = c
+        .heartbeat(&ctx(0), join("g", "m", simple_topology("input")))
+        .response;
     assert_eq!(r.error_code, 0);
     assert_eq!(c.group_state("g"), Some(GroupState::Stable));
 }
@@ -208,11 +256,20 @@ fn foreign_groups_conflict() {
 fn max_size_is_enforced_on_join() {
     let mut c = coordinator(&[("group.streams.max.size", "1")]);
     c.update_metadata(metadata(&[("input", 1)]), 0);
-    assert_eq!(c.heartbeat(&ctx(0), join("g", "a", simple_topology("input"))).response.error_code, 0);
-    let r = c.heartbeat(&ctx(0), join("g", "b", simple_topology("input"))).response;
+    assert_eq!(
+        c.heartbeat(&ctx(0), join("g", "a", simple_topology("input")))
+            .response
+            .error_code,
+        0
+    );
+    let r = c
+        .heartbeat(&ctx(0), join("g", "b", simple_topology("input")))
+        .response;
     assert_eq!(r.error_code, ErrorCode::GROUP_MAX_SIZE_REACHED.0);
     // A known member may re-join.
-    let r = c.heartbeat(&ctx(1), join("g", "a", simple_topology("input"))).response;
+    let r = c
+        .heartbeat(&ctx(1), join("g", "a", simple_topology("input")))
+        .response;
     assert_eq!(r.error_code, 0);
 }
 
@@ -237,7 +294,11 @@ fn static_member_leaves_temporarily_and_is_replaced() {
     j.instance_id = Some("i".into());
     j.process_id = Some("process-a1".into());
     let out = hb(&mut c, &mut log, 200, j);
-    assert_eq!(out.response.error_code, 0, "{:?}", out.response.error_message);
+    assert_eq!(
+        out.response.error_code, 0,
+        "{:?}",
+        out.response.error_message
+    );
     assert_eq!(out.response.member_epoch, 2);
     assert_eq!(out.response.active_tasks, Some(tasks("0", &[0, 1])));
     assert_eq!(
@@ -268,14 +329,24 @@ fn static_member_leaves_temporarily_and_is_replaced() {
 fn missing_source_topic_is_a_status_and_not_ready() {
     let mut c = coordinator(&[]);
     let mut log = Vec::new();
-    let out = hb(&mut c, &mut log, 0, join("app", "m1", simple_topology("input")));
+    let out = hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
     assert_eq!(out.response.error_code, 0);
     let st = out.response.status.clone().unwrap();
     assert_eq!(st[0].status_code, StatusCode::MISSING_SOURCE_TOPICS.0);
     assert_eq!(c.group_state("app"), Some(GroupState::NotReady));
     // The topic appears: the next heartbeat reconfigures and assigns.
     c.update_metadata(metadata(&[("input", 3)]), 10);
-    let out = hb(&mut c, &mut log, 20, beat("app", "m1", out.response.member_epoch));
+    let out = hb(
+        &mut c,
+        &mut log,
+        20,
+        beat("app", "m1", out.response.member_epoch),
+    );
     assert_eq!(out.response.error_code, 0);
     assert_eq!(out.response.active_tasks, Some(tasks("0", &[0, 1, 2])));
     assert_eq!(c.group_state("app"), Some(GroupState::Stable));
@@ -286,7 +357,14 @@ fn missing_source_topic_is_a_status_and_not_ready() {
 fn internal_topics_are_requested() {
     let mut c = coordinator(&[]);
     c.update_metadata(metadata(&[("input", 3)]), 0);
-    let out = c.heartbeat(&ctx(0), join("app", "m1", stateful_topology("input", "app-store-changelog")));
+    let out = c.heartbeat(
+        &ctx(0),
+        join(
+            "app",
+            "m1",
+            stateful_topology("input", "app-store-changelog"),
+        ),
+    );
     assert_eq!(out.response.error_code, 0);
     assert_eq!(out.internal_topics.len(), 1);
     assert_eq!(out.internal_topics[0].name, "app-store-changelog");
@@ -310,6 +388,8 @@ fn shutdown_request_is_reported_to_everyone() {
     assert!(codes.contains(&StatusCode::SHUTDOWN_APPLICATION.0));
     let r = c.heartbeat(&ctx(20), beat("app", "m2", 3)).response;
     let st = r.status.unwrap();
-    assert!(st.iter().any(|s| s.status_code == StatusCode::SHUTDOWN_APPLICATION.0
-        && s.status_detail.contains("m1")));
+    assert!(st
+        .iter()
+        .any(|s| s.status_code == StatusCode::SHUTDOWN_APPLICATION.0
+            && s.status_detail.contains("m1")));
 }

@@ -148,7 +148,10 @@ pub fn compute_target(
                 .task_counts()
                 .map(|(id, n, stateful)| (id, u32::try_from(n).unwrap_or(0), stateful)),
         )?;
-        let actives: Vec<ActiveIds<'_>> = members.iter().map(|m| ActiveIds(&m.assigned.active)).collect();
+        let actives: Vec<ActiveIds<'_>> = members
+            .iter()
+            .map(|m| ActiveIds(&m.assigned.active))
+            .collect();
         let mut spec = GroupSpec::with_capacity(configs, members.len());
         for (m, active) in members.iter().zip(actives.iter()) {
             let mut ms = MemberSpec::new(&m.member_id, &m.process_id);

@@ -164,7 +164,9 @@ impl CoordinatorConfig {
     /// single-value bound. Cross-setting rules are checked by [`Self::validate`].
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         match name {
-            "group.streams.session.timeout.ms" => self.session_timeout_ms = parse_int(name, value, 1)?,
+            "group.streams.session.timeout.ms" => {
+                self.session_timeout_ms = parse_int(name, value, 1)?
+            }
             "group.streams.min.session.timeout.ms" => {
                 self.min_session_timeout_ms = parse_int(name, value, 1)?
             }
@@ -339,7 +341,11 @@ pub struct GroupConfig {
 
 fn within(name: &str, value: &str, v: i32, lo: i32, hi: i32) -> Result<i32, ConfigError> {
     if v < lo || v > hi {
-        return Err(invalid(name, value, format!("must be between {lo} and {hi}")));
+        return Err(invalid(
+            name,
+            value,
+            format!("must be between {lo} and {hi}"),
+        ));
     }
     Ok(v)
 }
@@ -423,7 +429,11 @@ impl GroupConfig {
             "streams.assignor.name" => {
                 let v = value.trim();
                 if !is_registered(v) {
-                    return Err(invalid(name, value, "no assignor of that name is registered"));
+                    return Err(invalid(
+                        name,
+                        value,
+                        "no assignor of that name is registered",
+                    ));
                 }
                 self.assignor_name = Some(v.to_string());
             }
@@ -434,7 +444,9 @@ impl GroupConfig {
 
     /// Checks the rule that the heartbeat interval stays below the session timeout.
     pub fn validate(&self, broker: &CoordinatorConfig) -> Result<(), ConfigError> {
-        let hb = self.heartbeat_interval_ms.unwrap_or(broker.heartbeat_interval_ms);
+        let hb = self
+            .heartbeat_interval_ms
+            .unwrap_or(broker.heartbeat_interval_ms);
         let st = self.session_timeout_ms.unwrap_or(broker.session_timeout_ms);
         if hb >= st {
             return Err(ConfigError::Inconsistent(format!(
@@ -542,7 +554,10 @@ pub fn assignment_configs_match(
     let Some(n) = stored.get(NUM_STANDBY_REPLICAS_KEY) else {
         return false;
     };
-    if n.parse::<i32>().ok() != Some(standby) || n.starts_with('+') || (n.starts_with('0') && n.len() > 1) {
+    if n.parse::<i32>().ok() != Some(standby)
+        || n.starts_with('+')
+        || (n.starts_with('0') && n.len() > 1)
+    {
         return false;
     }
     if tags.is_empty() {
@@ -584,29 +599,60 @@ mod tests {
         let mut c = CoordinatorConfig::default();
         assert!(c.set("group.streams.max.size", "0").is_err());
         assert!(c.set("group.streams.nope", "1").is_err());
-        c.set("group.streams.heartbeat.interval.ms", "50000").unwrap();
+        c.set("group.streams.heartbeat.interval.ms", "50000")
+            .unwrap();
         assert!(c.validate().is_err());
         let mut g = GroupConfig::default();
         let b = CoordinatorConfig::default();
-        assert!(g.set("streams.session.timeout.ms", "1000", &b, |_| true).is_err());
-        g.set("streams.session.timeout.ms", "50000", &b, |_| true).unwrap();
-        assert!(g.set("streams.num.standby.replicas", "3", &b, |_| true).is_err());
-        assert!(g.set("streams.rack.aware.assignment.tags", "a,a", &b, |_| true).is_err());
+        assert!(g
+            .set("streams.session.timeout.ms", "1000", &b, |_| true)
+            .is_err());
+        g.set("streams.session.timeout.ms", "50000", &b, |_| true)
+            .unwrap();
+        assert!(g
+            .set("streams.num.standby.replicas", "3", &b, |_| true)
+            .is_err());
+        assert!(g
+            .set("streams.rack.aware.assignment.tags", "a,a", &b, |_| true)
+            .is_err());
         assert!(g.set("streams.assignor.name", "x", &b, |_| false).is_err());
     }
 
-    fn assignment_configs(standby: i32, tags: &[String]) -> std::collections::BTreeMap<String, String> {
+    fn assignment_configs(
+        standby: i32,
+        tags: &[String],
+    ) -> std::collections::BTreeMap<String, String> {
         crate::group::assign::configs(standby, tags).to_map()
     }
 
     #[test]
     fn assignment_config_comparison() {
         let tags = vec!["a".to_string(), "b".to_string()];
-        assert!(assignment_configs_match(&assignment_configs(1, &tags), 1, &tags));
-        assert!(assignment_configs_match(&assignment_configs(0, &[]), 0, &[]));
-        assert!(!assignment_configs_match(&assignment_configs(0, &[]), 1, &[]));
-        assert!(!assignment_configs_match(&assignment_configs(0, &tags), 0, &[]));
+        assert!(assignment_configs_match(
+            &assignment_configs(1, &tags),
+            1,
+            &tags
+        ));
+        assert!(assignment_configs_match(
+            &assignment_configs(0, &[]),
+            0,
+            &[]
+        ));
+        assert!(!assignment_configs_match(
+            &assignment_configs(0, &[]),
+            1,
+            &[]
+        ));
+        assert!(!assignment_configs_match(
+            &assignment_configs(0, &tags),
+            0,
+            &[]
+        ));
         assert!(!assignment_configs_match(&Default::default(), 0, &[]));
-        assert!(!assignment_configs_match(&assignment_configs(0, &tags[..1]), 0, &tags));
+        assert!(!assignment_configs_match(
+            &assignment_configs(0, &tags[..1]),
+            0,
+            &tags
+        ));
     }
 }

@@ -77,7 +77,9 @@ pub fn active_from_record(list: &[CurrentAssignmentTaskIds], member_epoch: i32) 
             .filter(|e| e.len() == t.partitions.len());
         let entry = out.entry(t.subtopology_id.clone()).or_default();
         for (i, p) in t.partitions.iter().enumerate() {
-            let e = epochs.and_then(|e| e.get(i).copied()).unwrap_or(member_epoch);
+            let e = epochs
+                .and_then(|e| e.get(i).copied())
+                .unwrap_or(member_epoch);
             entry.insert(*p, e);
         }
     }

@@ -69,7 +69,10 @@ fn topic_info(t: &ConfiguredInternalTopic) -> TopicInfo {
     }
 }
 
-fn described_topology(recorded: &StreamsTopology, configured: Option<&ConfiguredTopology>) -> DescribedTopology {
+fn described_topology(
+    recorded: &StreamsTopology,
+    configured: Option<&ConfiguredTopology>,
+) -> DescribedTopology {
     if let Some(subs) = configured
         .filter(|c| c.is_ready())
         .and_then(|c| c.subtopologies.as_ref())
@@ -81,8 +84,16 @@ fn described_topology(recorded: &StreamsTopology, configured: Option<&Configured
                     .map(|(id, s)| DescribedSubtopology {
                         subtopology_id: id.clone(),
                         source_topics: s.source_topics.iter().cloned().collect(),
-                        repartition_sink_topics: s.repartition_sink_topics.iter().cloned().collect(),
-                        state_changelog_topics: s.state_changelog_topics.values().map(topic_info).collect(),
+                        repartition_sink_topics: s
+                            .repartition_sink_topics
+                            .iter()
+                            .cloned()
+                            .collect(),
+                        state_changelog_topics: s
+                            .state_changelog_topics
+                            .values()
+                            .map(topic_info)
+                            .collect(),
                         repartition_source_topics: s
                             .repartition_source_topics
                             .values()
@@ -128,7 +139,9 @@ fn assignment_of(t: &Tasks) -> Assignment {
     }
 }
 
-fn offsets_list(map: &std::collections::BTreeMap<String, std::collections::BTreeMap<i32, i64>>) -> Vec<TaskOffset> {
+fn offsets_list(
+    map: &std::collections::BTreeMap<String, std::collections::BTreeMap<i32, i64>>,
+) -> Vec<TaskOffset> {
     map.iter()
         .flat_map(|(s, parts)| {
             parts.iter().map(move |(p, o)| TaskOffset {
@@ -156,8 +169,12 @@ fn described_member(g: &StreamsGroup, m: &Member) -> DescribedMember {
             port: e.port,
         }),
         client_tags: convert::key_values(&m.client_tags),
-        task_offsets: offsets.map(|o| offsets_list(&o.offsets)).unwrap_or_default(),
-        task_end_offsets: offsets.map(|o| offsets_list(&o.end_offsets)).unwrap_or_default(),
+        task_offsets: offsets
+            .map(|o| offsets_list(&o.offsets))
+            .unwrap_or_default(),
+        task_end_offsets: offsets
+            .map(|o| offsets_list(&o.end_offsets))
+            .unwrap_or_default(),
         assignment: assignment_of(&m.assigned_tasks()),
         target_assignment: g
             .targets
@@ -255,7 +272,11 @@ impl GroupCoordinator {
     /// `NON_EMPTY_GROUP`, or `NONE` with the group tombstones written and its
     /// initial-delay timer cancelled. Committed offsets are the broker's: it
     /// must tombstone them too.
-    pub fn delete_groups(&mut self, group_ids: &[String], _now_ms: i64) -> Output<Vec<(String, ErrorCode)>> {
+    pub fn delete_groups(
+        &mut self,
+        group_ids: &[String],
+        _now_ms: i64,
+    ) -> Output<Vec<(String, ErrorCode)>> {
         let mut results = Vec::with_capacity(group_ids.len());
         let mut all = Vec::new();
         for id in group_ids {
@@ -296,7 +317,11 @@ impl GroupCoordinator {
             if member_epoch < 0 && !txn {
                 return Ok(());
             }
-            let new_enough = if txn { check.api_version >= 6 } else { check.api_version >= 9 };
+            let new_enough = if txn {
+                check.api_version >= 6
+            } else {
+                check.api_version >= 9
+            };
             return Err(if new_enough {
                 ErrorCode::GROUP_ID_NOT_FOUND
             } else {
@@ -377,8 +402,7 @@ impl GroupCoordinator {
     pub fn is_subscribed_to_topic(&self, group_id: &str, topic: &str) -> bool {
         self.groups.get(group_id).is_some_and(|g| {
             g.state() != GroupState::Empty
-                && g
-                    .topology
+                && g.topology
                     .as_ref()
                     .is_some_and(|t| t.task_for_partition(topic, 0).is_some())
         })

@@ -65,7 +65,9 @@ fn validate(req: &StreamsGroupHeartbeatRequest) -> Result<(), ApiError> {
     match req.member_epoch {
         0 => {
             if req.rebalance_timeout_ms == -1 {
-                return Err(invalid("RebalanceTimeoutMs must be provided in first request."));
+                return Err(invalid(
+                    "RebalanceTimeoutMs must be provided in first request.",
+                ));
             }
             if empty_or_null(&req.active_tasks) {
                 return Err(invalid("ActiveTasks must be empty when (re-)joining."));
@@ -79,12 +81,11 @@ fn validate(req: &StreamsGroupHeartbeatRequest) -> Result<(), ApiError> {
             let Some(t) = &req.topology else {
                 return Err(invalid("Topology must be non-null when (re-)joining."));
             };
-            check_changelog_partitions(t).map_err(|e| ApiError::new(e.error_code(), e.message()))?;
+            check_changelog_partitions(t)
+                .map_err(|e| ApiError::new(e.error_code(), e.message()))?;
         }
-        -2 => {
-            if req.instance_id.is_none() {
-                return Err(invalid("InstanceId can't be null."));
-            }
+        -2 if req.instance_id.is_none() => {
+            return Err(invalid("InstanceId can't be null."));
         }
         e if e < -2 => {
             return Err(invalid(format!(
@@ -98,7 +99,9 @@ fn validate(req: &StreamsGroupHeartbeatRequest) -> Result<(), ApiError> {
         .filter(|l| l.is_none())
         .count();
     if nulls != 0 && nulls != 3 {
-        return Err(invalid("If one task-type is non-null, all must be non-null."));
+        return Err(invalid(
+            "If one task-type is non-null, all must be non-null.",
+        ));
     }
     if req.member_epoch != 0 && req.topology.is_some() {
         return Err(invalid("Topology can only be provided when (re-)joining."));
@@ -119,7 +122,9 @@ fn validate(req: &StreamsGroupHeartbeatRequest) -> Result<(), ApiError> {
     }
     if let Some(tags) = &req.client_tags {
         if tags.len() > limits::MAX_CLIENT_TAGS
-            || tags.iter().any(|kv| too_long(&kv.key) || too_long(&kv.value))
+            || tags
+                .iter()
+                .any(|kv| too_long(&kv.key) || too_long(&kv.value))
         {
             return Err(invalid(format!(
                 "ClientTags exceed the limit of {} tags of at most {} bytes.",
@@ -128,7 +133,10 @@ fn validate(req: &StreamsGroupHeartbeatRequest) -> Result<(), ApiError> {
             )));
         }
     }
-    for list in [&req.task_offsets, &req.task_end_offsets].into_iter().flatten() {
+    for list in [&req.task_offsets, &req.task_end_offsets]
+        .into_iter()
+        .flatten()
+    {
         if list.len() > limits::MAX_TASK_OFFSETS {
             return Err(invalid(format!(
                 "Task offsets exceed the limit of {} entries.",
@@ -260,7 +268,12 @@ fn metadata_changes(
         }
 }
 
-fn apply_metadata(m: &mut Member, req: &StreamsGroupHeartbeatRequest, ctx: &RequestContext, joining: bool) {
+fn apply_metadata(
+    m: &mut Member,
+    req: &StreamsGroupHeartbeatRequest,
+    ctx: &RequestContext,
+    joining: bool,
+) {
     if let Some(v) = &req.instance_id {
         m.instance_id = Some(v.clone());
     }
@@ -309,7 +322,10 @@ fn owned_tasks(req: &StreamsGroupHeartbeatRequest) -> Option<Tasks> {
     }
 }
 
-fn check_tasks_exist(configured: &ConfiguredTopology, list: &Option<Vec<TaskIds>>) -> Result<(), ApiError> {
+fn check_tasks_exist(
+    configured: &ConfiguredTopology,
+    list: &Option<Vec<TaskIds>>,
+) -> Result<(), ApiError> {
     let Some(list) = list else {
         return Ok(());
     };
@@ -394,7 +410,10 @@ fn endpoint_entry(
         .collect();
     let mut standby = m.assigned.standby.clone();
     for (s, p) in &m.assigned.warmup {
-        standby.entry(s.clone()).or_default().extend(p.iter().copied());
+        standby
+            .entry(s.clone())
+            .or_default()
+            .extend(p.iter().copied());
     }
     Some(EndpointToPartitions {
         user_endpoint: Endpoint {
@@ -563,7 +582,8 @@ impl GroupCoordinator {
                             copy.previous_member_epoch = 0;
                             records::member_tombstones(gid, &s.member_id, records);
                             records.push(records::member_metadata(gid, &copy));
-                            let old_target = group.targets.get(&s.member_id).cloned().unwrap_or_default();
+                            let old_target =
+                                group.targets.get(&s.member_id).cloned().unwrap_or_default();
                             records.push(records::target_member(gid, mid, &old_target));
                             records.push(records::current_assignment(gid, &copy));
                             if s.member_id != mid {
@@ -646,7 +666,11 @@ impl GroupCoordinator {
         let mut reconfigure = group_topology.is_none();
         let mut hash = group.metadata_hash;
         let configured: Arc<ConfiguredTopology> = match &transient.configured {
-            Some(c) if !reconfigure && !expired(transient.refresh_deadline, group.group_epoch, now) => c.clone(),
+            Some(c)
+                if !reconfigure && !expired(transient.refresh_deadline, group.group_epoch, now) =>
+            {
+                c.clone()
+            }
             cached => {
                 let cached = cached.clone();
                 hash = metadata_hash(&topology, &self.metadata);
@@ -678,8 +702,15 @@ impl GroupCoordinator {
         // §10 task offsets: stored now, never undone.
         if req.task_offsets.is_some() || req.task_end_offsets.is_some() {
             let offsets = req.task_offsets.as_deref().map(offsets_map).transpose()?;
-            let end_offsets = req.task_end_offsets.as_deref().map(offsets_map).transpose()?;
-            let entry = transient.task_offsets.entry(mid.to_string()).or_insert_with(MemberOffsets::default);
+            let end_offsets = req
+                .task_end_offsets
+                .as_deref()
+                .map(offsets_map)
+                .transpose()?;
+            let entry = transient
+                .task_offsets
+                .entry(mid.to_string())
+                .or_insert_with(MemberOffsets::default);
             if let Some(o) = offsets {
                 entry.offsets = o;
             }
@@ -714,7 +745,10 @@ impl GroupCoordinator {
                 group.failed_description_epoch,
             ));
             self.rebalance_count += 1;
-            transient.refresh_deadline = (now.saturating_add(METADATA_REFRESH_INTERVAL_MS), group_epoch);
+            transient.refresh_deadline = (
+                now.saturating_add(METADATA_REFRESH_INTERVAL_MS),
+                group_epoch,
+            );
         }
 
         // §9 initial delay and target assignment.
@@ -769,7 +803,7 @@ impl GroupCoordinator {
                 now,
                 records,
             )
-                .map_err(|_| ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR))?;
+            .map_err(|_| ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR))?;
             computed = Some(t);
             target_epoch = group_epoch;
             computed.as_ref().unwrap_or(&empty_target)
@@ -779,10 +813,16 @@ impl GroupCoordinator {
         let mut current = updated;
         if !current.is_reconciled_to(target_epoch) {
             let owned = owned_tasks(&req);
-            let next = reconcile(&current, target_epoch, target, owned.as_ref(), &group.owners)
-                .map_err(|UnknownStateFenced| {
-                    ApiError::new(ErrorCode::FENCED_MEMBER_EPOCH, UnknownStateFenced::MESSAGE)
-                })?;
+            let next = reconcile(
+                &current,
+                target_epoch,
+                target,
+                owned.as_ref(),
+                &group.owners,
+            )
+            .map_err(|UnknownStateFenced| {
+                ApiError::new(ErrorCode::FENCED_MEMBER_EPOCH, UnknownStateFenced::MESSAGE)
+            })?;
             if next.assignment_differs(&current) {
                 records.push(records::current_assignment(gid, &next));
                 if next.state == MemberState::UnrevokedTasks {
@@ -829,7 +869,10 @@ impl GroupCoordinator {
             transient.endpoint_epoch = transient.endpoint_epoch.wrapping_add(1);
         }
         if transient.endpoint_epoch != req.endpoint_information_epoch {
-            let configured_ref = configured.subtopologies.as_ref().map(|_| configured.as_ref());
+            let configured_ref = configured
+                .subtopologies
+                .as_ref()
+                .map(|_| configured.as_ref());
             let mut entries = Vec::new();
             for m in group.members.values() {
                 if m.member_id == mid || replaced.as_deref() == Some(m.member_id.as_str()) {
@@ -899,7 +942,8 @@ impl GroupCoordinator {
         let response = StreamsGroupHeartbeatResponse {
             member_id: req.member_id.clone(),
             member_epoch: req.member_epoch,
-            acceptable_recovery_lag: StreamsGroupHeartbeatResponse::default().acceptable_recovery_lag,
+            acceptable_recovery_lag: StreamsGroupHeartbeatResponse::default()
+                .acceptable_recovery_lag,
             ..StreamsGroupHeartbeatResponse::default()
         };
         let target_id: String = match &req.instance_id {
@@ -1006,7 +1050,8 @@ impl GroupCoordinator {
                 if !interval_elapsed(group.assignment_timestamp, eff.assignment_interval_ms, now) {
                     return;
                 }
-                let Some(assignor) = assign::select(&self.assignors, &self.config, eff.assignor_name)
+                let Some(assignor) =
+                    assign::select(&self.assignors, &self.config, eff.assignor_name)
                 else {
                     return;
                 };

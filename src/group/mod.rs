@@ -266,7 +266,9 @@ impl GroupCoordinator {
         if !changed.is_empty() {
             for g in self.groups.values_mut() {
                 let affected = g.topology.as_ref().is_some_and(|t| {
-                    t.required_topics().iter().any(|name| changed.contains(name))
+                    t.required_topics()
+                        .iter()
+                        .any(|name| changed.contains(name))
                 });
                 if affected {
                     g.transient.refresh_deadline = (0, 0);
@@ -286,9 +288,15 @@ impl GroupCoordinator {
         configs: &[(String, String)],
         _now_ms: i64,
     ) -> Result<Output<()>, ConfigError> {
-        let mut next = self.group_configs.get(group_id).cloned().unwrap_or_default();
+        let mut next = self
+            .group_configs
+            .get(group_id)
+            .cloned()
+            .unwrap_or_default();
         for (name, value) in configs {
-            next.set(name, value, &self.config, |n| self.assignors.get(n).is_some())?;
+            next.set(name, value, &self.config, |n| {
+                self.assignors.get(n).is_some()
+            })?;
         }
         next.validate(&self.config)?;
         self.group_configs.insert(group_id.to_string(), next);

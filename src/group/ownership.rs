@@ -17,7 +17,10 @@ pub struct Ownership {
 impl Ownership {
     /// Process id holding the task as active (assigned or pending revocation).
     pub fn active_owner(&self, s: &str, p: i32) -> Option<&str> {
-        self.active.get(s).and_then(|m| m.get(&p)).map(String::as_str)
+        self.active
+            .get(s)
+            .and_then(|m| m.get(&p))
+            .map(String::as_str)
     }
 
     /// True when process `pid` holds the task as standby.

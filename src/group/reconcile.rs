@@ -89,7 +89,8 @@ impl Step<'_> {
     fn unreleased_active(&self, s: &str, p: i32) -> bool {
         let cur = &self.member.assigned;
         self.owners.active_owner(s, p).is_some()
-            || (self.owners.standby_held_by(s, p, self.pid()) && !tasks::contains(&cur.standby, s, p))
+            || (self.owners.standby_held_by(s, p, self.pid())
+                && !tasks::contains(&cur.standby, s, p))
             || (self.owners.warmup_held_by(s, p, self.pid()) && !tasks::contains(&cur.warmup, s, p))
     }
 
@@ -104,7 +105,8 @@ impl Step<'_> {
     fn unreleased_warmup(&self, s: &str, p: i32) -> bool {
         let cur = &self.member.assigned;
         self.owners.active_owner(s, p) == Some(self.pid())
-            || (self.owners.standby_held_by(s, p, self.pid()) && !tasks::contains(&cur.standby, s, p))
+            || (self.owners.standby_held_by(s, p, self.pid())
+                && !tasks::contains(&cur.standby, s, p))
             || self.owners.warmup_held_by(s, p, self.pid())
     }
 
@@ -360,8 +362,18 @@ mod tests {
     /// Spec 03 §8.1, the worked example, step by step.
     #[test]
     fn third_member_joins() {
-        let mut m1 = member("m1", "p1", 10, active(&[("s1", &[0, 1, 2]), ("s2", &[0, 1])], 10));
-        let mut m2 = member("m2", "p2", 10, active(&[("s1", &[3, 4, 5]), ("s2", &[2])], 10));
+        let mut m1 = member(
+            "m1",
+            "p1",
+            10,
+            active(&[("s1", &[0, 1, 2]), ("s2", &[0, 1])], 10),
+        );
+        let mut m2 = member(
+            "m2",
+            "p2",
+            10,
+            active(&[("s1", &[3, 4, 5]), ("s2", &[2])], 10),
+        );
         let mut m3 = member("m3", "p3", 0, ActiveTasks::new());
         let t1 = target(&[("s1", &[0, 1]), ("s2", &[0])]);
         let t2 = target(&[("s1", &[2, 3]), ("s2", &[2])]);
@@ -384,8 +396,14 @@ mod tests {
         let n = reconcile(&m1, 11, &t1, None, &own).unwrap();
         assert_eq!(n.state, MemberState::UnrevokedTasks);
         assert_eq!(n.member_epoch, 10);
-        assert_eq!(n.assigned.active, active(&[("s1", &[0, 1]), ("s2", &[0])], 10));
-        assert_eq!(n.pending_revocation.active, active(&[("s1", &[2]), ("s2", &[1])], 10));
+        assert_eq!(
+            n.assigned.active,
+            active(&[("s1", &[0, 1]), ("s2", &[0])], 10)
+        );
+        assert_eq!(
+            n.pending_revocation.active,
+            active(&[("s1", &[2]), ("s2", &[1])], 10)
+        );
         apply(&mut own, &mut m1, n);
         // 3: m2.
         let n = reconcile(&m2, 11, &t2, None, &own).unwrap();
@@ -399,8 +417,14 @@ mod tests {
         assert!(n.assignment_differs(&m3));
         apply(&mut own, &mut m3, n);
         // 5: m1 acknowledges.
-        let n = reconcile(&m1, 11, &t1, Some(&owned(&[("s1", &[0, 1]), ("s2", &[0])])), &own)
-            .unwrap();
+        let n = reconcile(
+            &m1,
+            11,
+            &t1,
+            Some(&owned(&[("s1", &[0, 1]), ("s2", &[0])])),
+            &own,
+        )
+        .unwrap();
         assert_eq!(n.state, MemberState::Stable);
         assert_eq!((n.member_epoch, n.previous_member_epoch), (11, 10));
         assert!(n.pending_revocation.is_empty());
@@ -417,8 +441,14 @@ mod tests {
         let n = reconcile(&m3, 11, &t3, None, &own).unwrap();
         assert!(!n.assignment_differs(&m3));
         // 9: m2 acknowledges and gets s1:2@11.
-        let n = reconcile(&m2, 11, &t2, Some(&owned(&[("s1", &[3]), ("s2", &[2])])), &own)
-            .unwrap();
+        let n = reconcile(
+            &m2,
+            11,
+            &t2,
+            Some(&owned(&[("s1", &[3]), ("s2", &[2])])),
+            &own,
+        )
+        .unwrap();
         assert_eq!(n.state, MemberState::Stable);
         let mut expect = active(&[("s1", &[3]), ("s2", &[2])], 10);
         expect.get_mut("s1").unwrap().insert(2, 11);
@@ -485,8 +515,14 @@ mod tests {
         let m = member("m", "p", 5, active(&[("a", &[0, 1])], 5));
         let mut own = Ownership::default();
         own.add(&m);
-        let n = reconcile(&m, 6, &target(&[("a", &[0])]), Some(&owned(&[("a", &[0])])), &own)
-            .unwrap();
+        let n = reconcile(
+            &m,
+            6,
+            &target(&[("a", &[0])]),
+            Some(&owned(&[("a", &[0])])),
+            &own,
+        )
+        .unwrap();
         assert_eq!((n.state, n.member_epoch), (MemberState::Stable, 6));
         assert_eq!(n.assigned.active, active(&[("a", &[0])], 5));
     }

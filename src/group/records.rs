@@ -303,7 +303,10 @@ pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<
                 }
             }
         }
-        (RecordKey::TargetAssignmentMetadata(_), Some(RecordValue::TargetAssignmentMetadata(v))) => {
+        (
+            RecordKey::TargetAssignmentMetadata(_),
+            Some(RecordValue::TargetAssignmentMetadata(v)),
+        ) => {
             let g = store.group_or_create(gid)?;
             g.assignment_epoch = v.assignment_epoch;
             g.assignment_timestamp = v.assignment_timestamp;
@@ -352,7 +355,8 @@ pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<
                 convert::active_from_record(&v.active_tasks_pending_revocation, v.member_epoch);
             m.pending_revocation.standby =
                 convert::set_from_record(&v.standby_tasks_pending_revocation);
-            m.pending_revocation.warmup = convert::set_from_record(&v.warmup_tasks_pending_revocation);
+            m.pending_revocation.warmup =
+                convert::set_from_record(&v.warmup_tasks_pending_revocation);
             g.put_member(m);
         }
         (RecordKey::CurrentMemberAssignment(k), None) => {

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-
 use super::member::Member;
 use super::ownership::Ownership;
 use super::tasks::Tasks;
@@ -153,25 +152,24 @@ impl StreamsGroup {
     pub fn new(group_id: &str) -> Self {
         StreamsGroup {
             core: GroupCore {
-            group_id: group_id.to_string(),
-            group_epoch: 1,
-            metadata_hash: 0,
-            validated_topology_epoch: -1,
-            last_assignment_configs: BTreeMap::new(),
-            stored_description_epoch: -1,
-            failed_description_epoch: -1,
-            topology: None,
-            members: BTreeMap::new(),
-            static_members: BTreeMap::new(),
-            targets: BTreeMap::new(),
-            assignment_epoch: 1,
-            assignment_timestamp: 0,
-            owners: Ownership::default(),
+                group_id: group_id.to_string(),
+                group_epoch: 1,
+                metadata_hash: 0,
+                validated_topology_epoch: -1,
+                last_assignment_configs: BTreeMap::new(),
+                stored_description_epoch: -1,
+                failed_description_epoch: -1,
+                topology: None,
+                members: BTreeMap::new(),
+                static_members: BTreeMap::new(),
+                targets: BTreeMap::new(),
+                assignment_epoch: 1,
+                assignment_timestamp: 0,
+                owners: Ownership::default(),
             },
             transient: Transient::default(),
         }
     }
-
 }
 
 impl GroupCore {

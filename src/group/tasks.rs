@@ -80,7 +80,8 @@ pub fn contains(set: &TaskSet, subtopology: &str, partition: i32) -> bool {
 
 /// True when `set` holds the active task `(subtopology, partition)`.
 pub fn contains_active(set: &ActiveTasks, subtopology: &str, partition: i32) -> bool {
-    set.get(subtopology).is_some_and(|p| p.contains_key(&partition))
+    set.get(subtopology)
+        .is_some_and(|p| p.contains_key(&partition))
 }
 
 /// Adds a task to a set.
@@ -138,7 +139,8 @@ mod tests {
     #[test]
     fn contains_any_compares_role_by_role() {
         let mut t = TasksWithEpochs::default();
-        t.active.insert("a".into(), BTreeMap::from([(1, 5), (2, 7)]));
+        t.active
+            .insert("a".into(), BTreeMap::from([(1, 5), (2, 7)]));
         let plain = Tasks {
             active: set(&[("a", &[2, 3])]),
             ..Tasks::default()

@@ -186,14 +186,11 @@ impl Timers {
     fn settle(&mut self) {
         while let Some(Reverse(top)) = self.heap.peek() {
             let (d, kind) = (top.deadline, top.kind);
-            let state = self
-                .groups
-                .get(&top.group_id)
-                .and_then(|gs| match kind {
-                    TimerKind::InitialDelay => Some(gs.initial),
-                    TimerKind::Session => gs.members.get(&top.member_id).map(|s| s.session),
-                    TimerKind::Rebalance => gs.members.get(&top.member_id).map(|s| s.rebalance),
-                });
+            let state = self.groups.get(&top.group_id).and_then(|gs| match kind {
+                TimerKind::InitialDelay => Some(gs.initial),
+                TimerKind::Session => gs.members.get(&top.member_id).map(|s| s.session),
+                TimerKind::Rebalance => gs.members.get(&top.member_id).map(|s| s.rebalance),
+            });
             match state {
                 Some(slot) if slot.queued == Some(d) => match slot.deadline {
                     Some(actual) if actual == d => return,
@@ -257,7 +254,10 @@ impl Timers {
     /// Removes and returns the earliest timer due at `now_ms`, if any.
     pub fn pop_due(&mut self, now_ms: i64) -> Option<Fired> {
         self.settle();
-        let due = self.heap.peek().is_some_and(|Reverse(e)| e.deadline <= now_ms);
+        let due = self
+            .heap
+            .peek()
+            .is_some_and(|Reverse(e)| e.deadline <= now_ms);
         if !due {
             return None;
         }
@@ -294,8 +294,7 @@ impl Timers {
             .values()
             .map(|gs| {
                 usize::from(gs.initial.deadline.is_some())
-                    + gs
-                        .members
+                    + gs.members
                         .values()
                         .map(|m| {
                             usize::from(m.session.deadline.is_some())
@@ -342,7 +341,10 @@ mod tests {
         t.schedule_if_absent(TimerKind::InitialDelay, "g", "", 10);
         t.schedule_if_absent(TimerKind::InitialDelay, "g", "", 5);
         assert_eq!(t.deadline(TimerKind::InitialDelay, "g", ""), Some(10));
-        assert_eq!(t.pop_due(100).map(|f| f.kind), Some(TimerKind::InitialDelay));
+        assert_eq!(
+            t.pop_due(100).map(|f| f.kind),
+            Some(TimerKind::InitialDelay)
+        );
         assert_eq!(t.pop_due(100).map(|f| f.kind), Some(TimerKind::Session));
         assert!(t.pop_due(100).is_none());
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use streams_coordinator::assignor::AssignorRegistry;
 use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, Output, RequestContext};
-use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, Topology, TopicInfo};
+use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, TopicInfo, Topology};
 use streams_coordinator::protocol::{
     CoordinatorRecord, StreamsGroupDescribeRequest, StreamsGroupHeartbeatRequest,
     StreamsGroupHeartbeatResponse, Uuid,
@@ -15,8 +15,12 @@ use streams_coordinator::topology::ClusterMetadata;
 /// A coordinator with immediate assignment (no initial delay, no interval).
 pub fn coordinator(extra: &[(&str, &str)]) -> GroupCoordinator {
     let mut config = CoordinatorConfig::default();
-    config.set("group.streams.initial.rebalance.delay.ms", "0").unwrap();
-    config.set("group.streams.assignment.interval.ms", "0").unwrap();
+    config
+        .set("group.streams.initial.rebalance.delay.ms", "0")
+        .unwrap();
+    config
+        .set("group.streams.assignment.interval.ms", "0")
+        .unwrap();
     for (k, v) in extra {
         config.set(k, v).unwrap();
     }
