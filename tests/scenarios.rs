@@ -6,8 +6,32 @@ mod runner;
 
 use std::path::PathBuf;
 
-use runner::{match_records, match_value, parse_scenario, Action, BadScenario};
+use runner::{match_records, match_value, parse_scenario, run_scenario, Action, BadScenario};
 use serde_json::json;
+
+/// Scenarios the coordinator does not pass yet, with the reason. They are still run (see
+/// `pending_scenarios_report`) but do not fail `cargo test`; the lead decides when to fix
+/// them. Empty means every scenario of `tests/scenarios/` must pass.
+const PENDING: &[(&str, &str)] = &[];
+
+/// Runs one scenario file; `Err` carries the output lines of the failing steps.
+fn run_file(path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+    let scenario =
+        parse_scenario(&text, file_name).map_err(|e| format!("invalid scenario: {e}"))?;
+    let mut failures = Vec::new();
+    let result = run_scenario(&scenario, &mut |outcome| {
+        if !outcome.ok() {
+            failures.push(outcome.to_line(&scenario.name));
+        }
+    });
+    match result {
+        Err(e) => Err(format!("invalid scenario: {e}")),
+        Ok(true) => Ok(()),
+        Ok(false) => Err(failures.join("\n")),
+    }
+}
 
 fn scenario_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
@@ -34,6 +58,51 @@ fn every_scenario_file_is_valid() {
             f.display(),
             s.err().map(|e| e.to_string()).unwrap_or_default()
         );
+    }
+}
+
+#[test]
+fn every_scenario_passes() {
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for f in scenario_files() {
+        let name = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        if PENDING.iter().any(|(p, _)| *p == name) {
+            continue;
+        }
+        ran += 1;
+        if let Err(e) = run_file(&f) {
+            failed.push(format!("{name}:\n{e}"));
+        }
+    }
+    assert!(ran > 0);
+    assert!(
+        failed.is_empty(),
+        "{} of {ran} scenarios failed:\n{}",
+        failed.len(),
+        failed.join("\n\n")
+    );
+}
+
+/// Runs the pending scenarios and prints how they fare (`cargo test -- --nocapture`); never
+/// fails, so a pending scenario cannot break `cargo test`, but it is not silently skipped.
+#[test]
+fn pending_scenarios_report() {
+    for (name, why) in PENDING {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/scenarios")
+            .join(name);
+        match run_file(&path) {
+            Ok(()) => eprintln!("PENDING {name} now PASSES: remove it from PENDING ({why})"),
+            Err(e) => eprintln!(
+                "PENDING {name} still fails ({why}): {}",
+                e.lines().next().unwrap_or("")
+            ),
+        }
     }
 }
 
@@ -187,4 +256,117 @@ fn matching_rules_of_spec_08() {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert!(match_records(&s(&["A", "-B", "A"]), &s(&["-B", "A", "A"])).is_none());
     assert!(match_records(&s(&["A"]), &s(&["A", "A"])).is_some());
+}
+
+/// A small deterministic generator (xorshift) for the random scenarios below.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+fn random_tasks(rng: &mut Rng) -> serde_json::Value {
+    let n = rng.below(3);
+    let list: Vec<serde_json::Value> = (0..n)
+        .map(|_| {
+            let parts: Vec<i32> = (0..rng.below(4)).map(|_| rng.below(6) as i32).collect();
+            json!({"subtopologyId": rng.pick(&["0", "1", "9"]), "partitions": parts})
+        })
+        .collect();
+    json!(list)
+}
+
+fn random_step(rng: &mut Rng, at: i64) -> serde_json::Value {
+    let member = *rng.pick(&["m1", "m2", "m3", "m4"]);
+    let topology = |rng: &mut Rng| match rng.below(4) {
+        0 => json!({"epoch": 0, "subtopologies": [{"subtopologyId": "0", "sourceTopics": ["a"]}]}),
+        1 => json!({"epoch": 0, "subtopologies": [
+            {"subtopologyId": "0", "sourceTopics": ["a"], "repartitionSinkTopics": ["r"]},
+            {"subtopologyId": "1", "repartitionSourceTopics": [{"name": "r"}], "stateChangelogTopics": [{"name": "c"}]}]}),
+        2 => {
+            json!({"epoch": 1, "subtopologies": [{"subtopologyId": "0", "sourceTopics": ["a", "b"],
+            "copartitionGroups": [{"sourceTopics": [0, 1]}]}]})
+        }
+        _ => {
+            json!({"epoch": 0, "subtopologies": [{"subtopologyId": "0", "sourceTopics": ["missing"]}]})
+        }
+    };
+    match rng.below(12) {
+        0..=2 => {
+            let mut hb = json!({"groupId": "g", "memberId": member, "memberEpoch": 0, "rebalanceTimeoutMs": 20000,
+                "processId": rng.pick(&["p1", "p2"]), "activeTasks": [], "standbyTasks": [], "warmupTasks": []});
+            hb["topology"] = topology(rng);
+            if rng.below(3) == 0 {
+                hb["instanceId"] = json!(format!("i-{member}"));
+            }
+            if rng.below(3) == 0 {
+                hb["userEndpoint"] = json!({"host": member, "port": 1});
+            }
+            json!({"at": at, "heartbeat": hb})
+        }
+        3..=7 => {
+            let epoch = *rng.pick(&[-2, -1, 1, 2, 3, 4, 5, 6, 8]);
+            let mut hb = json!({"groupId": "g", "memberId": member, "memberEpoch": epoch});
+            if epoch == -2 || rng.below(4) == 0 {
+                hb["instanceId"] = json!(format!("i-{member}"));
+            }
+            if rng.below(2) == 0 {
+                hb["activeTasks"] = random_tasks(rng);
+                hb["standbyTasks"] = random_tasks(rng);
+                hb["warmupTasks"] = random_tasks(rng);
+            }
+            if rng.below(6) == 0 {
+                hb["taskOffsets"] = json!([{"subtopologyId": "0", "partition": 0, "offset": 5}]);
+            }
+            if rng.below(10) == 0 {
+                hb["shutdownApplication"] = json!(true);
+            }
+            json!({"at": at, "heartbeat": hb, "clientHost": rng.pick(&["/127.0.0.1", "/10.0.0.1"])})
+        }
+        8 => json!({"at": at, "describe": {"groupIds": ["g", ""]}}),
+        9 => json!({"at": at, "topics": {"a": 1 + rng.below(5), "b": 1 + rng.below(3)}}),
+        10 => json!({"at": at, "groupConfig": {"groupId": "g",
+            "streams.num.standby.replicas": rng.below(2), "streams.initial.rebalance.delay.ms": rng.below(2) * 3000}}),
+        _ => json!({"at": at, "tick": true}),
+    }
+}
+
+/// Random but valid scenarios: the runner and the coordinator never panic, and the replay
+/// check (rebuild from the records, compare describe) holds after every step.
+#[test]
+fn random_scenarios_never_panic_and_always_replay() {
+    for seed in 1..=60u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut at = 0i64;
+        let steps: Vec<serde_json::Value> = (0..60)
+            .map(|_| {
+                at += *rng.pick(&[0, 100, 1000, 5000, 20000, 50000]);
+                random_step(&mut rng, at)
+            })
+            .collect();
+        let text = json!({"topics": {"a": 3, "b": 3}, "steps": steps}).to_string();
+        let scenario = parse_scenario(&text, "random").expect("generated scenarios are valid");
+        let mut replay_failures = Vec::new();
+        let result = run_scenario(&scenario, &mut |o| {
+            if o.replay_mismatch.is_some() {
+                replay_failures.push(o.to_line("random"));
+            }
+        });
+        assert!(result.is_ok(), "seed {seed}: {:?}", result.err());
+        assert!(
+            replay_failures.is_empty(),
+            "seed {seed}: replay differs:\n{}\nscenario: {text}",
+            replay_failures.join("\n")
+        );
+    }
 }

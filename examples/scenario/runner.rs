@@ -13,13 +13,24 @@
 //! fires at most [`MAX_TIMERS_PER_STEP`] timers.
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Map, Value};
-use streams_coordinator::protocol::{
-    CoordinatorRecord, Message, StreamsGroupDescribeRequest, StreamsGroupHeartbeatRequest, Uuid,
+use streams_coordinator::assignor::{
+    AssignorError, AssignorRegistry, GroupAssignment, GroupAssignmentBuilder, GroupSpec,
+    TaskAssignor, TaskSpace,
 };
+use streams_coordinator::group::{
+    CoordinatorConfig, ForeignGroupKind, GroupCoordinator, Output, RequestContext,
+};
+use streams_coordinator::protocol::{
+    CoordinatorRecord, ErrorCode, Message, StreamsGroupDescribeRequest,
+    StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, Uuid,
+};
+use streams_coordinator::service::auth::check_topology_topic_names;
+use streams_coordinator::topology::{ClusterMetadata, InternalTopic, TopicMetadata};
 
 /// Most partitions a scenario topic may have.
 pub const MAX_PARTITIONS: i64 = 100_000;
@@ -684,18 +695,19 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
-    /// The JSON form printed in the output line.
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("path".into(), Value::String(self.path.clone()));
-        m.insert("expected".into(), self.expected.clone());
-        m.insert(
-            "actual".into(),
-            self.actual
-                .clone()
-                .unwrap_or_else(|| Value::String("<absent>".into())),
-        );
-        Value::Object(m)
+    /// The JSON form printed in the output line: `{"path", "expected", "actual"}` in that
+    /// order; an absent actual value is shown as `"<absent>"`.
+    pub fn to_json_text(&self) -> String {
+        let actual = self
+            .actual
+            .clone()
+            .unwrap_or_else(|| Value::String("<absent>".into()));
+        format!(
+            "{{\"path\":{},\"expected\":{},\"actual\":{}}}",
+            Value::String(self.path.clone()),
+            self.expected,
+            actual
+        )
     }
 }
 
@@ -907,14 +919,616 @@ impl StepOutcome {
         }
         s.push_str(&format!(",\"ok\":{}", self.ok()));
         if let Some(m) = &self.mismatch {
-            s.push_str(&format!(",\"mismatch\":{}", m.to_json()));
+            s.push_str(&format!(",\"mismatch\":{}", m.to_json_text()));
         } else if let Some(m) = &self.replay_mismatch {
             s.push_str(&format!(
                 ",\"mismatch\":\"replay\",\"replayDiff\":{}",
-                m.to_json()
+                m.to_json_text()
             ));
         }
         s.push('}');
         s
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// The scripted assignor
+// ------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct ScriptedState {
+    queue: VecDeque<BTreeMap<String, ScriptedMember>>,
+    last: BTreeMap<String, ScriptedMember>,
+}
+
+/// The `scripted` assignor of spec 08: each target computation takes the oldest queued
+/// assignment (members it does not name get nothing); with none queued every member keeps
+/// the target this assignor last returned for it.
+#[derive(Debug, Default)]
+pub struct ScriptedAssignor {
+    state: Mutex<ScriptedState>,
+}
+
+impl ScriptedAssignor {
+    /// Queues the next target assignment.
+    pub fn push(&self, assignment: BTreeMap<String, ScriptedMember>) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .queue
+            .push_back(assignment);
+    }
+}
+
+impl TaskAssignor for ScriptedAssignor {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+
+    fn assign<'a>(
+        &self,
+        group: &GroupSpec<'a>,
+        space: &'a TaskSpace,
+    ) -> Result<GroupAssignment<'a>, AssignorError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = state.queue.pop_front();
+        let mut builder = GroupAssignmentBuilder::new(group, space)?;
+        let mut returned = BTreeMap::new();
+        for m in &group.members {
+            let slice = match &next {
+                Some(n) => n.get(m.member_id),
+                None => state.last.get(m.member_id),
+            }
+            .cloned()
+            .unwrap_or_default();
+            for (s, ps) in &slice.active {
+                for p in ps {
+                    builder.add_active(m.member_id, s, *p)?;
+                }
+            }
+            for (s, ps) in &slice.standby {
+                for p in ps {
+                    builder.add_standby(m.member_id, s, *p)?;
+                }
+            }
+            returned.insert(m.member_id.to_string(), slice);
+        }
+        state.last = returned;
+        Ok(builder.build())
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Running a scenario
+// ------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct LiveTopic {
+    id: Uuid,
+    partitions: i32,
+    racks: Option<Vec<Vec<String>>>,
+}
+
+/// A `foreignGroup` step, remembered for the replay check (the embedding broker, not the
+/// shard's records, knows about groups of other types).
+#[derive(Debug, Clone)]
+struct ForeignEvent {
+    /// Number of records written before it.
+    after_records: usize,
+    group_id: String,
+    kind: ForeignGroupKind,
+    empty: bool,
+}
+
+fn foreign_kind(k: ForeignKind) -> ForeignGroupKind {
+    match k {
+        ForeignKind::Consumer => ForeignGroupKind::Consumer,
+        ForeignKind::Classic => ForeignGroupKind::Classic,
+        ForeignKind::Share => ForeignGroupKind::Share,
+    }
+}
+
+/// The state of one running scenario.
+struct Run<'s> {
+    scenario: &'s Scenario,
+    config: CoordinatorConfig,
+    registry: Arc<AssignorRegistry>,
+    scripted: Option<Arc<ScriptedAssignor>>,
+    coordinator: GroupCoordinator,
+    topics: BTreeMap<String, LiveTopic>,
+    created: BTreeMap<String, u32>,
+    metadata: Arc<ClusterMetadata>,
+    /// Per-group settings as applied so far (top-level `groupConfig` merged with steps).
+    group_configs: BTreeMap<String, Vec<(String, String)>>,
+    /// Every record written so far, in order.
+    log: Vec<CoordinatorRecord>,
+    foreign: Vec<ForeignEvent>,
+    /// Every group id a step named.
+    group_ids: BTreeSet<String>,
+    now: i64,
+}
+
+impl<'s> Run<'s> {
+    fn new(scenario: &'s Scenario) -> Result<Self, BadScenario> {
+        let mut config = CoordinatorConfig::default();
+        let (registry, scripted) = if scenario.assignor == "scripted" {
+            let scripted = Arc::new(ScriptedAssignor::default());
+            let mut registry = AssignorRegistry::empty();
+            registry
+                .register(Arc::clone(&scripted) as Arc<dyn TaskAssignor>)
+                .map_err(|e| BadScenario::top(format!("scripted assignor: {e}")))?;
+            (registry, Some(scripted))
+        } else {
+            let registry = AssignorRegistry::default();
+            if registry.get(&scenario.assignor).is_none() {
+                return Err(BadScenario::top(format!(
+                    "unknown assignor {} (known: scripted, {})",
+                    scenario.assignor,
+                    registry.names().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            (registry, None)
+        };
+        config
+            .set("group.streams.assignors", &scenario.assignor)
+            .map_err(|e| BadScenario::top(format!("assignor: {e}")))?;
+        for (k, v) in &scenario.broker_config {
+            config
+                .set(k, v)
+                .map_err(|e| BadScenario::top(format!("brokerConfig: {e}")))?;
+        }
+        config
+            .validate()
+            .map_err(|e| BadScenario::top(format!("brokerConfig: {e}")))?;
+        let registry = Arc::new(registry);
+        let coordinator = GroupCoordinator::new(config.clone(), Arc::clone(&registry));
+        let mut run = Run {
+            scenario,
+            config,
+            registry,
+            scripted,
+            coordinator,
+            topics: BTreeMap::new(),
+            created: BTreeMap::new(),
+            metadata: Arc::new(ClusterMetadata::new()),
+            group_configs: BTreeMap::new(),
+            log: Vec::new(),
+            foreign: Vec::new(),
+            group_ids: BTreeSet::new(),
+            now: 0,
+        };
+        let mut initial_records = Vec::new();
+        run.apply_topics(&scenario.topics, &mut initial_records);
+        Ok(run)
+    }
+
+    fn absorb(&mut self, records: Vec<CoordinatorRecord>, names: &mut Vec<String>) {
+        names.extend(records.iter().map(record_name));
+        self.log.extend(records);
+    }
+
+    /// Replaces the cluster's topics (spec 08 `topics`): a topic left out is deleted; a topic
+    /// whose partition count shrinks, or whose explicit id changes, is deleted and re-created.
+    fn apply_topics(&mut self, wanted: &BTreeMap<String, TopicSpec>, names: &mut Vec<String>) {
+        self.topics.retain(|name, cur| {
+            wanted.get(name).is_some_and(|w| {
+                w.partitions >= cur.partitions && w.id.is_none_or(|id| id == cur.id)
+            })
+        });
+        for (name, w) in wanted {
+            match self.topics.get_mut(name) {
+                Some(cur) => {
+                    cur.partitions = w.partitions;
+                    if w.racks.is_some() {
+                        cur.racks.clone_from(&w.racks);
+                    }
+                }
+                None => {
+                    let n = self.created.entry(name.clone()).or_insert(0);
+                    *n += 1;
+                    let id = w.id.unwrap_or_else(|| derive_topic_id(name, *n));
+                    self.topics.insert(
+                        name.clone(),
+                        LiveTopic {
+                            id,
+                            partitions: w.partitions,
+                            racks: w.racks.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        let mut metadata = ClusterMetadata::new();
+        for (name, t) in &self.topics {
+            let topic = match &t.racks {
+                Some(racks) => {
+                    let mut racks = racks.clone();
+                    racks.resize(usize::try_from(t.partitions).unwrap_or(0), Vec::new());
+                    TopicMetadata::with_racks(t.id, name.clone(), racks)
+                }
+                None => TopicMetadata::new(t.id, name.clone(), t.partitions),
+            };
+            metadata.insert(topic);
+        }
+        self.metadata = Arc::new(metadata);
+        let out = self
+            .coordinator
+            .update_metadata(Arc::clone(&self.metadata), self.now);
+        self.absorb(out.records, names);
+    }
+
+    /// Applies the scenario's top-level `groupConfig` the first time a group id is seen.
+    fn ensure_group(&mut self, group_id: &str, step: usize) -> Result<(), BadScenario> {
+        if group_id.is_empty() || !self.group_ids.insert(group_id.to_string()) {
+            return Ok(());
+        }
+        let configs = self.scenario.group_config.clone();
+        self.set_group_config(group_id, configs, step)
+    }
+
+    fn set_group_config(
+        &mut self,
+        group_id: &str,
+        configs: Vec<(String, String)>,
+        step: usize,
+    ) -> Result<(), BadScenario> {
+        if configs.is_empty() {
+            return Ok(());
+        }
+        let out = self
+            .coordinator
+            .update_group_config(group_id, &configs, self.now)
+            .map_err(|e| BadScenario::at(step, format!("groupConfig of {group_id}: {e}")))?;
+        let mut names = Vec::new();
+        self.absorb(out.records, &mut names);
+        let merged = self.group_configs.entry(group_id.to_string()).or_default();
+        for (k, v) in configs {
+            merged.retain(|(old, _)| *old != k);
+            merged.push((k, v));
+        }
+        Ok(())
+    }
+
+    /// Moves the clock to `at`, firing every due timer at its own deadline, in order.
+    fn advance(
+        &mut self,
+        at: i64,
+        step: usize,
+        names: &mut Vec<String>,
+    ) -> Result<(), BadScenario> {
+        let mut fired = 0usize;
+        while let Some(deadline) = self.coordinator.next_deadline() {
+            if deadline > at {
+                break;
+            }
+            fired += 1;
+            if fired > MAX_TIMERS_PER_STEP {
+                return Err(BadScenario::at(
+                    step,
+                    format!("more than {MAX_TIMERS_PER_STEP} timers due before this step"),
+                ));
+            }
+            self.now = self.now.max(deadline);
+            let out = self.coordinator.advance_time(self.now);
+            self.absorb(out.records, names);
+        }
+        self.now = at;
+        Ok(())
+    }
+
+    fn create_topics_json(topics: &[InternalTopic]) -> Vec<Value> {
+        let mut sorted: Vec<&InternalTopic> = topics.iter().collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        sorted.dedup_by(|a, b| a.name == b.name);
+        sorted
+            .into_iter()
+            .map(|t| {
+                serde_json::json!({
+                    "name": t.name,
+                    "partitions": t.partitions,
+                    "replicationFactor": t.replication_factor,
+                })
+            })
+            .collect()
+    }
+
+    fn run_step(&mut self, index: usize, step: &Step) -> Result<StepOutcome, BadScenario> {
+        let mut names = Vec::new();
+        let mut create_topics = Vec::new();
+        self.advance(step.at, index, &mut names)?;
+        let response = match &step.action {
+            Action::Heartbeat {
+                request,
+                version,
+                client_id,
+                client_host,
+            } => {
+                self.ensure_group(&request.group_id, index)?;
+                let ctx = RequestContext {
+                    api_version: *version,
+                    client_id: client_id.clone(),
+                    client_host: client_host.clone(),
+                    now_ms: self.now,
+                };
+                let out: Output<_> = match broker_layer_check(request) {
+                    Some(rejected) => Output {
+                        response: rejected,
+                        records: Vec::new(),
+                        internal_topics: Vec::new(),
+                        next_deadline_ms: None,
+                    },
+                    None => self.coordinator.heartbeat(&ctx, (**request).clone()),
+                };
+                self.absorb(out.records, &mut names);
+                create_topics = Self::create_topics_json(&out.internal_topics);
+                if self.scenario.auto_create_internal_topics && !out.internal_topics.is_empty() {
+                    let mut wanted: BTreeMap<String, TopicSpec> = self
+                        .topics
+                        .iter()
+                        .map(|(n, t)| {
+                            (
+                                n.clone(),
+                                TopicSpec {
+                                    partitions: t.partitions,
+                                    id: Some(t.id),
+                                    racks: t.racks.clone(),
+                                },
+                            )
+                        })
+                        .collect();
+                    for t in &out.internal_topics {
+                        wanted.entry(t.name.clone()).or_insert(TopicSpec {
+                            partitions: t.partitions,
+                            id: None,
+                            racks: None,
+                        });
+                    }
+                    self.apply_topics(&wanted, &mut names);
+                }
+                Some(out.response.to_json(*version))
+            }
+            Action::Describe { request, version } => {
+                for g in &request.group_ids {
+                    self.ensure_group(g, index)?;
+                }
+                let ctx = RequestContext {
+                    api_version: *version,
+                    client_id: "client".into(),
+                    client_host: "/127.0.0.1".into(),
+                    now_ms: self.now,
+                };
+                Some(self.coordinator.describe(&ctx, request).to_json(*version))
+            }
+            Action::Topics(wanted) => {
+                self.apply_topics(wanted, &mut names);
+                None
+            }
+            Action::GroupConfig { group_id, configs } => {
+                self.ensure_group(group_id, index)?;
+                self.set_group_config(group_id, configs.clone(), index)?;
+                None
+            }
+            Action::Tick => None,
+            Action::ForeignGroup {
+                group_id,
+                kind,
+                empty,
+            } => {
+                self.group_ids.insert(group_id.clone());
+                self.coordinator
+                    .set_foreign_group(group_id, Some(foreign_kind(*kind)), *empty);
+                self.foreign.push(ForeignEvent {
+                    after_records: self.log.len(),
+                    group_id: group_id.clone(),
+                    kind: foreign_kind(*kind),
+                    empty: *empty,
+                });
+                None
+            }
+            Action::Assignment(a) => {
+                match &self.scripted {
+                    Some(s) => s.push(a.clone()),
+                    None => {
+                        return Err(BadScenario::at(
+                            index,
+                            "an assignment step needs the scripted assignor",
+                        ))
+                    }
+                }
+                None
+            }
+        };
+        let mut mismatch = None;
+        if let Some(exp) = &step.expect {
+            mismatch = match_value(exp, response.as_ref(), "response");
+        }
+        if mismatch.is_none() {
+            if let Some(exp) = &step.expect_records {
+                mismatch = match_records(exp, &names);
+            }
+        }
+        if mismatch.is_none() {
+            if let Some(exp) = &step.expect_create_topics {
+                mismatch = match_value(
+                    exp,
+                    Some(&Value::Array(create_topics.clone())),
+                    "createTopics",
+                );
+            }
+        }
+        let replay_mismatch = self.replay_check();
+        Ok(StepOutcome {
+            step: index,
+            at: step.at,
+            response,
+            records: names,
+            create_topics,
+            mismatch,
+            replay_mismatch,
+        })
+    }
+
+    /// Rebuilds a second coordinator from every record written so far (plus what the broker
+    /// holds outside the shard: cluster metadata, group configs, groups of other types) and
+    /// compares its describe output with the live one, fields not persisted left out.
+    fn replay_check(&self) -> Option<Mismatch> {
+        let mut rebuilt = GroupCoordinator::new(self.config.clone(), Arc::clone(&self.registry));
+        let _ = rebuilt.update_metadata(Arc::clone(&self.metadata), self.now);
+        for (g, configs) in &self.group_configs {
+            if let Err(e) = rebuilt.update_group_config(g, configs, self.now) {
+                return Some(Mismatch {
+                    path: "replay".into(),
+                    expected: Value::String("group config accepted".into()),
+                    actual: Some(Value::String(e.to_string())),
+                });
+            }
+        }
+        let mut foreign = self.foreign.iter().peekable();
+        for (i, record) in self.log.iter().enumerate() {
+            while let Some(f) = foreign.next_if(|f| f.after_records <= i) {
+                rebuilt.set_foreign_group(&f.group_id, Some(f.kind), f.empty);
+            }
+            if let Err(e) = rebuilt.replay(record) {
+                return Some(Mismatch {
+                    path: format!("replay of record {i} ({})", record_name(record)),
+                    expected: Value::String("replayed".into()),
+                    actual: Some(Value::String(e.to_string())),
+                });
+            }
+        }
+        for f in foreign {
+            rebuilt.set_foreign_group(&f.group_id, Some(f.kind), f.empty);
+        }
+        let _ = rebuilt.on_loaded(self.now);
+        let request = StreamsGroupDescribeRequest {
+            group_ids: self.group_ids.iter().cloned().collect(),
+            include_authorized_operations: false,
+            include_topology_description: false,
+        };
+        let ctx = RequestContext {
+            api_version: StreamsGroupDescribeRequest::HIGHEST_VERSION,
+            client_id: "client".into(),
+            client_host: "/127.0.0.1".into(),
+            now_ms: self.now,
+        };
+        let version = StreamsGroupDescribeRequest::HIGHEST_VERSION;
+        let mut live = self.coordinator.describe(&ctx, &request).to_json(version);
+        let mut again = rebuilt.describe(&ctx, &request).to_json(version);
+        strip_not_persisted(&mut live);
+        strip_not_persisted(&mut again);
+        (live != again).then(|| {
+            let path = first_difference(&live, &again, "describe");
+            Mismatch {
+                path,
+                expected: live,
+                actual: Some(again),
+            }
+        })
+    }
+}
+
+/// The broker layer's topology name checks (spec 02 §1, 04 §2.1), made before a heartbeat
+/// reaches the coordinator, as the embedding broker does: Kafka-internal or illegal topic
+/// names answer STREAMS_INVALID_TOPOLOGY. Names are collected per subtopology in Kafka's
+/// order (source, repartition sink, repartition source, changelog).
+fn broker_layer_check(
+    request: &StreamsGroupHeartbeatRequest,
+) -> Option<StreamsGroupHeartbeatResponse> {
+    let topology = request.topology.as_ref()?;
+    let names = topology.subtopologies.iter().flat_map(|s| {
+        s.source_topics
+            .iter()
+            .chain(&s.repartition_sink_topics)
+            .chain(s.repartition_source_topics.iter().map(|t| &t.name))
+            .chain(s.state_changelog_topics.iter().map(|t| &t.name))
+            .map(String::as_str)
+    });
+    let rejection = check_topology_topic_names(names).err()?;
+    Some(StreamsGroupHeartbeatResponse {
+        error_code: ErrorCode::STREAMS_INVALID_TOPOLOGY.0,
+        error_message: Some(rejection.to_string()),
+        ..StreamsGroupHeartbeatResponse::default()
+    })
+}
+
+/// Removes from a describe response the fields a rebuilt coordinator deliberately cannot
+/// reproduce (spec 06 §4.1): members' task offsets and end offsets (in memory only), and the
+/// partition counts of internal topics in the described topology (the configured topology is
+/// recomputed on the group's next heartbeat; until then the recorded counts are shown).
+pub fn strip_not_persisted(describe: &mut Value) {
+    let Some(groups) = describe.get_mut("groups").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for g in groups {
+        if let Some(members) = g.get_mut("members").and_then(Value::as_array_mut) {
+            for m in members {
+                if let Some(m) = m.as_object_mut() {
+                    m.remove("taskOffsets");
+                    m.remove("taskEndOffsets");
+                }
+            }
+        }
+        if let Some(subs) = g
+            .get_mut("topology")
+            .and_then(|t| t.get_mut("subtopologies"))
+            .and_then(Value::as_array_mut)
+        {
+            for s in subs {
+                for list in ["stateChangelogTopics", "repartitionSourceTopics"] {
+                    if let Some(topics) = s.get_mut(list).and_then(Value::as_array_mut) {
+                        for t in topics {
+                            if let Some(t) = t.as_object_mut() {
+                                t.remove("partitions");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The path of the first difference between two JSON values (for the replay mismatch).
+fn first_difference(a: &Value, b: &Value, path: &str) -> String {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) if v == w => {}
+                    Some(w) => return first_difference(v, w, &format!("{path}.{k}")),
+                    None => return format!("{path}.{k}"),
+                }
+            }
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map(|k| format!("{path}.{k}"))
+                .unwrap_or_else(|| path.to_string())
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find(|(_, (v, w))| v != w)
+            .map(|(i, (v, w))| first_difference(v, w, &format!("{path}[{i}]")))
+            .unwrap_or_else(|| path.to_string()),
+        _ => path.to_string(),
+    }
+}
+
+/// Runs a parsed scenario against a fresh coordinator, handing each step's outcome to
+/// `emit` as soon as it is known. Returns whether every step held; an error means the
+/// scenario turned out to be invalid while running (e.g. a group config the coordinator
+/// rejects), exit status 2.
+pub fn run_scenario(
+    scenario: &Scenario,
+    emit: &mut dyn FnMut(&StepOutcome),
+) -> Result<bool, BadScenario> {
+    let mut run = Run::new(scenario)?;
+    let mut all_ok = true;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let outcome = run.run_step(i, step)?;
+        all_ok &= outcome.ok();
+        emit(&outcome);
+    }
+    Ok(all_ok)
 }
