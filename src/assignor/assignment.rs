@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::{AssignorError, GroupSpec, TaskSpace};
+use super::{AssignorError, GroupSpec, TaskSpace, MAX_MEMBERS};
 
 /// A computed assignment: every member of the group spec, in ascending member
 /// id order, with its active and standby tasks (each sorted by subtopology id,
@@ -255,6 +255,13 @@ impl<'s> SubtopologyTasks<'s> {
 /// `group.members`), rejecting repeated ids. O(M) when already sorted.
 pub(crate) fn member_order(group: &GroupSpec<'_>) -> Result<Vec<u32>, AssignorError> {
     let members = &group.members;
+    if members.len() > MAX_MEMBERS {
+        return Err(AssignorError::LimitExceeded {
+            what: "the number of members",
+            value: members.len() as u64,
+            limit: MAX_MEMBERS as u64,
+        });
+    }
     let sorted = members.windows(2).all(|w| w[0].member_id < w[1].member_id);
     if sorted {
         return Ok((0..members.len() as u32).collect());

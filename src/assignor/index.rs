@@ -1,10 +1,60 @@
 //! A small open-addressing index from strings to dense `u32` indices.
 //!
 //! Used to intern subtopology ids (once per task space) and process ids (once
-//! per `assign` call). Hashing is XXH3-64, lookups compare the full string, so
-//! the result never depends on hash collisions, only the speed does.
+//! per `assign` call). Hashing is a word-at-a-time multiply-mix (ids are short),
+//! lookups compare the full string, so the result never depends on hash
+//! collisions, only the speed does.
 
-use xxhash_rust::xxh3::xxh3_64;
+#[inline]
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// A fast non-cryptographic hash of a short string (every byte counts).
+#[inline]
+fn hash_str(s: &str) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let b = s.as_bytes();
+    let n = b.len();
+    let mut h = (n as u64).wrapping_mul(K);
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            h = (h.rotate_left(23) ^ word(b, i)).wrapping_mul(K);
+            i += 8;
+        }
+        h = (h.rotate_left(23) ^ word(b, n - 8)).wrapping_mul(K);
+    } else {
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(b);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+/// String equality, word by word inline for keys of 8 to 64 bytes.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=64).contains(&n) {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else {
+        a == b
+    }
+}
 
 const EMPTY: u32 = u32::MAX;
 
@@ -35,14 +85,14 @@ impl StrIndex {
         if self.slots.is_empty() {
             return None;
         }
-        let hash = xxh3_64(key.as_bytes());
+        let hash = hash_str(key);
         let mut i = (hash as usize) & self.mask;
         loop {
             let (h, idx) = self.slots[i];
             if idx == EMPTY {
                 return None;
             }
-            if h == hash && key_of(idx) == key {
+            if h == hash && same(key_of(idx), key) {
                 return Some(idx);
             }
             i = (i + 1) & self.mask;
@@ -61,7 +111,7 @@ impl StrIndex {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let hash = xxh3_64(key.as_bytes());
+        let hash = hash_str(key);
         let mut i = (hash as usize) & self.mask;
         loop {
             let (h, idx) = self.slots[i];
@@ -71,7 +121,7 @@ impl StrIndex {
                 self.len += 1;
                 return (new, true);
             }
-            if h == hash && key_of(idx) == key {
+            if h == hash && same(key_of(idx), key) {
                 return (idx, false);
             }
             i = (i + 1) & self.mask;

@@ -56,7 +56,7 @@ pub use space::{SubtopologyInfo, TaskSpace, MAX_TASKS};
 pub use spec::{
     missing_client_tags, missing_client_tags_detail, split_tags, AssignmentConfigs, ClientTags,
     GroupSpec, MemberSpec, OffsetSource, PartitionOffset, PartitionOffsets, Partitions, TaskSource,
-    MAX_RACK_AWARE_TAGS, MAX_STANDBY_REPLICAS,
+    MAX_MEMBERS, MAX_RACK_AWARE_TAGS, MAX_STANDBY_REPLICAS,
 };
 pub use sticky::StickyAssignor;
 

@@ -306,6 +306,10 @@ impl<'a> GroupSpec<'a> {
     }
 }
 
+/// Most members a group spec may hold (the coordinator's own group size limit
+/// is far lower; this bounds the assignors' dense indices).
+pub const MAX_MEMBERS: usize = 1 << 24;
+
 /// Largest `num.standby.replicas` the assignors accept.
 ///
 /// Kafka bounds it by the broker's `group.streams.max.standby.replicas`

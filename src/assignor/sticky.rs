@@ -193,13 +193,14 @@ impl<'a> State<'a> {
         // ---- current tasks and standby candidates ----
         let mut prev_active = vec![NONE; t_total];
         let mut any_prev_active = false;
+        /// `member` carries the class in its top bit (set = reported only).
         #[derive(Clone, Copy)]
         struct Cand {
             task: u32,
             member: u32,
-            class: u32,
             offset: i64,
         }
+        const REPORTED: u32 = 1 << 31;
         let mut cands: Vec<Cand> = Vec::new();
         let mut seen: Vec<u32> = Vec::new();
         let mut pos: Vec<u32> = Vec::new();
@@ -233,7 +234,6 @@ impl<'a> State<'a> {
                                 cands.push(Cand {
                                     task: t as u32,
                                     member: i as u32,
-                                    class: 0,
                                     offset: 0,
                                 });
                             }
@@ -258,8 +258,7 @@ impl<'a> State<'a> {
                                 pos[t] = cands.len() as u32;
                                 cands.push(Cand {
                                     task: t as u32,
-                                    member: i as u32,
-                                    class: 1,
+                                    member: i as u32 | REPORTED,
                                     offset: off,
                                 });
                             }
@@ -286,7 +285,6 @@ impl<'a> State<'a> {
                 Cand {
                     task: 0,
                     member: 0,
-                    class: 0,
                     offset: 0
                 };
                 cands.len()
@@ -300,10 +298,14 @@ impl<'a> State<'a> {
                 let seg = &mut sorted[start[t] as usize..start[t + 1] as usize];
                 if seg.len() > 1 {
                     // Previous standbys first, then higher offset sum; stable.
-                    seg.sort_by(|a, b| a.class.cmp(&b.class).then(b.offset.cmp(&a.offset)));
+                    seg.sort_by(|a, b| {
+                        (a.member & REPORTED)
+                            .cmp(&(b.member & REPORTED))
+                            .then(b.offset.cmp(&a.offset))
+                    });
                 }
             }
-            (start, sorted.iter().map(|c| c.member).collect())
+            (start, sorted.iter().map(|c| c.member & !REPORTED).collect())
         };
 
         // ---- quotas ----
