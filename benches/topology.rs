@@ -5,7 +5,7 @@
 //! repartition again (b), aggregate (c), aggregate again (d); b, c and d keep state. That is
 //! 1,000 subtopologies, 750 repartition topics, 750 changelogs and 500 external topics.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use streams_coordinator::protocol::heartbeat::{
     CopartitionGroup, Subtopology, TopicInfo, Topology,
 };
@@ -91,8 +91,22 @@ fn bench(c: &mut Criterion) {
     assert!(configure(&t, &ready).expect("configurable").is_ready());
 
     c.bench_function("topology/validate 1000 subtopologies", |b| {
-        b.iter(|| StreamsTopology::new(black_box(raw.clone())))
+        b.iter_batched(
+            || raw.clone(),
+            |raw| StreamsTopology::new(black_box(raw)),
+            BatchSize::SmallInput,
+        )
     });
+    c.bench_function(
+        "topology/configure 1000 subtopologies, first time (plan built)",
+        |b| {
+            b.iter_batched_ref(
+                || StreamsTopology::new(raw.clone()).expect("valid"),
+                |t| configure(black_box(t), black_box(&missing)),
+                BatchSize::SmallInput,
+            )
+        },
+    );
     c.bench_function(
         "topology/configure 1000 subtopologies, internal topics missing",
         |b| b.iter(|| configure(black_box(&t), black_box(&missing))),

@@ -1,15 +1,16 @@
 //! Configuring a topology against cluster metadata (spec 04 §3).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use crate::protocol::describe;
-use crate::protocol::heartbeat::{KeyValue, Subtopology, TopicInfo};
+use crate::protocol::heartbeat::{KeyValue, TopicInfo};
 use crate::protocol::StatusCode;
 
 use super::error::TopologyError;
 use super::metadata::ClusterMetadata;
 use super::model::StreamsTopology;
+use super::plan::{Plan, PlanSub, TopicIx};
 
 /// Why a configured topology is not ready (spec 04 §7). The heartbeat succeeds and every
 /// member's response carries this status; the group stays `NOT_READY`.
@@ -255,10 +256,8 @@ enum Stop {
     Status(TopicConfigurationStatus),
 }
 
-impl From<TopologyError> for Stop {
-    fn from(e: TopologyError) -> Stop {
-        Stop::Error(e)
-    }
+fn invalid_topology(message: String) -> Stop {
+    Stop::Error(TopologyError::InvalidTopology(message))
 }
 
 fn incorrectly_partitioned(detail: String) -> Stop {
@@ -267,18 +266,53 @@ fn incorrectly_partitioned(detail: String) -> Stop {
     ))
 }
 
-/// The partition count provider of spec 04 §3.0: the actual count of an existing topic wins
-/// over a decision.
-struct Counts<'a> {
-    metadata: &'a ClusterMetadata,
-    decided: HashMap<&'a str, i32>,
+/// The partition count provider of spec 04 §3.0 over interned topics: the actual count of an
+/// existing topic wins over a decision.
+struct Counts {
+    actual: Vec<Option<i32>>,
+    decided: Vec<Option<i32>>,
 }
 
-impl<'a> Counts<'a> {
-    fn count(&self, topic: &str) -> Option<i32> {
-        self.metadata
-            .partition_count(topic)
-            .or_else(|| self.decided.get(topic).copied())
+impl Counts {
+    fn new(plan: &Plan, metadata: &ClusterMetadata) -> Counts {
+        Counts {
+            actual: plan
+                .names
+                .iter()
+                .map(|n| metadata.partition_count(n))
+                .collect(),
+            decided: vec![None; plan.names.len()],
+        }
+    }
+
+    fn actual(&self, t: TopicIx) -> Option<i32> {
+        self.actual.get(t as usize).copied().flatten()
+    }
+
+    fn decided(&self, t: TopicIx) -> Option<i32> {
+        self.decided.get(t as usize).copied().flatten()
+    }
+
+    fn decide(&mut self, t: TopicIx, count: i32) {
+        if let Some(d) = self.decided.get_mut(t as usize) {
+            *d = Some(count);
+        }
+    }
+
+    fn count(&self, t: TopicIx) -> Option<i32> {
+        self.actual(t).or_else(|| self.decided(t))
+    }
+
+    /// The largest count() over a subtopology's source and repartition source topics. Every
+    /// input has a count once steps 2 and 3 succeeded (Kafka fails with an internal error
+    /// otherwise); 0 stands in for the impossible "none".
+    fn max_input(&self, s: &PlanSub) -> i32 {
+        s.sources
+            .iter()
+            .chain(&s.repartition_sources)
+            .filter_map(|&t| self.count(t))
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -325,153 +359,167 @@ pub fn configure(
     }
 }
 
-fn configure_inner(
-    topology: &StreamsTopology,
+fn configure_inner<'a>(
+    topology: &'a StreamsTopology,
     metadata: &ClusterMetadata,
 ) -> Result<ConfiguredTopology, Stop> {
-    let subs: Vec<&Subtopology> = topology.subtopologies().collect();
+    let plan = topology.plan();
+    let mut counts = Counts::new(plan, metadata);
 
-    // Step 2 of spec 04 §3: missing external source topics.
-    let missing: BTreeSet<&str> = subs
+    // Step 2 of spec 04 §3: missing external source topics (indices sort like names).
+    let mut missing: Vec<TopicIx> = plan
+        .subs
         .iter()
-        .flat_map(|s| s.source_topics.iter())
-        .map(String::as_str)
-        .filter(|t| metadata.topic(t).is_none())
+        .flat_map(|s| s.sources.iter().copied())
+        .filter(|&t| counts.actual(t).is_none())
         .collect();
     if !missing.is_empty() {
+        missing.sort_unstable();
+        missing.dedup();
         return Err(Stop::Status(TopicConfigurationStatus::MissingSourceTopics(
             format!(
                 "Source topics {} are missing.",
-                summarize_topics(missing.iter().copied())
+                summarize_topics(missing.iter().map(|&t| plan.name(t)))
             ),
         )));
     }
 
-    let mut counts = Counts {
-        metadata,
-        decided: HashMap::new(),
-    };
-
     // Step 3: repartition topics.
-    decide_repartition_counts(&subs, &mut counts)?;
+    decide_repartition_counts(plan, &mut counts)?;
 
     // Step 4: copartition enforcement.
-    enforce_copartitioning(&subs, &mut counts)?;
+    enforce_copartitioning(plan, &mut counts)?;
 
     // Step 5: changelog topics.
-    for s in &subs {
-        if s.source_topics.is_empty() && s.repartition_source_topics.is_empty() {
-            return Err(Stop::Error(TopologyError::InvalidTopology(format!(
-                "No source topics found for subtopology {}",
-                s.subtopology_id
-            ))));
+    for s in &plan.subs {
+        if s.sources.is_empty() && s.repartition_sources.is_empty() {
+            let id = topology
+                .subtopology_at(s.index)
+                .map_or("", |s| s.subtopology_id.as_str());
+            return Err(invalid_topology(format!(
+                "No source topics found for subtopology {id}"
+            )));
         }
-        let m = max_input_count(s, &counts);
-        for c in &s.state_changelog_topics {
-            counts.decided.insert(&c.name, m);
+        let m = counts.max_input(s);
+        for &c in &s.changelogs {
+            counts.decide(c, m);
         }
     }
 
     // Step 6: configured subtopologies. The number of tasks is recomputed after step 5 (as
     // Kafka does) because a changelog decision is visible to count() if a changelog topic is
-    // also some subtopology's input.
-    let mut configured = BTreeMap::new();
-    for s in &subs {
-        let number_of_tasks = max_input_count(s, &counts);
-        let internal = |t: &TopicInfo| ConfiguredInternalTopic {
-            name: t.name.clone(),
-            partitions: if t.partitions != 0 {
-                t.partitions
-            } else {
-                counts.decided.get(t.name.as_str()).copied().unwrap_or(0)
-            },
-            replication_factor: (t.replication_factor != 0).then_some(t.replication_factor),
-            configs: t
-                .topic_configs
-                .iter()
-                .map(|kv| (kv.key.clone(), kv.value.clone()))
-                .collect(),
+    // also some subtopology's input. Step 7's creation list is gathered on the way: the last
+    // listing of an internal topic (ascending subtopology id, repartition sources before
+    // changelogs, each list in name order) gives its creation parameters.
+    let mut configured = Vec::with_capacity(plan.subs.len());
+    let mut to_create: Vec<Option<(i32, &TopicInfo)>> = vec![None; plan.names.len()];
+    for ps in &plan.subs {
+        let Some(s) = topology.subtopology_at(ps.index) else {
+            continue;
         };
-        configured.insert(
+        let number_of_tasks = counts.max_input(ps);
+        let counts = &counts;
+        let internal = |(t, info): (&TopicIx, &'a TopicInfo)| -> (TopicIx, i32, &'a TopicInfo) {
+            let partitions = if info.partitions != 0 {
+                info.partitions
+            } else {
+                counts.decided(*t).unwrap_or(0)
+            };
+            (*t, partitions, info)
+        };
+        let mut repartition: Vec<(TopicIx, i32, &TopicInfo)> = ps
+            .repartition_sources
+            .iter()
+            .zip(&s.repartition_source_topics)
+            .map(internal)
+            .collect();
+        let mut changelogs: Vec<(TopicIx, i32, &TopicInfo)> = ps
+            .changelogs
+            .iter()
+            .zip(&s.state_changelog_topics)
+            .map(internal)
+            .collect();
+        repartition.sort_unstable_by_key(|x| x.0);
+        changelogs.sort_unstable_by_key(|x| x.0);
+        for &(t, partitions, info) in repartition.iter().chain(&changelogs) {
+            if let Some(slot) = to_create.get_mut(t as usize) {
+                *slot = Some((partitions, info));
+            }
+        }
+        let configured_topic = |&(_, partitions, info): &(TopicIx, i32, &TopicInfo)| {
+            (
+                info.name.clone(),
+                ConfiguredInternalTopic {
+                    name: info.name.clone(),
+                    partitions,
+                    replication_factor: (info.replication_factor != 0)
+                        .then_some(info.replication_factor),
+                    configs: configs_of(info),
+                },
+            )
+        };
+        configured.push((
             s.subtopology_id.clone(),
             ConfiguredSubtopology {
                 number_of_tasks,
                 source_topics: s.source_topics.iter().cloned().collect(),
-                repartition_source_topics: s
-                    .repartition_source_topics
-                    .iter()
-                    .map(|t| (t.name.clone(), internal(t)))
-                    .collect(),
+                repartition_source_topics: repartition.iter().map(configured_topic).collect(),
                 repartition_sink_topics: s.repartition_sink_topics.iter().cloned().collect(),
-                state_changelog_topics: s
-                    .state_changelog_topics
-                    .iter()
-                    .map(|t| (t.name.clone(), internal(t)))
-                    .collect(),
+                state_changelog_topics: changelogs.iter().map(configured_topic).collect(),
             },
-        );
+        ));
     }
+    // Already in ascending id order: the map is built without searching.
+    let configured: BTreeMap<String, ConfiguredSubtopology> = configured.into_iter().collect();
 
-    // Step 7: internal topics to create, and the partition check of existing ones.
-    let mut to_create: BTreeMap<String, InternalTopic> = BTreeMap::new();
-    for s in configured.values() {
-        for t in s
-            .repartition_source_topics
-            .values()
-            .chain(s.state_changelog_topics.values())
-        {
-            to_create.insert(
-                t.name.clone(),
-                InternalTopic {
-                    name: t.name.clone(),
-                    partitions: t.partitions,
-                    replication_factor: match t.replication_factor {
-                        Some(rf) if rf != 0 => rf,
-                        _ => -1,
-                    },
-                    configs: t.configs.clone(),
-                },
-            );
-        }
-    }
-    for topic in topology.required_topics() {
-        let Some(actual) = metadata.partition_count(topic) else {
+    // Step 7: existing internal topics are not created, and must have the expected count.
+    for &t in &plan.required {
+        let Some(actual) = counts.actual(t) else {
             continue;
         };
-        if let Some(expected) = to_create.remove(topic) {
-            if actual != expected.partitions {
+        if let Some((expected, _)) = to_create.get_mut(t as usize).and_then(Option::take) {
+            if actual != expected {
                 return Err(incorrectly_partitioned(format!(
-                    "Existing topic {topic} has different number of partitions: expected {}, found {actual}",
-                    expected.partitions
+                    "Existing topic {} has different number of partitions: expected {expected}, found {actual}",
+                    plan.name(t)
                 )));
             }
         }
     }
-    let status = (!to_create.is_empty()).then(|| {
+    let internal_topics_to_create: Vec<InternalTopic> = to_create
+        .iter()
+        .flatten()
+        .map(|&(partitions, info)| InternalTopic {
+            name: info.name.clone(),
+            partitions,
+            replication_factor: if info.replication_factor != 0 {
+                info.replication_factor
+            } else {
+                -1
+            },
+            configs: configs_of(info),
+        })
+        .collect();
+    let status = (!internal_topics_to_create.is_empty()).then(|| {
         TopicConfigurationStatus::MissingInternalTopics(format!(
             "Internal topics are missing: {}",
-            summarize_topics(to_create.keys().map(String::as_str))
+            summarize_topics(internal_topics_to_create.iter().map(|t| t.name.as_str()))
         ))
     });
     Ok(ConfiguredTopology {
         topology_epoch: topology.epoch(),
         subtopologies: Some(configured),
-        internal_topics_to_create: to_create.into_values().collect(),
+        internal_topics_to_create,
         status,
     })
 }
 
-/// The largest count() over a subtopology's source and repartition source topics. Every input
-/// has a count once steps 2 and 3 succeeded (Kafka fails with an internal error otherwise);
-/// 0 stands in for the impossible "none".
-fn max_input_count(s: &Subtopology, counts: &Counts<'_>) -> i32 {
-    s.source_topics
+/// A topic's configs as a map (keys are unique: checked when the topology was built).
+fn configs_of(info: &TopicInfo) -> BTreeMap<String, String> {
+    info.topic_configs
         .iter()
-        .map(String::as_str)
-        .chain(s.repartition_source_topics.iter().map(|t| t.name.as_str()))
-        .filter_map(|t| counts.count(t))
-        .max()
-        .unwrap_or(0)
+        .map(|kv| (kv.key.clone(), kv.value.clone()))
+        .collect()
 }
 
 /// Step 3 (spec 04 §3.3), the fix-point over repartition sink topics.
@@ -482,65 +530,53 @@ fn max_input_count(s: &Subtopology, counts: &Counts<'_>) -> i32 {
 /// first visit (pass, position) at which one of its inputs is known, which is the visit after
 /// the one that decided that input. Visits are processed in (pass, position) order with a
 /// heap, so each subtopology acts once and each decision wakes only its readers.
-fn decide_repartition_counts<'a>(
-    subs: &[&'a Subtopology],
-    counts: &mut Counts<'a>,
-) -> Result<(), Stop> {
-    // Fixed repartition topics: decided from the start (a later subtopology's value wins if
-    // two list the same name with different counts).
-    for s in subs {
-        for t in &s.repartition_source_topics {
-            if t.partitions != 0 {
-                counts.decided.insert(&t.name, t.partitions);
-            }
+fn decide_repartition_counts(plan: &Plan, counts: &mut Counts) -> Result<(), Stop> {
+    // Fixed repartition topics are decided from the start.
+    for (t, fixed) in plan.fixed.iter().enumerate() {
+        if let (Some(d), Some(f)) = (counts.decided.get_mut(t), fixed) {
+            *d = Some(*f);
         }
     }
-    // Readers of every repartition topic, by position.
-    let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, s) in subs.iter().enumerate() {
-        for t in &s.repartition_source_topics {
-            readers.entry(t.name.as_str()).or_default().push(i);
-        }
-    }
-    let mut acted = vec![false; subs.len()];
+    let mut acted = vec![false; plan.subs.len()];
     let mut visits: BinaryHeap<Reverse<(usize, usize)>> = BinaryHeap::new();
-    for (i, s) in subs.iter().enumerate() {
-        let has_input = s.source_topics.iter().any(|t| counts.count(t).is_some())
-            || s.repartition_source_topics
+    for (i, s) in plan.subs.iter().enumerate() {
+        let has_input = s.sources.iter().any(|&t| counts.count(t).is_some())
+            || s.repartition_sources
                 .iter()
-                .any(|t| counts.decided.contains_key(t.name.as_str()));
+                .any(|&t| counts.decided(t).is_some());
         if has_input {
             visits.push(Reverse((0, i)));
         }
     }
     while let Some(Reverse((pass, i))) = visits.pop() {
-        let Some(s) = subs.get(i) else {
+        let (Some(s), Some(done)) = (plan.subs.get(i), acted.get_mut(i)) else {
             continue;
         };
-        if std::mem::replace(&mut acted[i], true) {
+        if std::mem::replace(done, true) {
             continue;
         }
-        if s.repartition_sink_topics
-            .iter()
-            .all(|t| counts.decided.contains_key(t.as_str()))
-        {
+        if s.sinks.iter().all(|&t| counts.decided(t).is_some()) {
             continue;
         }
         // The max over the writer's inputs known at this visit.
         let from_repartition = s
-            .repartition_source_topics
+            .repartition_sources
             .iter()
-            .filter_map(|t| counts.decided.get(t.name.as_str()).copied());
-        let from_sources = s.source_topics.iter().filter_map(|t| counts.count(t));
+            .filter_map(|&t| counts.decided(t));
+        let from_sources = s.sources.iter().filter_map(|&t| counts.count(t));
         let Some(c) = from_repartition.chain(from_sources).max() else {
             continue; // cannot happen: only subtopologies with a known input are visited
         };
-        for sink in &s.repartition_sink_topics {
-            if counts.decided.contains_key(sink.as_str()) {
+        for &sink in &s.sinks {
+            if counts.decided(sink).is_some() {
                 continue;
             }
-            counts.decided.insert(sink, c);
-            for &r in readers.get(sink.as_str()).map_or(&[][..], Vec::as_slice) {
+            counts.decide(sink, c);
+            for &r in plan
+                .readers
+                .get(sink as usize)
+                .map_or(&[][..], Vec::as_slice)
+            {
                 if !acted.get(r).copied().unwrap_or(true) {
                     let next_pass = if r > i { pass } else { pass + 1 };
                     visits.push(Reverse((next_pass, r)));
@@ -548,36 +584,34 @@ fn decide_repartition_counts<'a>(
             }
         }
     }
-    let all_sinks_decided = subs.iter().all(|s| {
-        s.repartition_sink_topics
-            .iter()
-            .all(|t| counts.decided.contains_key(t.as_str()))
-    });
-    if !all_sinks_decided {
-        return Err(Stop::Error(TopologyError::InvalidTopology(
+    let decided_all = |ts: &[TopicIx]| ts.iter().all(|&t| counts.decided(t).is_some());
+    if !plan.subs.iter().all(|s| decided_all(&s.sinks)) {
+        return Err(invalid_topology(
             "Failed to compute number of partitions for all repartition topics. There may be \
              loops in the topology that cannot be resolved."
                 .to_string(),
-        )));
+        ));
     }
-    let all_sources_decided = subs.iter().all(|s| {
-        s.repartition_source_topics
-            .iter()
-            .all(|t| counts.decided.contains_key(t.name.as_str()))
-    });
-    if !all_sources_decided {
-        return Err(Stop::Error(TopologyError::InvalidTopology(
+    if !plan
+        .subs
+        .iter()
+        .all(|s| decided_all(&s.repartition_sources))
+    {
+        return Err(invalid_topology(
             "Failed to compute number of partitions for all repartition topics, because a \
              repartition source topic is never used as a sink topic."
                 .to_string(),
-        )));
+        ));
     }
     Ok(())
 }
 
-/// Renders a sorted map as Java's `TreeMap.toString()`: `{a=1, b=2}`.
-fn render_counts(map: &BTreeMap<&str, i32>) -> String {
-    let inner: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+/// Renders `(topic, count)` pairs (ascending) as Java's `TreeMap.toString()`: `{a=1, b=2}`.
+fn render_counts(plan: &Plan, pairs: &[(TopicIx, i32)]) -> String {
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|&(t, c)| format!("{}={c}", plan.name(t)))
+        .collect();
     format!("{{{}}}", inner.join(", "))
 }
 
@@ -590,25 +624,20 @@ enum FixedRepartition {
 
 /// Step 4 (spec 04 §3.4), copartition enforcement, for every group of every subtopology in
 /// ascending subtopology order.
-fn enforce_copartitioning<'a>(
-    subs: &[&'a Subtopology],
-    counts: &mut Counts<'a>,
-) -> Result<(), Stop> {
-    let mut fixed: BTreeSet<&str> = BTreeSet::new();
-    let mut flexible: BTreeSet<&str> = BTreeSet::new();
-    for s in subs {
-        for t in &s.repartition_source_topics {
-            if t.partitions != 0 {
-                fixed.insert(&t.name);
-            } else {
-                flexible.insert(&t.name);
-            }
-        }
-    }
+fn enforce_copartitioning(plan: &Plan, counts: &mut Counts) -> Result<(), Stop> {
+    let is_repartition = |t: TopicIx| {
+        let t = t as usize;
+        plan.fixed.get(t).is_some_and(Option::is_some)
+            || plan.flexible.get(t).copied().unwrap_or(false)
+    };
+    let is_fixed = |t: TopicIx| plan.fixed.get(t as usize).is_some_and(Option::is_some);
     // Whether all fixed repartition topics agree, and on what. Their counts cannot change
     // during this step (a fixed topic whose decision would change is an error), so this is
     // computed once instead of once per copartition group.
-    let mut fixed_counts = fixed.iter().map(|t| counts.count(t));
+    let mut fixed_counts = (0..plan.names.len())
+        .filter_map(|t| TopicIx::try_from(t).ok())
+        .filter(|&t| is_fixed(t))
+        .map(|t| counts.count(t));
     let fixed_common = match fixed_counts.next() {
         None => FixedRepartition::NoneInTopology,
         Some(first) if fixed_counts.all(|c| c == first) => match first {
@@ -618,35 +647,20 @@ fn enforce_copartitioning<'a>(
         Some(_) => FixedRepartition::Disagree,
     };
 
-    for s in subs {
-        for group in &s.copartition_groups {
-            let mut members: BTreeSet<&str> = BTreeSet::new();
-            for &i in &group.source_topics {
-                if let Some(t) = usize::try_from(i).ok().and_then(|i| s.source_topics.get(i)) {
-                    members.insert(t);
-                }
-            }
-            for &i in &group.repartition_source_topics {
-                if let Some(t) = usize::try_from(i)
-                    .ok()
-                    .and_then(|i| s.repartition_source_topics.get(i))
-                {
-                    members.insert(&t.name);
-                }
-            }
-            if members.is_empty() {
-                continue;
-            }
-            let mut repartition: BTreeMap<&str, i32> = BTreeMap::new();
-            let mut external: BTreeMap<&str, i32> = BTreeMap::new();
-            for &t in &members {
+    let mut repartition: Vec<(TopicIx, i32)> = Vec::new();
+    let mut external: Vec<(TopicIx, i32)> = Vec::new();
+    for s in &plan.subs {
+        for group in &s.groups {
+            repartition.clear();
+            external.clear();
+            for &t in group {
                 // Every member has a count after steps 2 and 3; 0 stands in for the
                 // impossible "undefined" (Kafka would fail with an internal error).
                 let c = counts.count(t).unwrap_or(0);
-                if fixed.contains(t) || flexible.contains(t) {
-                    repartition.insert(t, c);
+                if is_repartition(t) {
+                    repartition.push((t, c));
                 } else {
-                    external.insert(t, c);
+                    external.push((t, c));
                 }
             }
             let n = if external.is_empty() {
@@ -655,38 +669,39 @@ fn enforce_copartitioning<'a>(
                     FixedRepartition::Disagree => {
                         return Err(incorrectly_partitioned(format!(
                             "Following topics do not have the same number of partitions: [{}]",
-                            render_counts(&repartition)
+                            render_counts(plan, &repartition)
                         )));
                     }
                     FixedRepartition::NoneInTopology => {
-                        let max = repartition.values().copied().max().unwrap_or(0);
+                        let max = repartition.iter().map(|x| x.1).max().unwrap_or(0);
                         if max == 0 {
-                            let names: Vec<&str> = repartition.keys().copied().collect();
-                            return Err(Stop::Error(TopologyError::InvalidTopology(format!(
+                            let names: Vec<&str> =
+                                repartition.iter().map(|x| plan.name(x.0)).collect();
+                            return Err(invalid_topology(format!(
                                 "All topics in the copartition group had undefined partition number: [{}]",
                                 names.join(", ")
-                            ))));
+                            )));
                         }
                         max
                     }
                 }
             } else {
-                let mut values = external.values().copied();
-                let first = values.next().unwrap_or(0);
-                if values.any(|v| v != first) {
+                let first = external.first().map_or(0, |x| x.1);
+                if external.iter().any(|x| x.1 != first) {
                     return Err(incorrectly_partitioned(format!(
                         "Following topics do not have the same number of partitions: [{}]",
-                        render_counts(&external)
+                        render_counts(plan, &external)
                     )));
                 }
                 first
             };
-            for (&t, &c) in &repartition {
-                counts.decided.insert(t, n);
-                if fixed.contains(t) && c != n {
+            for &(t, c) in &repartition {
+                counts.decide(t, n);
+                if is_fixed(t) && c != n {
                     return Err(incorrectly_partitioned(format!(
-                        "Number of partitions [{c}] of repartition topic [{t}] doesn't match number \
-                         of partitions [{n}] of the source topic."
+                        "Number of partitions [{c}] of repartition topic [{}] doesn't match number \
+                         of partitions [{n}] of the source topic.",
+                        plan.name(t)
                     )));
                 }
             }
@@ -698,37 +713,35 @@ fn enforce_copartitioning<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::heartbeat::TopicInfo;
+    use crate::protocol::heartbeat::{Subtopology, Topology};
     use crate::protocol::Uuid;
     use proptest::prelude::*;
 
     /// Kafka's literal pass-by-pass loop (spec 04 §3.3), subtopologies in ascending id order.
-    fn naive_step3<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>) -> Result<(), String> {
-        for s in subs {
-            for t in &s.repartition_source_topics {
-                if t.partitions != 0 {
-                    counts.decided.insert(&t.name, t.partitions);
-                }
+    fn naive_step3(plan: &Plan, counts: &mut Counts) -> Result<(), String> {
+        for (t, f) in plan.fixed.iter().enumerate() {
+            if let Some(f) = f {
+                counts.decide(t as TopicIx, *f);
             }
         }
         loop {
             let mut needed = false;
             let mut progress = false;
-            for s in subs {
-                for sink in &s.repartition_sink_topics {
-                    if counts.decided.contains_key(sink.as_str()) {
+            for s in &plan.subs {
+                for &sink in &s.sinks {
+                    if counts.decided(sink).is_some() {
                         continue;
                     }
                     let c = s
-                        .repartition_source_topics
+                        .repartition_sources
                         .iter()
-                        .filter_map(|r| counts.decided.get(r.name.as_str()).copied())
-                        .chain(s.source_topics.iter().filter_map(|t| counts.count(t)))
+                        .filter_map(|&r| counts.decided(r))
+                        .chain(s.sources.iter().filter_map(|&t| counts.count(t)))
                         .max();
                     match c {
                         None => needed = true,
                         Some(c) => {
-                            counts.decided.insert(sink, c);
+                            counts.decide(sink, c);
                             progress = true;
                         }
                     }
@@ -741,9 +754,9 @@ mod tests {
                 break;
             }
         }
-        for s in subs {
-            for t in &s.repartition_source_topics {
-                if !counts.decided.contains_key(t.name.as_str()) {
+        for s in &plan.subs {
+            for &t in &s.repartition_sources {
+                if counts.decided(t).is_none() {
                     return Err("never a sink".into());
                 }
             }
@@ -751,12 +764,20 @@ mod tests {
         Ok(())
     }
 
-    fn fast_step3<'a>(subs: &[&'a Subtopology], counts: &mut Counts<'a>) -> Result<(), String> {
-        decide_repartition_counts(subs, counts).map_err(|e| match e {
+    fn fast_step3(plan: &Plan, counts: &mut Counts) -> Result<(), String> {
+        decide_repartition_counts(plan, counts).map_err(|e| match e {
             Stop::Error(e) if e.message().contains("loops") => "loop".to_string(),
             Stop::Error(_) => "never a sink".to_string(),
             Stop::Status(_) => "status".to_string(),
         })
+    }
+
+    fn topology(subtopologies: Vec<Subtopology>) -> Option<StreamsTopology> {
+        StreamsTopology::new(Topology {
+            epoch: 0,
+            subtopologies,
+        })
+        .ok()
     }
 
     /// Random subtopologies over externals e0..e3 and repartition topics r0..r5 (loops,
@@ -791,30 +812,32 @@ mod tests {
         })
     }
 
+    fn externals(counts: &[i32]) -> ClusterMetadata {
+        let mut metadata = ClusterMetadata::new();
+        for (i, c) in counts.iter().enumerate() {
+            metadata = metadata.with_topic(Uuid::from_u64_pair(1, i as u64), format!("e{i}"), *c);
+        }
+        metadata
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
         #[test]
         fn event_driven_fix_point_equals_kafkas_pass_loop(
             subs in arb_subs(),
             ext in proptest::collection::vec(1..9i32, 4),
         ) {
-            let mut by_id: BTreeMap<&str, &Subtopology> = BTreeMap::new();
-            for s in &subs {
-                by_id.entry(s.subtopology_id.as_str()).or_insert(s);
-            }
-            let ordered: Vec<&Subtopology> = by_id.into_values().collect();
-            let mut metadata = ClusterMetadata::new();
-            for (i, c) in ext.iter().enumerate() {
-                metadata = metadata.with_topic(Uuid::from_u64_pair(1, i as u64), format!("e{i}"), *c);
-            }
-            let mut a = Counts { metadata: &metadata, decided: HashMap::new() };
-            let mut b = Counts { metadata: &metadata, decided: HashMap::new() };
-            let ra = naive_step3(&ordered, &mut a);
-            let rb = fast_step3(&ordered, &mut b);
+            let Some(t) = topology(subs) else {
+                return Ok(());
+            };
+            let metadata = externals(&ext);
+            let mut a = Counts::new(t.plan(), &metadata);
+            let mut b = Counts::new(t.plan(), &metadata);
+            let ra = naive_step3(t.plan(), &mut a);
+            let rb = fast_step3(t.plan(), &mut b);
             prop_assert_eq!(&ra, &rb);
             if ra.is_ok() {
-                let da: BTreeMap<_, _> = a.decided.into_iter().collect();
-                let db: BTreeMap<_, _> = b.decided.into_iter().collect();
-                prop_assert_eq!(da, db);
+                prop_assert_eq!(a.decided, b.decided);
             }
         }
     }
@@ -837,20 +860,18 @@ mod tests {
             repartition_sink_topics: sinks.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         };
-        let subs = [
-            sub("b", &["e"], &[("r1", 0)], &["r2"]),
+        let t = topology(vec![
             sub("c", &["big"], &[], &["r1"]),
-        ];
-        let ordered: Vec<&Subtopology> = subs.iter().collect();
+            sub("b", &["e"], &[("r1", 0)], &["r2"]),
+        ])
+        .unwrap();
         let metadata = ClusterMetadata::new()
             .with_topic(Uuid::from_u64_pair(1, 1), "e", 2)
             .with_topic(Uuid::from_u64_pair(1, 2), "big", 8);
-        let mut counts = Counts {
-            metadata: &metadata,
-            decided: HashMap::new(),
-        };
-        assert!(fast_step3(&ordered, &mut counts).is_ok());
-        assert_eq!(counts.decided.get("r2"), Some(&2));
-        assert_eq!(counts.decided.get("r1"), Some(&8));
+        let mut counts = Counts::new(t.plan(), &metadata);
+        assert!(fast_step3(t.plan(), &mut counts).is_ok());
+        let ix = |n: &str| t.plan().names.iter().position(|x| x == n).unwrap() as TopicIx;
+        assert_eq!(counts.decided(ix("r2")), Some(2));
+        assert_eq!(counts.decided(ix("r1")), Some(8));
     }
 }

@@ -58,6 +58,7 @@ mod error;
 mod hash;
 mod metadata;
 mod model;
+mod plan;
 
 pub use configure::{
     configure, ConfiguredInternalTopic, ConfiguredSubtopology, ConfiguredTopology, InternalTopic,

@@ -1,12 +1,14 @@
 //! The validated topology model (spec 04 §1) and its validation (spec 04 §2, spec 02 §2).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::OnceLock;
 
 use crate::protocol::describe;
 use crate::protocol::heartbeat::{Subtopology, Topology};
 use crate::protocol::records::StreamsGroupTopologyValue;
 
 use super::error::TopologyError;
+use super::plan::Plan;
 
 /// A task: a subtopology id and a partition number (spec 05: task `<subtopologyId>_<partition>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,6 +41,9 @@ pub struct StreamsTopology {
     /// Source and repartition source topic -> index of the subtopology reading it (the one with
     /// the smallest id if several do).
     input_topics: BTreeMap<String, usize>,
+    /// The interned form configuration works on, built on first use (a topology that is only
+    /// compared with the group's never needs it).
+    plan: OnceLock<Plan>,
 }
 
 impl PartialEq for StreamsTopology {
@@ -121,12 +126,25 @@ impl StreamsTopology {
             required_topics.extend(s.state_changelog_topics.iter().map(|t| t.name.clone()));
         }
         Ok(StreamsTopology {
+            plan: OnceLock::new(),
             epoch: topology.epoch,
             subtopologies: topology.subtopologies,
             by_id,
             required_topics,
             input_topics,
         })
+    }
+
+    pub(crate) fn plan(&self) -> &Plan {
+        self.plan.get_or_init(|| {
+            let order: Vec<usize> = self.by_id.values().copied().collect();
+            Plan::new(&self.subtopologies, &order)
+        })
+    }
+
+    /// The subtopology at `index` in client order (see [`Plan`]).
+    pub(crate) fn subtopology_at(&self, index: usize) -> Option<&Subtopology> {
+        self.subtopologies.get(index)
     }
 
     /// The topology epoch.
