@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
 use crate::protocol::heartbeat::Subtopology;
 
 /// An interned topic: an index into [`Plan::names`]. Indices follow ascending name order, so
@@ -45,7 +47,7 @@ pub(crate) struct Plan {
 impl Plan {
     /// Builds the plan of validated subtopologies; `order` lists their indices by ascending id.
     pub(crate) fn new(subtopologies: &[Subtopology], order: &[usize]) -> Plan {
-        let mut distinct: HashSet<&str> = HashSet::new();
+        let mut distinct: HashSet<&str, Xxh3DefaultBuilder> = HashSet::default();
         for s in subtopologies {
             distinct.extend(s.source_topics.iter().map(String::as_str));
             distinct.extend(s.repartition_sink_topics.iter().map(String::as_str));
@@ -54,7 +56,7 @@ impl Plan {
         }
         let mut names: Vec<&str> = distinct.into_iter().collect();
         names.sort_unstable();
-        let index: HashMap<&str, TopicIx> = names
+        let index: HashMap<&str, TopicIx, Xxh3DefaultBuilder> = names
             .iter()
             .enumerate()
             .map(|(i, &n)| (n, TopicIx::try_from(i).unwrap_or(TopicIx::MAX)))
