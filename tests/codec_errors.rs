@@ -164,7 +164,7 @@ fn length_prefixes_beyond_the_input_are_errors_not_allocations() {
     bytes.resize(20, 0);
     let err = StreamsGroupDescribeRequest::decode(&bytes, 0).expect_err("too large");
     assert!(
-        matches!(err.kind, DecodeErrorKind::CollectionTooLarge { count, .. } if count == 1 << 31),
+        matches!(err.kind(), DecodeErrorKind::CollectionTooLarge { count, .. } if *count == 1 << 31),
         "{err}"
     );
     assert!(err.to_string().contains("groupIds"), "{err}");
@@ -176,22 +176,22 @@ fn length_prefixes_beyond_the_input_are_errors_not_allocations() {
     let err =
         StreamsGroupHeartbeatRequest::decode(&[0x81, 0x80, 0x02, b'a'], 0).expect_err("too long");
     assert!(
-        matches!(err.kind, DecodeErrorKind::InvalidStringLength(32768)),
+        matches!(err.kind(), DecodeErrorKind::InvalidStringLength(32768)),
         "{err}"
     );
     // A varint over 5 bytes.
     let err = StreamsGroupHeartbeatRequest::decode(&[0xff; 8], 0).expect_err("varint");
-    assert_eq!(err.kind, DecodeErrorKind::VarintTooLong);
+    assert_eq!(*err.kind(), DecodeErrorKind::VarintTooLong);
 }
 
 #[test]
 fn null_in_non_nullable_fields_is_an_error() {
     // GroupId (non-nullable compact string) encoded as null.
     let err = StreamsGroupHeartbeatRequest::decode(&[0x00, 0x00], 0).expect_err("null");
-    assert_eq!(err.kind, DecodeErrorKind::UnexpectedNull);
+    assert_eq!(*err.kind(), DecodeErrorKind::UnexpectedNull);
     // GroupIds (non-nullable array) encoded as null.
     let err = StreamsGroupDescribeRequest::decode(&[0x00, 0x00, 0x00], 0).expect_err("null");
-    assert_eq!(err.kind, DecodeErrorKind::UnexpectedNull);
+    assert_eq!(*err.kind(), DecodeErrorKind::UnexpectedNull);
 }
 
 #[test]
@@ -203,13 +203,13 @@ fn versions_trailing_bytes_and_limits() {
     ));
     let bytes = req.to_bytes(1).expect("encode");
     assert!(matches!(
-        StreamsGroupDescribeRequest::decode(&bytes, 2).map_err(|e| e.kind),
+        StreamsGroupDescribeRequest::decode(&bytes, 2).map_err(|e| e.kind().clone()),
         Err(DecodeErrorKind::UnsupportedVersion(2))
     ));
     let mut trailing = bytes.clone();
     trailing.push(0);
     assert!(matches!(
-        StreamsGroupDescribeRequest::decode(&trailing, 1).map_err(|e| e.kind),
+        StreamsGroupDescribeRequest::decode(&trailing, 1).map_err(|e| e.kind().clone()),
         Err(DecodeErrorKind::TrailingBytes(1))
     ));
 

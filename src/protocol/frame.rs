@@ -101,10 +101,7 @@ pub fn decode_request_frame(frame: &[u8]) -> Result<(RequestHeader, StreamsReque
     let mut r = Reader::new(frame);
     let header = RequestHeader::read(&mut r, 2).map_err(|e| e.at("RequestHeader"))?;
     let start = r.position();
-    let shift = |mut e: DecodeError| {
-        e.offset += start;
-        e
-    };
+    let shift = |e: DecodeError| e.shifted(start);
     let body = r.rest();
     let v = header.request_api_version;
     let request = match header.request_api_key {
@@ -195,10 +192,7 @@ pub fn decode_response_frame<M: Message>(
         .map_err(|e| e.at("correlationId").at("ResponseHeader"))?;
     r.skip_tagged_fields().map_err(|e| e.at("ResponseHeader"))?;
     let start = r.position();
-    let body = M::decode(r.rest(), version).map_err(|mut e| {
-        e.offset += start;
-        e
-    })?;
+    let body = M::decode(r.rest(), version).map_err(|e| e.shifted(start))?;
     Ok((correlation_id, body))
 }
 

@@ -778,9 +778,7 @@ fn prefix(bytes: &[u8]) -> Result<(i16, &[u8]), DecodeError> {
 }
 
 fn shift(e: DecodeError) -> DecodeError {
-    let mut e = e;
-    e.offset += 2;
-    e
+    e.shifted(2)
 }
 
 impl RecordKey {

@@ -87,36 +87,57 @@ impl fmt::Display for DecodeErrorKind {
 }
 
 /// A decoding error: what went wrong, at which byte offset, inside which field.
+///
+/// Boxed so that the `Result`s of the decoder's hot path stay two words wide.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct DecodeError {
-    /// What went wrong.
-    pub kind: DecodeErrorKind,
-    /// Byte offset in the decoded input where it went wrong.
-    pub offset: usize,
-    /// Field path, innermost first (use `Display` for the readable form).
+pub struct DecodeError(Box<DecodeErrorInner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DecodeErrorInner {
+    kind: DecodeErrorKind,
+    offset: usize,
+    /// Field path, innermost first.
     path: Vec<&'static str>,
 }
 
 impl DecodeError {
     /// A new error at `offset`.
+    #[cold]
     pub fn new(kind: DecodeErrorKind, offset: usize) -> Self {
-        DecodeError {
+        DecodeError(Box::new(DecodeErrorInner {
             kind,
             offset,
             path: Vec::new(),
-        }
+        }))
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &DecodeErrorKind {
+        &self.0.kind
+    }
+
+    /// Byte offset in the decoded input where it went wrong.
+    pub fn offset(&self) -> usize {
+        self.0.offset
     }
 
     /// Adds an enclosing field (or message) name to the error's path.
+    #[cold]
     pub fn at(mut self, field: &'static str) -> Self {
-        self.path.push(field);
+        self.0.path.push(field);
+        self
+    }
+
+    /// Moves the offset by `by` bytes (for an error in a body decoded after a prefix).
+    pub fn shifted(mut self, by: usize) -> Self {
+        self.0.offset += by;
         self
     }
 
     /// The field path, outermost first, joined with `.` (e.g.
     /// `StreamsGroupHeartbeatRequest.topology.subtopologies.sourceTopics`).
     pub fn path(&self) -> String {
-        let mut parts: Vec<&str> = self.path.clone();
+        let mut parts: Vec<&str> = self.0.path.clone();
         parts.reverse();
         parts.join(".")
     }
@@ -124,15 +145,15 @@ impl DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "decode error at byte {}: {}", self.offset, self.kind)
+        if self.0.path.is_empty() {
+            write!(f, "decode error at byte {}: {}", self.0.offset, self.0.kind)
         } else {
             write!(
                 f,
                 "decode error in {} at byte {}: {}",
                 self.path(),
-                self.offset,
-                self.kind
+                self.0.offset,
+                self.0.kind
             )
         }
     }
@@ -548,6 +569,15 @@ pub trait Wire: Sized {
     fn size(&self, version: i16) -> Result<usize, EncodeError>;
     /// Writes the value; call only after [`Wire::size`] succeeded for the same version.
     fn write<B: BufMut>(&self, version: i16, buf: &mut B);
+    /// Reads `count` consecutive values (the elements of an array whose count was checked
+    /// against the remaining input). Fixed-width integers override this with a bulk read.
+    fn read_vec(r: &mut Reader<'_>, version: i16, count: usize) -> Result<Vec<Self>, DecodeError> {
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            out.push(Self::read(r, version)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Marker for struct types, whose nullable form uses the 1-byte marker of spec 01 §2.5.
@@ -568,6 +598,17 @@ macro_rules! fixed_wire {
             #[inline]
             fn write<B: BufMut>(&self, _version: i16, buf: &mut B) {
                 buf.$put(*self)
+            }
+            fn read_vec(
+                r: &mut Reader<'_>,
+                _version: i16,
+                count: usize,
+            ) -> Result<Vec<Self>, DecodeError> {
+                let bytes = r.bytes(count.saturating_mul($n))?;
+                Ok(bytes
+                    .chunks_exact($n)
+                    .map(|c| <$t>::from_be_bytes(c.try_into().unwrap_or([0; $n])))
+                    .collect())
             }
         }
     };
@@ -623,11 +664,7 @@ fn read_elements<T: Wire>(
     version: i16,
     count: usize,
 ) -> Result<Vec<T>, DecodeError> {
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
-        out.push(T::read(r, version)?);
-    }
-    Ok(out)
+    T::read_vec(r, version, count)
 }
 
 fn elements_size<T: Wire>(items: &[T], version: i16) -> Result<usize, EncodeError> {
@@ -763,7 +800,10 @@ mod tests {
             assert_eq!(Reader::new(hex).uvarint(), Ok(v));
         }
         let err = Reader::new(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).uvarint();
-        assert_eq!(err.map_err(|e| e.kind), Err(DecodeErrorKind::VarintTooLong));
+        assert_eq!(
+            err.map_err(|e| e.kind().clone()),
+            Err(DecodeErrorKind::VarintTooLong)
+        );
     }
 
     #[test]
@@ -774,7 +814,7 @@ mod tests {
         input.resize(20, 0);
         let r = <Vec<i32> as Wire>::read(&mut Reader::new(&input), 0);
         assert!(matches!(
-            r.map_err(|e| e.kind),
+            r.map_err(|e| e.kind().clone()),
             Err(DecodeErrorKind::CollectionTooLarge { .. })
         ));
         let r = Reader::new(&[0xff, 0xff, 0x07, 0x61]).compact_string();

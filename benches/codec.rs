@@ -1,0 +1,155 @@
+//! Codec benchmarks: decode and encode of a StreamsGroupHeartbeat response carrying 1,000
+//! tasks and of a StreamsGroupDescribe response with 1,000 members (spec/issue 2 item 8).
+//!
+//! Run: `cargo bench --bench codec -- --warm-up-time 1 --measurement-time 3`
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use streams_coordinator::protocol::describe::{Assignment, DescribedGroup, Member};
+use streams_coordinator::protocol::heartbeat::{
+    Endpoint, EndpointToPartitions, KeyValue, Status, TaskIds, TaskOffset, TopicPartition,
+};
+use streams_coordinator::protocol::{
+    Message, StreamsGroupDescribeResponse, StreamsGroupHeartbeatResponse,
+};
+
+/// 1,000 tasks: 50 subtopologies x 20 partitions, split 600 active / 300 standby / 100
+/// warm-up, plus the IQ endpoint map of 10 members and one status.
+fn heartbeat_response_1000_tasks() -> StreamsGroupHeartbeatResponse {
+    let tasks = |range: std::ops::Range<i32>| -> Vec<TaskIds> {
+        (0..50)
+            .map(|s| TaskIds {
+                subtopology_id: format!("{s}"),
+                partitions: range.clone().collect(),
+            })
+            .collect()
+    };
+    StreamsGroupHeartbeatResponse {
+        member_id: "b7d3a0a4-4f1e-4f52-9b1e-3c2a6f0e9d11".into(),
+        member_epoch: 42,
+        heartbeat_interval_ms: 5000,
+        task_offset_interval_ms: 60000,
+        acceptable_recovery_lag: 10_000,
+        status: Some(vec![Status {
+            status_code: 5,
+            status_detail: "Assignment delayed due to the configured initial rebalance delay."
+                .into(),
+        }]),
+        active_tasks: Some(tasks(0..12)),
+        standby_tasks: Some(tasks(12..18)),
+        warmup_tasks: Some(tasks(18..20)),
+        endpoint_information_epoch: 3,
+        partitions_by_user_endpoint: Some(
+            (0..10)
+                .map(|m| EndpointToPartitions {
+                    user_endpoint: Endpoint {
+                        host: format!("app-host-{m}.example.internal"),
+                        port: 8080,
+                    },
+                    active_partitions: (0..5)
+                        .map(|t| TopicPartition {
+                            topic: format!("orders-{t}"),
+                            partitions: (m * 2..m * 2 + 2).collect(),
+                        })
+                        .collect(),
+                    standby_partitions: vec![],
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+/// One stable group of 1,000 members, each with 2 active and 1 standby task, current and
+/// target assignment, a client tag, an endpoint and one task offset.
+fn describe_response_1000_members() -> StreamsGroupDescribeResponse {
+    let members = (0..1000)
+        .map(|m| {
+            let assignment = Assignment {
+                active_tasks: vec![TaskIds {
+                    subtopology_id: format!("{}", m % 10),
+                    partitions: vec![m / 10, m / 10 + 100],
+                }],
+                standby_tasks: vec![TaskIds {
+                    subtopology_id: format!("{}", (m + 1) % 10),
+                    partitions: vec![m / 10],
+                }],
+                warmup_tasks: vec![],
+            };
+            Member {
+                member_id: format!("member-{m:04}-4f1e-4f52-9b1e-3c2a6f0e9d11"),
+                member_epoch: 7,
+                instance_id: None,
+                rack_id: Some(format!("rack-{}", m % 3)),
+                client_id: format!("word-count-app-{m}-StreamThread-1-consumer"),
+                client_host: format!("/10.0.{}.{}", m / 256, m % 256),
+                topology_epoch: 1,
+                process_id: format!("process-{m:04}"),
+                user_endpoint: Some(Endpoint {
+                    host: format!("host-{m}"),
+                    port: 8080,
+                }),
+                client_tags: vec![KeyValue {
+                    key: "zone".into(),
+                    value: format!("zone-{}", m % 3),
+                }],
+                task_offsets: vec![TaskOffset {
+                    subtopology_id: format!("{}", m % 10),
+                    partition: m / 10,
+                    offset: 1_000_000 + m as i64,
+                }],
+                task_end_offsets: vec![],
+                assignment: assignment.clone(),
+                target_assignment: assignment,
+                is_classic: false,
+            }
+        })
+        .collect();
+    StreamsGroupDescribeResponse {
+        throttle_time_ms: 0,
+        groups: vec![DescribedGroup {
+            group_id: "word-count-app".into(),
+            group_state: "Stable".into(),
+            group_epoch: 12,
+            assignment_epoch: 12,
+            members,
+            assignor_name: Some("sticky".into()),
+            ..Default::default()
+        }],
+    }
+}
+
+fn bench_message<M: Message>(c: &mut Criterion, name: &str, msg: &M, version: i16) {
+    let bytes = msg.to_bytes(version).expect("encodes");
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("decode", |b| {
+        b.iter(|| M::decode(black_box(&bytes), version).expect("decodes"))
+    });
+    let mut out = Vec::with_capacity(bytes.len());
+    group.bench_function("encode", |b| {
+        b.iter(|| {
+            out.clear();
+            black_box(msg).encode(version, &mut out).expect("encodes");
+            out.len()
+        })
+    });
+    group.finish();
+}
+
+fn codec(c: &mut Criterion) {
+    bench_message(
+        c,
+        "heartbeat_response_v1_1000_tasks",
+        &heartbeat_response_1000_tasks(),
+        1,
+    );
+    bench_message(
+        c,
+        "describe_response_v1_1000_members",
+        &describe_response_1000_members(),
+        1,
+    );
+}
+
+criterion_group!(benches, codec);
+criterion_main!(benches);
