@@ -136,7 +136,54 @@ fn bench_message<M: Message>(c: &mut Criterion, name: &str, msg: &M, version: i1
     group.finish();
 }
 
+/// Nanoseconds this thread has run on a CPU (Linux `/proc/thread-self/schedstat`), if known.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// On a shared machine criterion's wall-clock figures include time the thread spent
+/// waiting for a CPU; this prints the on-CPU time per operation alongside.
+fn cpu_time_report<M: Message>(name: &str, msg: &M, version: i16, iters: u32) {
+    let bytes = msg.to_bytes(version).expect("encodes");
+    let Some(start) = thread_cpu_ns() else {
+        return;
+    };
+    for _ in 0..iters {
+        black_box(M::decode(black_box(&bytes), version).expect("decodes"));
+    }
+    let mid = thread_cpu_ns().unwrap_or(start);
+    let mut out = Vec::with_capacity(bytes.len());
+    for _ in 0..iters {
+        out.clear();
+        black_box(msg).encode(version, &mut out).expect("encodes");
+    }
+    let end = thread_cpu_ns().unwrap_or(mid);
+    println!(
+        "{name}: {} bytes; on-CPU time per op: decode {:.1} µs, encode {:.1} µs ({iters} iterations)",
+        bytes.len(),
+        (mid - start) as f64 / f64::from(iters) / 1000.0,
+        (end - mid) as f64 / f64::from(iters) / 1000.0,
+    );
+}
+
 fn codec(c: &mut Criterion) {
+    cpu_time_report(
+        "heartbeat_response_v1_1000_tasks",
+        &heartbeat_response_1000_tasks(),
+        1,
+        20_000,
+    );
+    cpu_time_report(
+        "describe_response_v1_1000_members",
+        &describe_response_1000_members(),
+        1,
+        300,
+    );
     bench_message(
         c,
         "heartbeat_response_v1_1000_tasks",
