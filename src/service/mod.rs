@@ -1,5 +1,665 @@
-//! The tokio driver a broker embeds (under construction): group partitioning
-//! and the broker-layer authorization checks.
+//! The tokio driver a broker embeds.
+//!
+//! The broker hands the [`Service`] decoded requests and gets responses back;
+//! the service does persistence, ordering, timers and sharding:
+//!
+//! * Groups are sharded like Kafka's `__consumer_offsets`: group id →
+//!   partition by [`partition::partition_for`]. Each loaded partition is owned
+//!   by one tokio task holding one [`GroupCoordinator`](crate::group::GroupCoordinator);
+//!   partitions run concurrently.
+//! * A response leaves only after its records are durable in the broker's
+//!   [`RecordSink`]. If an append fails, the shard is rebuilt from the durable
+//!   records and the requests in flight get a retriable error
+//!   (NOT_COORDINATOR for a storage error, spec 01 §6 for the others).
+//! * [`Service::load`] replays a partition (requests meanwhile get
+//!   COORDINATOR_LOAD_IN_PROGRESS), [`Service::unload`] resigns it; requests
+//!   for partitions not owned get NOT_COORDINATOR.
+//! * Timers run on tokio time, driven by the core's deadlines; metadata
+//!   changes from the [`MetadataSource`] reach every shard.
+//! * Each request runs in a `tracing` span; [`Service::metrics`] returns a
+//!   snapshot to export.
+//!
+//! See `docs/embedding.md` for the glue a broker writes.
 
 pub mod auth;
+pub mod broker;
+mod metrics;
 pub mod partition;
+mod shard;
+pub mod sim;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dashmap::DashMap;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+pub use auth::{AclOperation, AllowAll, Authorizer, MemoryAuthorizer, Resource};
+pub use broker::{
+    BoxFuture, Broker, MemoryBroker, MemoryMetadata, MemoryRecordSink, MemoryTopicCreator,
+    MetadataSource, RecordSink, SinkError, TopicCreator,
+};
+pub use metrics::ServiceMetrics;
+pub use shard::LoadError;
+
+use crate::assignor::AssignorRegistry;
+use crate::group::{CoordinatorConfig, RequestContext};
+use crate::protocol::describe::{DescribedGroup, AUTHORIZED_OPERATIONS_NOT_REQUESTED};
+use crate::protocol::heartbeat::Status;
+use crate::protocol::{
+    ErrorCode, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
+    StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
+};
+use metrics::Counters;
+use shard::{Failure, Shard, ShardRequest, ACTIVE, LOADING};
+
+/// Settings of the service.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    /// Partitions of `__consumer_offsets` (`offsets.topic.num.partitions`, default 50).
+    pub partition_count: i32,
+    /// The core's settings (Kafka's `group.streams.*` names).
+    pub coordinator: CoordinatorConfig,
+    /// The task assignors.
+    pub assignors: Arc<AssignorRegistry>,
+    /// Bound of each shard's request queue (back-pressure beyond it).
+    pub shard_queue_capacity: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            partition_count: 50,
+            coordinator: CoordinatorConfig::default(),
+            assignors: Arc::new(AssignorRegistry::default()),
+            shard_queue_capacity: 4096,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServiceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceConfig")
+            .field("partition_count", &self.partition_count)
+            .field("coordinator", &self.coordinator)
+            .field("shard_queue_capacity", &self.shard_queue_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who sent a request, as the broker's network layer knows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientContext {
+    /// The authenticated principal, e.g. `User:alice` (`User:ANONYMOUS` without auth).
+    pub principal: String,
+    /// The request header's client id.
+    pub client_id: String,
+    /// The client's address.
+    pub client_host: String,
+    /// The request's API version.
+    pub api_version: i16,
+}
+
+/// Errors of partition management.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The partition number is outside `0..partition_count`.
+    #[error("partition {partition} is outside 0..{partition_count}")]
+    NoSuchPartition {
+        /// The partition asked for.
+        partition: i32,
+        /// The configured partition count.
+        partition_count: i32,
+    },
+    /// Loading failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+/// Wall-clock milliseconds mapped onto tokio's clock, so that timers follow
+/// tokio time (and paused time in tests).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    base: tokio::time::Instant,
+    base_ms: i64,
+}
+
+impl Clock {
+    fn new() -> Self {
+        let base_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Self {
+            base: tokio::time::Instant::now(),
+            base_ms,
+        }
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.base_ms + self.base.elapsed().as_millis() as i64
+    }
+
+    pub(crate) fn instant_at(&self, ms: i64) -> tokio::time::Instant {
+        let offset = ms.saturating_sub(self.base_ms).max(0) as u64;
+        self.base + Duration::from_millis(offset)
+    }
+}
+
+/// What every shard shares.
+pub(crate) struct Env {
+    pub sink: Arc<dyn RecordSink>,
+    pub coordinator: CoordinatorConfig,
+    pub assignors: Arc<AssignorRegistry>,
+    pub clock: Clock,
+    pub counters: Arc<Counters>,
+}
+
+struct ShardHandle {
+    tx: mpsc::Sender<ShardRequest>,
+    state: Arc<AtomicU8>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Inner {
+    config: ServiceConfig,
+    broker: Broker,
+    env: Arc<Env>,
+    shards: DashMap<i32, Arc<ShardHandle>>,
+    creating: Mutex<BTreeSet<String>>,
+    creation_errors: Mutex<BTreeMap<String, (String, i64)>>,
+}
+
+/// The streams-group coordinator service. Cheap to clone; all clones share
+/// the same shards. Must be created inside a tokio runtime.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("partition_count", &self.inner.config.partition_count)
+            .field("loaded", &self.inner.shards.len())
+            .finish()
+    }
+}
+
+fn heartbeat_error(failure: Failure) -> StreamsGroupHeartbeatResponse {
+    StreamsGroupHeartbeatResponse {
+        error_code: failure.code.0,
+        error_message: failure.message,
+        ..Default::default()
+    }
+}
+
+fn describe_error(group_id: &str, failure: &Failure) -> DescribedGroup {
+    DescribedGroup {
+        group_id: group_id.to_owned(),
+        error_code: failure.code.0,
+        error_message: failure.message.clone(),
+        ..Default::default()
+    }
+}
+
+impl Service {
+    /// Starts a service over the broker's hooks. No partition is loaded yet:
+    /// call [`load`](Self::load) for each `__consumer_offsets` partition this
+    /// broker leads.
+    pub fn new(config: ServiceConfig, broker: Broker) -> Self {
+        let env = Arc::new(Env {
+            sink: broker.records.clone(),
+            coordinator: config.coordinator.clone(),
+            assignors: config.assignors.clone(),
+            clock: Clock::new(),
+            counters: Arc::new(Counters::default()),
+        });
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                broker,
+                env,
+                shards: DashMap::new(),
+                creating: Mutex::new(BTreeSet::new()),
+                creation_errors: Mutex::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// The partition that owns `group_id`.
+    pub fn partition_for(&self, group_id: &str) -> i32 {
+        partition::partition_for(group_id, self.inner.config.partition_count).unwrap_or(0)
+    }
+
+    /// The service's current time in ms (wall clock at start + tokio time since).
+    pub fn now_ms(&self) -> i64 {
+        self.inner.env.clock.now_ms()
+    }
+
+    /// Becomes coordinator of `partition`: replays its records, re-arms timers,
+    /// then serves it. Resolves once loaded; requests meanwhile get
+    /// COORDINATOR_LOAD_IN_PROGRESS. Loading a loaded partition does nothing.
+    pub async fn load(&self, partition: i32) -> Result<(), ServiceError> {
+        let count = self.inner.config.partition_count;
+        if !(0..count).contains(&partition) {
+            return Err(ServiceError::NoSuchPartition {
+                partition,
+                partition_count: count,
+            });
+        }
+        let (loaded_tx, loaded_rx) = oneshot::channel();
+        {
+            let entry = self.inner.shards.entry(partition);
+            if let dashmap::Entry::Occupied(_) = entry {
+                return Ok(());
+            }
+            let (tx, rx) = mpsc::channel(self.inner.config.shard_queue_capacity.max(1));
+            let state = Arc::new(AtomicU8::new(LOADING));
+            let task = tokio::spawn(
+                Shard::run(
+                    partition,
+                    self.inner.env.clone(),
+                    rx,
+                    self.inner.broker.metadata.subscribe(),
+                    state.clone(),
+                    loaded_tx,
+                )
+                .instrument(tracing::info_span!("streams_shard", partition)),
+            );
+            entry.or_insert(Arc::new(ShardHandle {
+                tx,
+                state,
+                task: Mutex::new(Some(task)),
+            }));
+        }
+        match loaded_rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.inner.shards.remove(&partition);
+                Err(e.into())
+            }
+            Err(_) => {
+                self.inner.shards.remove(&partition);
+                Err(LoadError::Unloaded(partition).into())
+            }
+        }
+    }
+
+    /// Resigns `partition`: requests in flight and queued get NOT_COORDINATOR,
+    /// later ones too. Resolves once the shard task has stopped.
+    pub async fn unload(&self, partition: i32) {
+        let Some((_, handle)) = self.inner.shards.remove(&partition) else {
+            return;
+        };
+        let _ = handle.tx.send(ShardRequest::Unload).await;
+        let task = handle.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Unloads every partition.
+    pub async fn shutdown(&self) {
+        let partitions: Vec<i32> = self.inner.shards.iter().map(|e| *e.key()).collect();
+        for p in partitions {
+            self.unload(p).await;
+        }
+    }
+
+    /// The partitions currently loaded or loading, ascending.
+    pub fn partitions(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.inner.shards.iter().map(|e| *e.key()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The shard queue of `partition` if it is active, else the error to answer.
+    fn route(&self, partition: i32) -> Result<mpsc::Sender<ShardRequest>, Failure> {
+        let Some(handle) = self.inner.shards.get(&partition) else {
+            return Err(Failure::new(ErrorCode::NOT_COORDINATOR));
+        };
+        match handle.state.load(Ordering::Acquire) {
+            ACTIVE => Ok(handle.tx.clone()),
+            LOADING => Err(Failure::new(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS)),
+            _ => Err(Failure::new(ErrorCode::NOT_COORDINATOR)),
+        }
+    }
+
+    fn streams_enabled(&self) -> bool {
+        self.inner
+            .config
+            .coordinator
+            .rebalance_protocols
+            .iter()
+            .any(|p| p == "streams")
+    }
+
+    fn core_context(client: &ClientContext) -> RequestContext {
+        RequestContext {
+            api_version: client.api_version,
+            client_id: client.client_id.clone(),
+            client_host: client.client_host.clone(),
+            now_ms: 0,
+        }
+    }
+
+    /// Handles a StreamsGroupHeartbeat (API key 88): the broker-layer checks of
+    /// spec 02 §1, then the group's shard; the response is returned once its
+    /// records are durable. Internal topics the group needs are created (if
+    /// the principal may CREATE them) without delaying the response.
+    pub async fn heartbeat(
+        &self,
+        client: &ClientContext,
+        request: StreamsGroupHeartbeatRequest,
+    ) -> StreamsGroupHeartbeatResponse {
+        let span = tracing::info_span!(
+            "streams_group_heartbeat",
+            group_id = %request.group_id,
+            member_id = %request.member_id,
+            member_epoch = request.member_epoch,
+            partition = tracing::field::Empty,
+            error = tracing::field::Empty,
+            response_epoch = tracing::field::Empty,
+        );
+        let response = self.heartbeat_inner(client, request).instrument(span.clone()).await;
+        if response.error_code != 0 {
+            self.inner.env.counters.error(ErrorCode(response.error_code));
+            span.record("error", ErrorCode(response.error_code).name());
+        } else {
+            span.record("response_epoch", response.member_epoch);
+        }
+        tracing::debug!(parent: &span, error_code = response.error_code, member_epoch = response.member_epoch, "heartbeat answered");
+        response
+    }
+
+    async fn heartbeat_inner(
+        &self,
+        client: &ClientContext,
+        request: StreamsGroupHeartbeatRequest,
+    ) -> StreamsGroupHeartbeatResponse {
+        Counters::incr(&self.inner.env.counters.heartbeats);
+        let authorizer = &self.inner.broker.authorizer;
+        if !self.streams_enabled() {
+            return heartbeat_error(Failure::new(ErrorCode::UNSUPPORTED_VERSION));
+        }
+        if !authorizer.authorize(&client.principal, AclOperation::Read, Resource::Group(&request.group_id)) {
+            return heartbeat_error(Failure::new(ErrorCode::GROUP_AUTHORIZATION_FAILED));
+        }
+        if let Some(topology) = &request.topology {
+            let names = topology.subtopologies.iter().flat_map(|s| {
+                s.source_topics
+                    .iter()
+                    .map(String::as_str)
+                    .chain(s.repartition_sink_topics.iter().map(String::as_str))
+                    .chain(s.repartition_source_topics.iter().map(|t| t.name.as_str()))
+                    .chain(s.state_changelog_topics.iter().map(|t| t.name.as_str()))
+            });
+            match auth::check_topology_topic_names(names) {
+                Err(rejection) => {
+                    return heartbeat_error(Failure {
+                        code: ErrorCode::STREAMS_INVALID_TOPOLOGY,
+                        message: Some(rejection.to_string()),
+                    })
+                }
+                Ok(names) => {
+                    if names
+                        .iter()
+                        .any(|t| !authorizer.authorize(&client.principal, AclOperation::Describe, Resource::Topic(t)))
+                    {
+                        return heartbeat_error(Failure::new(ErrorCode::TOPIC_AUTHORIZATION_FAILED));
+                    }
+                }
+            }
+        }
+        let partition = self.partition_for(&request.group_id);
+        tracing::Span::current().record("partition", partition);
+        let tx = match self.route(partition) {
+            Ok(tx) => tx,
+            Err(f) => return heartbeat_error(f),
+        };
+        let (reply, rx) = oneshot::channel();
+        let msg = ShardRequest::Heartbeat {
+            ctx: Self::core_context(client),
+            req: Box::new(request),
+            reply,
+        };
+        if tx.send(msg).await.is_err() {
+            return heartbeat_error(Failure::new(ErrorCode::NOT_COORDINATOR));
+        }
+        let done = match rx.await {
+            Ok(Ok(done)) => done,
+            Ok(Err(f)) => return heartbeat_error(f),
+            Err(_) => return heartbeat_error(Failure::new(ErrorCode::NOT_COORDINATOR)),
+        };
+        let mut response = done.response;
+        if response.error_code == 0 && !done.internal_topics.is_empty() {
+            self.create_internal_topics(client, &mut response, done.internal_topics);
+        }
+        response
+    }
+
+    /// Kafka's broker-layer handling of the topics a heartbeat asks for.
+    fn create_internal_topics(
+        &self,
+        client: &ClientContext,
+        response: &mut StreamsGroupHeartbeatResponse,
+        topics: Vec<crate::topology::InternalTopic>,
+    ) {
+        let authorizer = &self.inner.broker.authorizer;
+        let unauthorized: Vec<&str> = if authorizer.authorize(&client.principal, AclOperation::Create, Resource::Cluster) {
+            Vec::new()
+        } else {
+            topics
+                .iter()
+                .map(|t| t.name.as_str())
+                .filter(|t| !authorizer.authorize(&client.principal, AclOperation::Create, Resource::Topic(t)))
+                .collect()
+        };
+        let missing = StatusCode::MISSING_INTERNAL_TOPICS.0;
+        let status = response.status.get_or_insert_with(Vec::new);
+        if !unauthorized.is_empty() {
+            let detail = format!("Unauthorized to CREATE on topics {}.", unauthorized.join(", "));
+            match status.iter_mut().find(|s| s.status_code == missing) {
+                Some(s) => s.status_detail = format!("{}; {detail}", s.status_detail),
+                None => status.push(Status {
+                    status_code: missing,
+                    status_detail: detail,
+                }),
+            }
+            return;
+        }
+        let now = self.now_ms();
+        let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+        if let Some(s) = status.iter_mut().find(|s| s.status_code == missing) {
+            let errors: Vec<String> = self
+                .inner
+                .creation_errors
+                .lock()
+                .map(|m| {
+                    names
+                        .iter()
+                        .filter_map(|n| m.get(n).filter(|(_, until)| *until > now).map(|(e, _)| format!("{n} ({e})")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !errors.is_empty() {
+                let shown = errors.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                let more = if errors.len() > 3 {
+                    format!("{shown} and {} more", errors.len() - 3)
+                } else {
+                    shown
+                };
+                s.status_detail = format!("{}; Creation failed: {more}.", s.status_detail);
+            }
+        }
+        let to_create: Vec<crate::topology::InternalTopic> = match self.inner.creating.lock() {
+            Ok(mut creating) => topics.into_iter().filter(|t| creating.insert(t.name.clone())).collect(),
+            Err(_) => return,
+        };
+        if to_create.is_empty() {
+            return;
+        }
+        let ttl = 2 * i64::from(response.heartbeat_interval_ms.max(1));
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let outcome = inner.broker.topics.create_topics(to_create.clone()).await;
+            let now = inner.env.clock.now_ms();
+            if let Ok(mut errors) = inner.creation_errors.lock() {
+                errors.retain(|_, (_, until)| *until > now);
+                for (name, result) in outcome {
+                    match result {
+                        Ok(()) => {
+                            errors.remove(&name);
+                        }
+                        Err(e) => {
+                            tracing::warn!(topic = %name, error = %e, "internal topic creation failed");
+                            errors.insert(name, (e, now + ttl));
+                        }
+                    }
+                }
+            }
+            if let Ok(mut creating) = inner.creating.lock() {
+                for t in &to_create {
+                    creating.remove(&t.name);
+                }
+            }
+        });
+    }
+
+    /// Handles a StreamsGroupDescribe (API key 89), per spec 07 §1.1: group
+    /// DESCRIBE authorization, then each group read from its shard's committed
+    /// state, then the authorized operations and the topic DESCRIBE check.
+    pub async fn describe(
+        &self,
+        client: &ClientContext,
+        request: StreamsGroupDescribeRequest,
+    ) -> StreamsGroupDescribeResponse {
+        let span = tracing::info_span!("streams_group_describe", groups = request.group_ids.len());
+        let response = self.describe_inner(client, request).instrument(span).await;
+        for g in &response.groups {
+            if g.error_code != 0 {
+                self.inner.env.counters.error(ErrorCode(g.error_code));
+            }
+        }
+        response
+    }
+
+    async fn describe_inner(
+        &self,
+        client: &ClientContext,
+        request: StreamsGroupDescribeRequest,
+    ) -> StreamsGroupDescribeResponse {
+        Counters::incr(&self.inner.env.counters.describes);
+        let mut groups = Vec::with_capacity(request.group_ids.len());
+        if !self.streams_enabled() {
+            let f = Failure::new(ErrorCode::UNSUPPORTED_VERSION);
+            groups.extend(request.group_ids.iter().map(|g| describe_error(g, &f)));
+            return StreamsGroupDescribeResponse { throttle_time_ms: 0, groups };
+        }
+        let authorizer = &self.inner.broker.authorizer;
+        let mut by_partition: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+        for id in &request.group_ids {
+            if !authorizer.authorize(&client.principal, AclOperation::Describe, Resource::Group(id)) {
+                groups.push(describe_error(id, &Failure::new(ErrorCode::GROUP_AUTHORIZATION_FAILED)));
+            } else if id.is_empty() {
+                groups.push(describe_error(id, &Failure::new(ErrorCode::INVALID_GROUP_ID)));
+            } else {
+                by_partition.entry(self.partition_for(id)).or_default().push(id.clone());
+            }
+        }
+        // Ask every shard first, then collect, so shards work concurrently.
+        let mut waiting = Vec::new();
+        for (partition, ids) in by_partition {
+            let sub = StreamsGroupDescribeRequest {
+                group_ids: ids.clone(),
+                ..request.clone()
+            };
+            let sent = match self.route(partition) {
+                Err(f) => Err(f),
+                Ok(tx) => {
+                    let (reply, rx) = oneshot::channel();
+                    let msg = ShardRequest::Describe {
+                        ctx: Self::core_context(client),
+                        req: sub,
+                        reply,
+                    };
+                    match tx.send(msg).await {
+                        Ok(()) => Ok(rx),
+                        Err(_) => Err(Failure::new(ErrorCode::NOT_COORDINATOR)),
+                    }
+                }
+            };
+            waiting.push((ids, sent));
+        }
+        for (ids, sent) in waiting {
+            let result = match sent {
+                Ok(rx) => rx.await.unwrap_or(Err(Failure::new(ErrorCode::NOT_COORDINATOR))),
+                Err(f) => Err(f),
+            };
+            match result {
+                Ok(described) => groups.extend(described),
+                Err(f) => groups.extend(ids.iter().map(|g| describe_error(g, &f))),
+            }
+        }
+        for g in groups.iter_mut().filter(|g| g.error_code == 0) {
+            if request.include_authorized_operations {
+                g.authorized_operations = AclOperation::GROUP_OPERATIONS
+                    .iter()
+                    .filter(|op| authorizer.authorize(&client.principal, **op, Resource::Group(&g.group_id)))
+                    .fold(0i32, |bits, op| bits | (1 << op.code()));
+            } else {
+                g.authorized_operations = AUTHORIZED_OPERATIONS_NOT_REQUESTED;
+            }
+            let denied = g.topology.as_ref().is_some_and(|t| {
+                t.subtopologies.iter().flatten().any(|s| {
+                    s.source_topics
+                        .iter()
+                        .chain(s.repartition_sink_topics.iter())
+                        .map(String::as_str)
+                        .chain(s.repartition_source_topics.iter().map(|t| t.name.as_str()))
+                        .chain(s.state_changelog_topics.iter().map(|t| t.name.as_str()))
+                        .any(|t| !authorizer.authorize(&client.principal, AclOperation::Describe, Resource::Topic(t)))
+                })
+            });
+            if denied {
+                *g = DescribedGroup {
+                    group_id: std::mem::take(&mut g.group_id),
+                    error_code: ErrorCode::TOPIC_AUTHORIZATION_FAILED.0,
+                    error_message: Some(
+                        "The described group uses topics that the client is not authorized to describe.".into(),
+                    ),
+                    ..Default::default()
+                };
+            }
+        }
+        StreamsGroupDescribeResponse { throttle_time_ms: 0, groups }
+    }
+
+    /// A snapshot of the service's metrics and every active shard's core metrics.
+    pub async fn metrics(&self) -> ServiceMetrics {
+        let mut m = ServiceMetrics::from_counters(&self.inner.env.counters);
+        let handles: Vec<(i32, Arc<ShardHandle>)> =
+            self.inner.shards.iter().map(|e| (*e.key(), e.value().clone())).collect();
+        for (partition, handle) in handles {
+            match handle.state.load(Ordering::Acquire) {
+                ACTIVE => {
+                    m.partitions_active += 1;
+                    let (reply, rx) = oneshot::channel();
+                    if handle.tx.send(ShardRequest::Metrics { reply }).await.is_ok() {
+                        if let Ok(cm) = rx.await {
+                            m.shards.insert(partition, cm);
+                        }
+                    }
+                }
+                LOADING => m.partitions_loading += 1,
+                _ => {}
+            }
+        }
+        m
+    }
+}
