@@ -172,6 +172,7 @@ struct SinkState {
 pub struct MemoryRecordSink {
     state: Mutex<SinkState>,
     delay: Mutex<Option<Duration>>,
+    read_delay: Mutex<Option<Duration>>,
 }
 
 impl MemoryRecordSink {
@@ -197,6 +198,13 @@ impl MemoryRecordSink {
     /// Makes every append take `delay` before it completes (a slow disk).
     pub fn set_append_delay(&self, delay: Option<Duration>) {
         if let Ok(mut d) = self.delay.lock() {
+            *d = delay;
+        }
+    }
+
+    /// Makes every read take `delay` (a slow load).
+    pub fn set_read_delay(&self, delay: Option<Duration>) {
+        if let Ok(mut d) = self.read_delay.lock() {
             *d = delay;
         }
     }
@@ -240,7 +248,13 @@ impl RecordSink for MemoryRecordSink {
     }
 
     fn read(&self, partition: i32) -> BoxFuture<'_, Result<Vec<CoordinatorRecord>, SinkError>> {
-        Box::pin(async move { Ok(self.records(partition)) })
+        Box::pin(async move {
+            let delay = self.read_delay.lock().ok().and_then(|d| *d);
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            Ok(self.records(partition))
+        })
     }
 }
 
@@ -332,7 +346,7 @@ impl TopicCreator for MemoryTopicCreator {
 fn add_topic(metadata: ClusterMetadata, name: &str, partitions: i32) -> ClusterMetadata {
     let h = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
     let id = crate::protocol::Uuid(h.to_be_bytes());
-    metadata.with_topic(name, id, partitions)
+    metadata.with_topic(id, name, partitions)
 }
 
 /// A whole in-memory broker: log, metadata, topic creation, and an
