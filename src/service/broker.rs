@@ -341,12 +341,14 @@ impl TopicCreator for MemoryTopicCreator {
     }
 }
 
-/// A topic id derived from the name (stable, distinct per name) for topics the
-/// in-memory broker creates.
+/// A topic id derived from the topic name (stable, distinct per name): how
+/// the in-memory broker names the topics it creates and the demo's topics.
+pub fn topic_id_for(name: &str) -> crate::protocol::Uuid {
+    crate::protocol::Uuid(xxhash_rust::xxh3::xxh3_128(name.as_bytes()).to_be_bytes())
+}
+
 fn add_topic(metadata: ClusterMetadata, name: &str, partitions: i32) -> ClusterMetadata {
-    let h = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
-    let id = crate::protocol::Uuid(h.to_be_bytes());
-    metadata.with_topic(id, name, partitions)
+    metadata.with_topic(topic_id_for(name), name, partitions)
 }
 
 /// A whole in-memory broker: log, metadata, topic creation, and an

@@ -24,6 +24,7 @@
 pub mod auth;
 pub mod broker;
 mod metrics;
+pub mod net;
 pub mod partition;
 mod shard;
 pub mod sim;

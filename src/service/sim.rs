@@ -19,6 +19,17 @@ use crate::protocol::{ErrorCode, StreamsGroupHeartbeatRequest, StreamsGroupHeart
 /// Tasks by subtopology id.
 pub type Tasks = BTreeMap<String, BTreeSet<i32>>;
 
+/// Settings (`group.streams.*` names) that make rebalances visible within
+/// seconds: the demo broker's `--demo-timings` and the fleet use them.
+pub const DEMO_TIMINGS: [(&str, &str); 6] = [
+    ("group.streams.min.heartbeat.interval.ms", "100"),
+    ("group.streams.heartbeat.interval.ms", "300"),
+    ("group.streams.min.session.timeout.ms", "1000"),
+    ("group.streams.session.timeout.ms", "2000"),
+    ("group.streams.initial.rebalance.delay.ms", "0"),
+    ("group.streams.assignment.interval.ms", "0"),
+];
+
 /// Back-off after a retriable error, in ms.
 pub const RETRY_BACKOFF_MS: i64 = 50;
 
