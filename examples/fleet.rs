@@ -37,6 +37,14 @@ use streams_coordinator::service::sim::{demo_topology, task_count, Reaction, Sim
 use streams_coordinator::service::{MemoryBroker, Service, ServiceConfig};
 use streams_coordinator::topology::ClusterMetadata;
 
+/// `println!` that ignores a closed stdout (e.g. `fleet | head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 const GROUP: &str = "wordcount";
 const INPUT: &str = "input";
 const INPUT_PARTITIONS: i32 = 12;
@@ -104,7 +112,7 @@ struct Timeline {
 impl Timeline {
     fn say(&self, who: &str, what: &str) {
         let t = self.start.elapsed().as_secs_f64();
-        println!("{t:7.3}s  {who:<10} {what}");
+        out!("{t:7.3}s  {who:<10} {what}");
     }
 }
 
@@ -134,6 +142,7 @@ fn spawn_client(i: usize, target: Target, timeline: Timeline) -> Running {
             if !client.due(now()) {
                 continue;
             }
+            let joining = client.member_epoch == 0;
             let req = client.heartbeat(now());
             let resp = match transport.heartbeat(&req).await {
                 Ok(r) => r,
@@ -143,7 +152,8 @@ fn spawn_client(i: usize, target: Target, timeline: Timeline) -> Running {
                 Reaction::Assigned { gained, revoked } => timeline.say(
                     &name,
                     &format!(
-                        "epoch {:>2}: +{gained} -{revoked} active → owns {} active {}",
+                        "{}epoch {:>2}: +{gained} -{revoked} active → owns {} active {}",
+                        if joining { "joined, " } else { "" },
                         client.member_epoch,
                         task_count(&client.active),
                         tasks_str(&client)
@@ -209,7 +219,7 @@ fn print_assignment(g: &DescribedGroup) {
         by_member.insert(&m.member_id, m.assignment.active_tasks.iter().map(|t| t.partitions.len()).sum());
     }
     let line: Vec<String> = by_member.iter().map(|(m, n)| format!("{m}={n}")).collect();
-    println!("           {:<10} active tasks per member: {}", "", line.join(", "));
+    out!("           {:<10} active tasks per member: {}", "", line.join(", "));
 }
 
 #[tokio::main]
@@ -231,7 +241,7 @@ async fn main() -> ExitCode {
     };
     let target = match target {
         Some(addr) => {
-            println!("fleet: clients connect to the broker at {addr}");
+            out!("fleet: clients connect to the broker at {addr}");
             Target::Tcp(addr)
         }
         None => {
@@ -251,11 +261,11 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
-            println!("fleet: coordinator service in process (requests go through the Kafka codec)");
+            out!("fleet: coordinator service in process (requests go through the Kafka codec)");
             Target::InProcess(service)
         }
     };
-    println!(
+    out!(
         "fleet: group {GROUP:?}, topology: 2 subtopologies over {INPUT:?} ({INPUT_PARTITIONS} partitions) → 24 tasks; heartbeat 300 ms, session timeout 2 s\n"
     );
     let timeline = Timeline { start: Instant::now() };
@@ -274,7 +284,7 @@ async fn main() -> ExitCode {
 
     let steps: [(&str, i32); 5] = [("3 clients join", 3), ("scale out +2", 2), ("scale in: member-2 leaves", -1), ("kill member-4 (crash)", -2), ("scale out +1", 1)];
     for (label, change) in steps {
-        println!("\n── {label} ──");
+        out!("\n── {label} ──");
         timeline.say("fleet", label);
         match change {
             n if n > 0 => {
@@ -313,10 +323,10 @@ async fn main() -> ExitCode {
         let _ = r.leave.send(()).await;
         let _ = r.task.await;
     }
-    println!("\nRebalance latency per change (wall clock, from the change to a Stable group):");
+    out!("\nRebalance latency per change (wall clock, from the change to a Stable group):");
     for (label, took) in &results {
-        println!("  {label:<28} {:>6} ms", took.as_millis());
+        out!("  {label:<28} {:>6} ms", took.as_millis());
     }
-    println!("  (the crash includes the 2 s session timeout that detects it)");
+    out!("  (the crash includes the 2 s session timeout that detects it)");
     ExitCode::SUCCESS
 }

@@ -222,3 +222,48 @@ async fn internal_topics_are_created_and_the_group_becomes_ready() {
     assert_eq!(broker.topics.created(), vec!["app-store-changelog".to_string()]);
     assert_eq!(broker.metadata.current().partition_count("app-store-changelog"), Some(INPUT_PARTITIONS));
 }
+
+/// Requests arriving while an append is in flight share the next append
+/// (group commit): ten joins over a 100 ms log take two appends, not ten.
+#[tokio::test(start_paused = true)]
+async fn concurrent_writes_share_appends() {
+    let broker = broker();
+    let service = started(&broker).await;
+    broker.records.set_append_delay(Some(Duration::from_millis(100)));
+    let appends_before = broker.records.append_count();
+    let start = service.now_ms();
+    let mut joins = Vec::new();
+    for i in 0..10 {
+        let s = service.clone();
+        joins.push(tokio::spawn(async move {
+            let mut c = client(i);
+            s.heartbeat(&client_ctx(), c.heartbeat(0)).await
+        }));
+    }
+    for j in joins {
+        assert_eq!(j.await.expect("join").error_code, 0);
+    }
+    let took = service.now_ms() - start;
+    let appends = broker.records.append_count() - appends_before;
+    assert!(appends <= 3, "{appends} appends for 10 concurrent joins");
+    assert!(took < 400, "took {took} ms");
+}
+
+/// A metadata change reaches the shard: the group's source topic is missing
+/// (NotReady, MISSING_SOURCE_TOPICS) until the broker publishes it; then the
+/// group configures, gets its changelog created and converges.
+#[tokio::test(start_paused = true)]
+async fn metadata_changes_reach_the_groups() {
+    let broker = streams_coordinator::service::MemoryBroker::new(
+        streams_coordinator::topology::ClusterMetadata::new(),
+        INPUT_PARTITIONS,
+    );
+    let service = started(&broker).await;
+    let mut fleet = Fleet::new(2);
+    fleet.run_for(&service, 10_000).await;
+    let g = describe(&service, GROUP).await.expect("describe");
+    assert_eq!(g.group_state, "NotReady");
+    assert!(fleet.live().all(|c| c.active.is_empty()));
+    broker.metadata.set(metadata());
+    fleet.run_until_stable(&service, 120_000).await;
+}

@@ -51,11 +51,13 @@ pub struct Fleet {
     pub fenced: usize,
     pub retries: usize,
     pub errors: Vec<i16>,
+    /// Active tasks a stable group covers (one per input partition).
+    pub expected_tasks: usize,
 }
 
 impl Fleet {
     pub fn new(n: usize) -> Self {
-        Self { clients: (0..n).map(client).collect(), dead: BTreeSet::new(), fenced: 0, retries: 0, errors: Vec::new() }
+        Self { clients: (0..n).map(client).collect(), dead: BTreeSet::new(), fenced: 0, retries: 0, errors: Vec::new(), expected_tasks: INPUT_PARTITIONS as usize }
     }
 
     /// Sends every due heartbeat once.
@@ -145,7 +147,7 @@ impl Fleet {
                 }
             }
         }
-        seen.len() == INPUT_PARTITIONS as usize
+        seen.len() == self.expected_tasks
     }
 }
 
