@@ -24,11 +24,23 @@ use streams_coordinator::service::{ClientContext, MemoryBroker, Service, Service
 use streams_coordinator::topology::ClusterMetadata;
 
 fn ctx() -> ClientContext {
-    ClientContext { principal: "User:bench".into(), client_id: "bench".into(), client_host: "/127.0.0.1".into(), api_version: 1 }
+    ClientContext {
+        principal: "User:bench".into(),
+        client_id: "bench".into(),
+        client_host: "/127.0.0.1".into(),
+        api_version: 1,
+    }
 }
 
-fn service(partitions: i32, settings: &[(&str, &str)], topics: &[(&str, i32)]) -> (Service, MemoryBroker) {
-    let mut config = ServiceConfig { partition_count: partitions, ..ServiceConfig::default() };
+fn service(
+    partitions: i32,
+    settings: &[(&str, &str)],
+    topics: &[(&str, i32)],
+) -> (Service, MemoryBroker) {
+    let mut config = ServiceConfig {
+        partition_count: partitions,
+        ..ServiceConfig::default()
+    };
     for (k, v) in settings {
         config.coordinator.set(k, v).expect("setting");
     }
@@ -42,13 +54,21 @@ fn service(partitions: i32, settings: &[(&str, &str)], topics: &[(&str, i32)]) -
 
 async fn stable(service: &Service, group: &str, members: usize) -> Option<i32> {
     let d = service
-        .describe(&ctx(), StreamsGroupDescribeRequest { group_ids: vec![group.into()], ..Default::default() })
+        .describe(
+            &ctx(),
+            StreamsGroupDescribeRequest {
+                group_ids: vec![group.into()],
+                ..Default::default()
+            },
+        )
         .await;
     let g = d.groups.into_iter().next()?;
     let ok = g.error_code == 0
         && g.group_state == "Stable"
         && g.members.len() == members
-        && g.members.iter().all(|m| m.member_epoch == g.assignment_epoch);
+        && g.members
+            .iter()
+            .all(|m| m.member_epoch == g.assignment_epoch);
     ok.then_some(g.group_epoch)
 }
 
@@ -70,7 +90,10 @@ async fn converge_all(service: &Service, clients: &mut [SimClient]) {
         }
         let mut all = true;
         for g in 0..GROUPS {
-            if stable(service, &format!("group-{g}"), MEMBERS).await.is_none() {
+            if stable(service, &format!("group-{g}"), MEMBERS)
+                .await
+                .is_none()
+            {
                 all = false;
                 break;
             }
@@ -84,7 +107,11 @@ async fn converge_all(service: &Service, clients: &mut [SimClient]) {
 }
 
 fn bench_heartbeats(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let settings = [
         ("group.streams.initial.rebalance.delay.ms", "0"),
         ("group.streams.assignment.interval.ms", "0"),
@@ -99,7 +126,12 @@ fn bench_heartbeats(c: &mut Criterion) {
         let mut clients: Vec<SimClient> = (0..GROUPS * MEMBERS)
             .map(|i| {
                 let g = format!("group-{}", i / MEMBERS);
-                SimClient::new(&g, &format!("m{i}"), &format!("p{i}"), demo_topology(&g, &["input"], false))
+                SimClient::new(
+                    &g,
+                    &format!("m{i}"),
+                    &format!("p{i}"),
+                    demo_topology(&g, &["input"], false),
+                )
             })
             .collect();
         converge_all(&service, &mut clients).await;
@@ -107,7 +139,10 @@ fn bench_heartbeats(c: &mut Criterion) {
         for (i, c) in clients.into_iter().enumerate() {
             workers[i % WORKERS].push(c);
         }
-        workers.into_iter().map(|w| Arc::new(Mutex::new(w))).collect()
+        workers
+            .into_iter()
+            .map(|w| Arc::new(Mutex::new(w)))
+            .collect()
     });
     let mut group = c.benchmark_group("service_heartbeats");
     group.throughput(Throughput::Elements((GROUPS * MEMBERS) as u64));
@@ -161,7 +196,12 @@ impl SimFleet {
         self.stops.push(stop.clone());
         let service = self.service.clone();
         tokio::spawn(async move {
-            let mut c = SimClient::new("big", &format!("m{i}"), &format!("p{i}"), demo_topology("big", &["events"], false));
+            let mut c = SimClient::new(
+                "big",
+                &format!("m{i}"),
+                &format!("p{i}"),
+                demo_topology("big", &["events"], false),
+            );
             let start = service.now_ms();
             tokio::time::sleep(Duration::from_millis((first_at - start).max(0) as u64)).await;
             loop {
@@ -202,7 +242,11 @@ async fn wait_stable(service: &Service, members: usize, after: i32) -> (i32, i64
 async fn big_group() -> (SimFleet, i32) {
     let (service, _broker) = service(1, &[], &[("events", 2_000)]);
     service.load(0).await.expect("load");
-    let mut fleet = SimFleet { service: service.clone(), stops: Vec::new(), next: 0 };
+    let mut fleet = SimFleet {
+        service: service.clone(),
+        stops: Vec::new(),
+        next: 0,
+    };
     let t0 = service.now_ms();
     for i in 0..BIG {
         // Phases spread over one heartbeat interval.
@@ -213,7 +257,11 @@ async fn big_group() -> (SimFleet, i32) {
 }
 
 fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
 }
 
 fn bench_rebalance(c: &mut Criterion) {

@@ -25,13 +25,18 @@ fn usage(msg: &str) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (mut port, mut config, mut metadata) = (9092u16, ServiceConfig::default(), ClusterMetadata::new());
+    let (mut port, mut config, mut metadata) =
+        (9092u16, ServiceConfig::default(), ClusterMetadata::new());
     config.partition_count = 4;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
         let step: Result<(), String> = match arg.as_str() {
-            "--port" => value("--port").and_then(|v| v.parse().map(|p| port = p).map_err(|e| format!("--port: {e}"))),
+            "--port" => value("--port").and_then(|v| {
+                v.parse()
+                    .map(|p| port = p)
+                    .map_err(|e| format!("--port: {e}"))
+            }),
             "--partitions" => value("--partitions").and_then(|v| match v.parse() {
                 Ok(n) if n > 0 => {
                     config.partition_count = n;
@@ -39,7 +44,9 @@ async fn main() -> ExitCode {
                 }
                 _ => Err(format!("--partitions: {v} is not a positive number")),
             }),
-            "--demo-timings" => DEMO_TIMINGS.iter().try_for_each(|(k, v)| config.coordinator.set(k, v).map_err(|e| e.to_string())),
+            "--demo-timings" => DEMO_TIMINGS
+                .iter()
+                .try_for_each(|(k, v)| config.coordinator.set(k, v).map_err(|e| e.to_string())),
             "--config" => value("--config").and_then(|kv| match kv.split_once('=') {
                 Some((k, v)) => config.coordinator.set(k, v).map_err(|e| e.to_string()),
                 None => Err(format!("--config: {kv} is not NAME=VALUE")),

@@ -26,14 +26,18 @@ use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
 use streams_coordinator::protocol::describe::DescribedGroup;
-use streams_coordinator::protocol::frame::{decode_response_frame, encode_request_frame, RequestHeader};
+use streams_coordinator::protocol::frame::{
+    decode_response_frame, encode_request_frame, RequestHeader,
+};
 use streams_coordinator::protocol::{
-    Message, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse, StreamsGroupHeartbeatRequest,
-    StreamsGroupHeartbeatResponse,
+    Message, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
+    StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
 use streams_coordinator::service::broker::topic_id_for;
 use streams_coordinator::service::net::{self, Connection, NetError};
-use streams_coordinator::service::sim::{demo_topology, task_count, Reaction, SimClient, DEMO_TIMINGS};
+use streams_coordinator::service::sim::{
+    demo_topology, task_count, Reaction, SimClient, DEMO_TIMINGS,
+};
 use streams_coordinator::service::{MemoryBroker, Service, ServiceConfig};
 use streams_coordinator::topology::ClusterMetadata;
 
@@ -61,12 +65,19 @@ enum Transport {
 impl Transport {
     async fn open(target: &Target, client_id: &str) -> Result<Self, NetError> {
         Ok(match target {
-            Target::InProcess(service) => Transport::InProcess { service: service.clone(), correlation: 0 },
+            Target::InProcess(service) => Transport::InProcess {
+                service: service.clone(),
+                correlation: 0,
+            },
             Target::Tcp(addr) => Transport::Tcp(Connection::connect(*addr, client_id).await?),
         })
     }
 
-    async fn in_process<M: Message, R: Message>(service: &Service, correlation: &mut i32, req: &M) -> Result<R, NetError> {
+    async fn in_process<M: Message, R: Message>(
+        service: &Service,
+        correlation: &mut i32,
+        req: &M,
+    ) -> Result<R, NetError> {
         *correlation += 1;
         let header = RequestHeader {
             request_api_key: M::API_KEY,
@@ -81,17 +92,29 @@ impl Transport {
         Ok(resp)
     }
 
-    async fn heartbeat(&mut self, req: &StreamsGroupHeartbeatRequest) -> Result<StreamsGroupHeartbeatResponse, NetError> {
+    async fn heartbeat(
+        &mut self,
+        req: &StreamsGroupHeartbeatRequest,
+    ) -> Result<StreamsGroupHeartbeatResponse, NetError> {
         match self {
-            Transport::InProcess { service, correlation } => Self::in_process(service, correlation, req).await,
+            Transport::InProcess {
+                service,
+                correlation,
+            } => Self::in_process(service, correlation, req).await,
             Transport::Tcp(c) => c.heartbeat(VERSION, req).await,
         }
     }
 
     async fn describe(&mut self, group: &str) -> Result<StreamsGroupDescribeResponse, NetError> {
-        let req = StreamsGroupDescribeRequest { group_ids: vec![group.into()], ..Default::default() };
+        let req = StreamsGroupDescribeRequest {
+            group_ids: vec![group.into()],
+            ..Default::default()
+        };
         match self {
-            Transport::InProcess { service, correlation } => Self::in_process(service, correlation, &req).await,
+            Transport::InProcess {
+                service,
+                correlation,
+            } => Self::in_process(service, correlation, &req).await,
             Transport::Tcp(c) => c.describe(VERSION, &req).await,
         }
     }
@@ -130,11 +153,19 @@ fn spawn_client(i: usize, target: Target, timeline: Timeline) -> Running {
             Ok(t) => t,
             Err(e) => return timeline.say(&name, &format!("cannot connect: {e}")),
         };
-        let mut client = SimClient::new(GROUP, &name, &format!("process-{i}"), demo_topology(GROUP, &[INPUT], true));
+        let mut client = SimClient::new(
+            GROUP,
+            &name,
+            &format!("process-{i}"),
+            demo_topology(GROUP, &[INPUT], true),
+        );
         let start = Instant::now();
         let now = || start.elapsed().as_millis() as i64;
         loop {
-            let wait = client.next_heartbeat_ms().map(|t| (t - now()).max(0) as u64).unwrap_or(u64::MAX);
+            let wait = client
+                .next_heartbeat_ms()
+                .map(|t| (t - now()).max(0) as u64)
+                .unwrap_or(u64::MAX);
             tokio::select! {
                 _ = leave_rx.recv() => client.leave(now()),
                 _ = tokio::time::sleep(Duration::from_millis(wait.min(60_000))) => {}
@@ -159,14 +190,21 @@ fn spawn_client(i: usize, target: Target, timeline: Timeline) -> Running {
                         tasks_str(&client)
                     ),
                 ),
-                Reaction::Fenced(code) => timeline.say(&name, &format!("fenced ({}), rejoining", code.name())),
-                Reaction::Fatal(code) => return timeline.say(&name, &format!("stopped on {}", code.name())),
+                Reaction::Fenced(code) => {
+                    timeline.say(&name, &format!("fenced ({}), rejoining", code.name()))
+                }
+                Reaction::Fatal(code) => {
+                    return timeline.say(&name, &format!("stopped on {}", code.name()))
+                }
                 Reaction::Left => return timeline.say(&name, "left the group"),
                 Reaction::Retry(_) | Reaction::EpochChanged | Reaction::Nothing => {}
             }
         }
     });
-    Running { task, leave: leave_tx }
+    Running {
+        task,
+        leave: leave_tx,
+    }
 }
 
 fn tasks_str(c: &SimClient) -> String {
@@ -189,19 +227,32 @@ async fn wait_stable(
     let start = Instant::now();
     let mut last = (String::new(), -1);
     loop {
-        let resp = observer.lock().await.describe(GROUP).await.map_err(|e| e.to_string())?;
+        let resp = observer
+            .lock()
+            .await
+            .describe(GROUP)
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(g) = resp.groups.into_iter().next().filter(|g| g.error_code == 0) {
             if (g.group_state.clone(), g.group_epoch) != last {
                 last = (g.group_state.clone(), g.group_epoch);
                 timeline.say(
                     "group",
-                    &format!("{:<11} group epoch {:>2}, assignment epoch {:>2}, {} members", g.group_state, g.group_epoch, g.assignment_epoch, g.members.len()),
+                    &format!(
+                        "{:<11} group epoch {:>2}, assignment epoch {:>2}, {} members",
+                        g.group_state,
+                        g.group_epoch,
+                        g.assignment_epoch,
+                        g.members.len()
+                    ),
                 );
             }
             let settled = g.group_state == "Stable"
                 && g.group_epoch > after_epoch
                 && g.members.len() == members
-                && g.members.iter().all(|m| m.member_epoch == g.assignment_epoch);
+                && g.members
+                    .iter()
+                    .all(|m| m.member_epoch == g.assignment_epoch);
             if settled {
                 return Ok((g, start.elapsed()));
             }
@@ -216,10 +267,21 @@ async fn wait_stable(
 fn print_assignment(g: &DescribedGroup) {
     let mut by_member: BTreeMap<&str, usize> = BTreeMap::new();
     for m in &g.members {
-        by_member.insert(&m.member_id, m.assignment.active_tasks.iter().map(|t| t.partitions.len()).sum());
+        by_member.insert(
+            &m.member_id,
+            m.assignment
+                .active_tasks
+                .iter()
+                .map(|t| t.partitions.len())
+                .sum(),
+        );
     }
     let line: Vec<String> = by_member.iter().map(|(m, n)| format!("{m}={n}")).collect();
-    out!("           {:<10} active tasks per member: {}", "", line.join(", "));
+    out!(
+        "           {:<10} active tasks per member: {}",
+        "",
+        line.join(", ")
+    );
 }
 
 #[tokio::main]
@@ -245,14 +307,18 @@ async fn main() -> ExitCode {
             Target::Tcp(addr)
         }
         None => {
-            let mut config = ServiceConfig { partition_count: 4, ..ServiceConfig::default() };
+            let mut config = ServiceConfig {
+                partition_count: 4,
+                ..ServiceConfig::default()
+            };
             for (k, v) in DEMO_TIMINGS {
                 if let Err(e) = config.coordinator.set(k, v) {
                     eprintln!("fleet: {k}={v}: {e}");
                     return ExitCode::FAILURE;
                 }
             }
-            let metadata = ClusterMetadata::new().with_topic(topic_id_for(INPUT), INPUT, INPUT_PARTITIONS);
+            let metadata =
+                ClusterMetadata::new().with_topic(topic_id_for(INPUT), INPUT, INPUT_PARTITIONS);
             let broker = MemoryBroker::new(metadata, INPUT_PARTITIONS);
             let service = Service::new(config, broker.hooks());
             for p in 0..4 {
@@ -268,7 +334,9 @@ async fn main() -> ExitCode {
     out!(
         "fleet: group {GROUP:?}, topology: 2 subtopologies over {INPUT:?} ({INPUT_PARTITIONS} partitions) → 24 tasks; heartbeat 300 ms, session timeout 2 s\n"
     );
-    let timeline = Timeline { start: Instant::now() };
+    let timeline = Timeline {
+        start: Instant::now(),
+    };
     let observer = match Transport::open(&target, "fleet-observer").await {
         Ok(t) => Mutex::new(t),
         Err(e) => {
@@ -282,14 +350,23 @@ async fn main() -> ExitCode {
     let mut epoch = 0;
     let mut results: Vec<(String, Duration)> = Vec::new();
 
-    let steps: [(&str, i32); 5] = [("3 clients join", 3), ("scale out +2", 2), ("scale in: member-2 leaves", -1), ("kill member-4 (crash)", -2), ("scale out +1", 1)];
+    let steps: [(&str, i32); 5] = [
+        ("3 clients join", 3),
+        ("scale out +2", 2),
+        ("scale in: member-2 leaves", -1),
+        ("kill member-4 (crash)", -2),
+        ("scale out +1", 1),
+    ];
     for (label, change) in steps {
         out!("\n── {label} ──");
         timeline.say("fleet", label);
         match change {
             n if n > 0 => {
                 for _ in 0..n {
-                    running.insert(next_id, spawn_client(next_id, target.clone(), timeline.clone()));
+                    running.insert(
+                        next_id,
+                        spawn_client(next_id, target.clone(), timeline.clone()),
+                    );
                     next_id += 1;
                 }
             }
@@ -310,7 +387,10 @@ async fn main() -> ExitCode {
             Ok((g, took)) => {
                 epoch = g.group_epoch;
                 print_assignment(&g);
-                timeline.say("fleet", &format!("rebalance done in {} ms", took.as_millis()));
+                timeline.say(
+                    "fleet",
+                    &format!("rebalance done in {} ms", took.as_millis()),
+                );
                 results.push((label.to_string(), took));
             }
             Err(e) => {

@@ -19,7 +19,10 @@ async fn clients_join_and_converge() {
     let mut fleet = Fleet::new(3);
     fleet.run_until_stable(&service, 60_000).await;
     assert_eq!(fleet.fenced, 0);
-    assert!(!broker.records.records(service.partition_for(GROUP)).is_empty());
+    assert!(!broker
+        .records
+        .records(service.partition_for(GROUP))
+        .is_empty());
     let m = service.metrics().await;
     assert!(m.heartbeats > 0);
     assert_eq!(m.partitions_active, 1);
@@ -34,18 +37,33 @@ async fn partitions_not_owned_answer_not_coordinator() {
     let resp = service.heartbeat(&client_ctx(), c.heartbeat(0)).await;
     assert_eq!(resp.error_code, ErrorCode::NOT_COORDINATOR.0);
     let d = service
-        .describe(&client_ctx(), StreamsGroupDescribeRequest { group_ids: vec![GROUP.into(), "".into()], ..Default::default() })
+        .describe(
+            &client_ctx(),
+            StreamsGroupDescribeRequest {
+                group_ids: vec![GROUP.into(), "".into()],
+                ..Default::default()
+            },
+        )
         .await;
-    let codes: Vec<(String, i16)> = d.groups.iter().map(|g| (g.group_id.clone(), g.error_code)).collect();
+    let codes: Vec<(String, i16)> = d
+        .groups
+        .iter()
+        .map(|g| (g.group_id.clone(), g.error_code))
+        .collect();
     assert!(codes.contains(&(GROUP.to_string(), ErrorCode::NOT_COORDINATOR.0)));
     assert!(codes.contains(&(String::new(), ErrorCode::INVALID_GROUP_ID.0)));
-    assert!(service.load(PARTITIONS).await.is_err(), "partition out of range");
+    assert!(
+        service.load(PARTITIONS).await.is_err(),
+        "partition out of range"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn loading_partition_answers_load_in_progress() {
     let broker = broker();
-    broker.records.set_read_delay(Some(Duration::from_millis(500)));
+    broker
+        .records
+        .set_read_delay(Some(Duration::from_millis(500)));
     let service = Service::new(config(), broker.hooks());
     let p = service.partition_for(GROUP);
     let loader = {
@@ -57,7 +75,9 @@ async fn loading_partition_answers_load_in_progress() {
     let resp = service.heartbeat(&client_ctx(), c.heartbeat(0)).await;
     assert_eq!(resp.error_code, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS.0);
     loader.await.expect("join").expect("load");
-    let resp = service.heartbeat(&client_ctx(), c.heartbeat(service.now_ms())).await;
+    let resp = service
+        .heartbeat(&client_ctx(), c.heartbeat(service.now_ms()))
+        .await;
     assert_eq!(resp.error_code, 0);
     assert!(resp.member_epoch > 0);
 }
@@ -67,15 +87,23 @@ async fn response_waits_for_durable_records() {
     let broker = broker();
     let service = started(&broker).await;
     let p = service.partition_for(GROUP);
-    broker.records.set_append_delay(Some(Duration::from_millis(250)));
+    broker
+        .records
+        .set_append_delay(Some(Duration::from_millis(250)));
     let before = broker.records.records(p).len();
     let start = service.now_ms();
     let mut c = client(0);
     let resp = service.heartbeat(&client_ctx(), c.heartbeat(start)).await;
     assert_eq!(resp.error_code, 0);
-    assert!(service.now_ms() - start >= 250, "answered before the append completed");
+    assert!(
+        service.now_ms() - start >= 250,
+        "answered before the append completed"
+    );
     let after = broker.records.records(p);
-    assert!(after.len() > before, "the join's records are durable when it is answered");
+    assert!(
+        after.len() > before,
+        "the join's records are durable when it is answered"
+    );
     assert!(after.iter().any(|r| r.key.member_id() == Some("member-0")));
 }
 
@@ -106,7 +134,10 @@ async fn append_failure_mid_rebalance_loses_nothing_and_converges() {
     // What the live shard holds equals a fresh replay of the durable log.
     let live = describe(&service, GROUP).await.expect("describe live");
     let other = Service::new(config(), broker.hooks());
-    other.load(other.partition_for(GROUP)).await.expect("load replica");
+    other
+        .load(other.partition_for(GROUP))
+        .await
+        .expect("load replica");
     let replayed = describe(&other, GROUP).await.expect("describe replayed");
     assert_eq!(strip(live), strip(replayed));
     other.shutdown().await;
@@ -117,7 +148,9 @@ async fn append_failure_mid_rebalance_loses_nothing_and_converges() {
 }
 
 /// Task offsets are in-memory only and lost on rebuild by design (spec 06 §4.1).
-fn strip(mut g: streams_coordinator::protocol::describe::DescribedGroup) -> streams_coordinator::protocol::describe::DescribedGroup {
+fn strip(
+    mut g: streams_coordinator::protocol::describe::DescribedGroup,
+) -> streams_coordinator::protocol::describe::DescribedGroup {
     for m in &mut g.members {
         m.task_offsets.clear();
         m.task_end_offsets.clear();
@@ -138,14 +171,20 @@ async fn unload_and_reload_under_traffic() {
     service.unload(p).await;
     fleet.clients.push(client(3));
     fleet.run_for(&service, 500).await;
-    assert!(fleet.errors.iter().all(|e| *e == ErrorCode::NOT_COORDINATOR.0));
+    assert!(fleet
+        .errors
+        .iter()
+        .all(|e| *e == ErrorCode::NOT_COORDINATOR.0));
     assert!(!fleet.errors.is_empty());
 
     // Another broker takes over from the same log.
     let successor = Service::new(config(), broker.hooks());
     successor.load(p).await.expect("reload");
     fleet.run_until_stable(&successor, 120_000).await;
-    assert_eq!(fleet.fenced, 0, "members keep their epochs across the fail-over");
+    assert_eq!(
+        fleet.fenced, 0,
+        "members keep their epochs across the fail-over"
+    );
     assert_eq!(fleet.live().count(), 4);
 }
 
@@ -157,7 +196,10 @@ async fn crashed_member_is_fenced_by_the_session_timer() {
     fleet.run_until_stable(&service, 60_000).await;
     fleet.dead.insert(1);
     let took = fleet.run_until_stable(&service, 120_000).await;
-    assert!(took >= 45_000, "fenced only after the default 45 s session timeout, took {took}");
+    assert!(
+        took >= 45_000,
+        "fenced only after the default 45 s session timeout, took {took}"
+    );
     let g = describe(&service, GROUP).await.expect("describe");
     assert_eq!(g.members.len(), 2);
 }
@@ -167,20 +209,29 @@ async fn authorization_and_topology_name_checks() {
     let broker = broker();
     let acl = Arc::new(MemoryAuthorizer::new());
     let service = Service::new(config(), broker.hooks_with(acl.clone()));
-    service.load(service.partition_for(GROUP)).await.expect("load");
+    service
+        .load(service.partition_for(GROUP))
+        .await
+        .expect("load");
     let ctx = client_ctx();
     let mut c = client(0);
 
     let r = service.heartbeat(&ctx, c.heartbeat(0)).await;
     assert_eq!(r.error_code, ErrorCode::GROUP_AUTHORIZATION_FAILED.0);
 
-    acl.allow("User:test", AclOperation::Read, AclResource::Group(GROUP.into()));
+    acl.allow(
+        "User:test",
+        AclOperation::Read,
+        AclResource::Group(GROUP.into()),
+    );
     let r = service.heartbeat(&ctx, c.heartbeat(0)).await;
     assert_eq!(r.error_code, ErrorCode::TOPIC_AUTHORIZATION_FAILED.0);
 
     let mut bad = c.heartbeat(0);
     if let Some(t) = bad.topology.as_mut() {
-        t.subtopologies[0].source_topics.push("__consumer_offsets".into());
+        t.subtopologies[0]
+            .source_topics
+            .push("__consumer_offsets".into());
     }
     let r = service.heartbeat(&ctx, bad).await;
     assert_eq!(r.error_code, ErrorCode::STREAMS_INVALID_TOPOLOGY.0);
@@ -191,26 +242,50 @@ async fn authorization_and_topology_name_checks() {
 
     // Topics may be described but not created: the join works and the
     // missing changelog is reported as not creatable.
-    acl.allow("User:test", AclOperation::Describe, AclResource::Topic("*".into()));
+    acl.allow(
+        "User:test",
+        AclOperation::Describe,
+        AclResource::Topic("*".into()),
+    );
     let r = service.heartbeat(&ctx, c.heartbeat(0)).await;
     assert_eq!(r.error_code, 0);
     let status = r.status.unwrap_or_default();
-    let missing = status.iter().find(|s| s.status_code == StatusCode::MISSING_INTERNAL_TOPICS.0).expect("status 3");
+    let missing = status
+        .iter()
+        .find(|s| s.status_code == StatusCode::MISSING_INTERNAL_TOPICS.0)
+        .expect("status 3");
     assert!(
-        missing.status_detail.ends_with("Unauthorized to CREATE on topics app-store-changelog."),
+        missing
+            .status_detail
+            .ends_with("Unauthorized to CREATE on topics app-store-changelog."),
         "{}",
         missing.status_detail
     );
     assert!(broker.topics.created().is_empty());
 
     // Describe needs DESCRIBE on the group.
-    let req = StreamsGroupDescribeRequest { group_ids: vec![GROUP.into()], include_authorized_operations: true, ..Default::default() };
+    let req = StreamsGroupDescribeRequest {
+        group_ids: vec![GROUP.into()],
+        include_authorized_operations: true,
+        ..Default::default()
+    };
     let d = service.describe(&ctx, req.clone()).await;
-    assert_eq!(d.groups[0].error_code, ErrorCode::GROUP_AUTHORIZATION_FAILED.0);
-    acl.allow("User:test", AclOperation::Describe, AclResource::Group(GROUP.into()));
+    assert_eq!(
+        d.groups[0].error_code,
+        ErrorCode::GROUP_AUTHORIZATION_FAILED.0
+    );
+    acl.allow(
+        "User:test",
+        AclOperation::Describe,
+        AclResource::Group(GROUP.into()),
+    );
     let d = service.describe(&ctx, req).await;
     assert_eq!(d.groups[0].error_code, 0);
-    assert_eq!(d.groups[0].authorized_operations, (1 << 3) | (1 << 8), "READ and DESCRIBE");
+    assert_eq!(
+        d.groups[0].authorized_operations,
+        (1 << 3) | (1 << 8),
+        "READ and DESCRIBE"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -219,8 +294,17 @@ async fn internal_topics_are_created_and_the_group_becomes_ready() {
     let service = started(&broker).await;
     let mut fleet = Fleet::new(2);
     fleet.run_until_stable(&service, 60_000).await;
-    assert_eq!(broker.topics.created(), vec!["app-store-changelog".to_string()]);
-    assert_eq!(broker.metadata.current().partition_count("app-store-changelog"), Some(INPUT_PARTITIONS));
+    assert_eq!(
+        broker.topics.created(),
+        vec!["app-store-changelog".to_string()]
+    );
+    assert_eq!(
+        broker
+            .metadata
+            .current()
+            .partition_count("app-store-changelog"),
+        Some(INPUT_PARTITIONS)
+    );
 }
 
 /// Requests arriving while an append is in flight share the next append
@@ -229,7 +313,9 @@ async fn internal_topics_are_created_and_the_group_becomes_ready() {
 async fn concurrent_writes_share_appends() {
     let broker = broker();
     let service = started(&broker).await;
-    broker.records.set_append_delay(Some(Duration::from_millis(100)));
+    broker
+        .records
+        .set_append_delay(Some(Duration::from_millis(100)));
     let appends_before = broker.records.append_count();
     let start = service.now_ms();
     let mut joins = Vec::new();

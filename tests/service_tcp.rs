@@ -32,19 +32,29 @@ impl Drop for Broker {
 fn broker_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test path");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    dir.join("examples").join(format!("broker{}", std::env::consts::EXE_SUFFIX))
+    dir.join("examples")
+        .join(format!("broker{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn start_broker() -> Broker {
     let mut child = Command::new(broker_binary())
-        .args(["--port", "0", "--partitions", "3", "--demo-timings", "input:6"])
+        .args([
+            "--port",
+            "0",
+            "--partitions",
+            "3",
+            "--demo-timings",
+            "input:6",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the broker example is built by `cargo test`");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
     let addr = line
         .trim()
         .strip_prefix("listening on ")
@@ -54,18 +64,28 @@ fn start_broker() -> Broker {
 }
 
 fn has(resp: &ApiVersionsResponse, key: i16, min: i16, max: i16) -> bool {
-    resp.api_keys.contains(&ApiVersion { api_key: key, min_version: min, max_version: max })
+    resp.api_keys.contains(&ApiVersion {
+        api_key: key,
+        min_version: min,
+        max_version: max,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_broker_over_tcp() {
     let broker = start_broker();
-    let mut admin = Connection::connect(broker.addr, "admin").await.expect("connect");
+    let mut admin = Connection::connect(broker.addr, "admin")
+        .await
+        .expect("connect");
 
     for v in 0..=3 {
         let r = admin.api_versions(v).await.expect("api versions");
         assert_eq!(r.error_code, 0, "v{v}");
-        assert!(has(&r, 18, 0, 3) && has(&r, 88, 0, 1) && has(&r, 89, 0, 1), "v{v}: {:?}", r.api_keys);
+        assert!(
+            has(&r, 18, 0, 3) && has(&r, 88, 0, 1) && has(&r, 89, 0, 1),
+            "v{v}: {:?}",
+            r.api_keys
+        );
     }
 
     // A too-new ApiVersions (v9) is answered at v0 with UNSUPPORTED_VERSION.
@@ -87,14 +107,23 @@ async fn demo_broker_over_tcp() {
     raw.write_all(&[0, 0, 0, 3, 0, 88, 0]).await.expect("write");
     let mut buf = [0u8; 1];
     let closed = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut buf)).await;
-    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the broker closes a connection after a bad frame");
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "the broker closes a connection after a bad frame"
+    );
 
     // Two clients, one at v0 and one at v1, join and converge.
     let topology = demo_topology("app", &["input"], false);
     let mut clients = Vec::new();
     for (i, version) in [(0, 0i16), (1, 1)] {
-        let conn = Connection::connect(broker.addr, &format!("c{i}")).await.expect("connect");
-        clients.push((SimClient::new("app", &format!("m{i}"), &format!("p{i}"), topology.clone()), conn, version));
+        let conn = Connection::connect(broker.addr, &format!("c{i}"))
+            .await
+            .expect("connect");
+        clients.push((
+            SimClient::new("app", &format!("m{i}"), &format!("p{i}"), topology.clone()),
+            conn,
+            version,
+        ));
     }
     let start = Instant::now();
     let now = || start.elapsed().as_millis() as i64;
@@ -108,25 +137,53 @@ async fn demo_broker_over_tcp() {
             }
         }
         let d = admin
-            .describe(1, &StreamsGroupDescribeRequest { group_ids: vec!["app".into()], ..Default::default() })
+            .describe(
+                1,
+                &StreamsGroupDescribeRequest {
+                    group_ids: vec!["app".into()],
+                    ..Default::default()
+                },
+            )
             .await
             .expect("describe");
         let g = &d.groups[0];
-        let owned: usize = clients.iter().map(|(c, _, _)| c.active.values().map(|p| p.len()).sum::<usize>()).sum();
-        if g.group_state == "Stable" && g.members.len() == 2 && owned == 6 && clients.iter().all(|(c, _, _)| c.member_epoch == g.assignment_epoch) {
+        let owned: usize = clients
+            .iter()
+            .map(|(c, _, _)| c.active.values().map(|p| p.len()).sum::<usize>())
+            .sum();
+        if g.group_state == "Stable"
+            && g.members.len() == 2
+            && owned == 6
+            && clients
+                .iter()
+                .all(|(c, _, _)| c.member_epoch == g.assignment_epoch)
+        {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "no convergence: {g:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no convergence: {g:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     // Describe at v0 too; an unknown group is GROUP_ID_NOT_FOUND.
     let d = admin
-        .describe(0, &StreamsGroupDescribeRequest { group_ids: vec!["app".into(), "nope".into()], ..Default::default() })
+        .describe(
+            0,
+            &StreamsGroupDescribeRequest {
+                group_ids: vec!["app".into(), "nope".into()],
+                ..Default::default()
+            },
+        )
         .await
         .expect("describe v0");
     let app = d.groups.iter().find(|g| g.group_id == "app").expect("app");
     assert_eq!(app.members.len(), 2);
-    let nope = d.groups.iter().find(|g| g.group_id == "nope").expect("nope");
+    let nope = d
+        .groups
+        .iter()
+        .find(|g| g.group_id == "nope")
+        .expect("nope");
     assert_eq!(nope.error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
 }

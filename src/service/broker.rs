@@ -111,7 +111,11 @@ impl SinkError {
 ///   compaction only the latest value per key may remain; tombstones may go).
 pub trait RecordSink: Send + Sync + 'static {
     /// Appends `records` to `partition`; resolves when they are durable.
-    fn append(&self, partition: i32, records: Vec<CoordinatorRecord>) -> BoxFuture<'_, Result<(), SinkError>>;
+    fn append(
+        &self,
+        partition: i32,
+        records: Vec<CoordinatorRecord>,
+    ) -> BoxFuture<'_, Result<(), SinkError>>;
     /// Reads back all durable records of `partition`, in order (for loading).
     fn read(&self, partition: i32) -> BoxFuture<'_, Result<Vec<CoordinatorRecord>, SinkError>>;
 }
@@ -224,7 +228,11 @@ impl MemoryRecordSink {
 }
 
 impl RecordSink for MemoryRecordSink {
-    fn append(&self, partition: i32, records: Vec<CoordinatorRecord>) -> BoxFuture<'_, Result<(), SinkError>> {
+    fn append(
+        &self,
+        partition: i32,
+        records: Vec<CoordinatorRecord>,
+    ) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(async move {
             let delay = self.delay.lock().ok().and_then(|d| *d);
             if let Some(d) = delay {
@@ -324,7 +332,11 @@ impl TopicCreator for MemoryTopicCreator {
             let mut changed = false;
             for t in topics {
                 if next.partition_count(&t.name).is_none() {
-                    let n = if t.partitions > 0 { t.partitions } else { self.default_partitions };
+                    let n = if t.partitions > 0 {
+                        t.partitions
+                    } else {
+                        self.default_partitions
+                    };
                     next = add_topic(next, &t.name, n);
                     changed = true;
                     if let Ok(mut c) = self.created.lock() {
@@ -370,7 +382,10 @@ impl MemoryBroker {
         let metadata = Arc::new(MemoryMetadata::new(metadata));
         Self {
             records: Arc::new(MemoryRecordSink::new()),
-            topics: Arc::new(MemoryTopicCreator::new(metadata.clone(), default_partitions)),
+            topics: Arc::new(MemoryTopicCreator::new(
+                metadata.clone(),
+                default_partitions,
+            )),
             metadata,
         }
     }

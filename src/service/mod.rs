@@ -367,9 +367,15 @@ impl Service {
             error = tracing::field::Empty,
             response_epoch = tracing::field::Empty,
         );
-        let response = self.heartbeat_inner(client, request).instrument(span.clone()).await;
+        let response = self
+            .heartbeat_inner(client, request)
+            .instrument(span.clone())
+            .await;
         if response.error_code != 0 {
-            self.inner.env.counters.error(ErrorCode(response.error_code));
+            self.inner
+                .env
+                .counters
+                .error(ErrorCode(response.error_code));
             span.record("error", ErrorCode(response.error_code).name());
         } else {
             span.record("response_epoch", response.member_epoch);
@@ -388,7 +394,11 @@ impl Service {
         if !self.streams_enabled() {
             return heartbeat_error(Failure::new(ErrorCode::UNSUPPORTED_VERSION));
         }
-        if !authorizer.authorize(&client.principal, AclOperation::Read, Resource::Group(&request.group_id)) {
+        if !authorizer.authorize(
+            &client.principal,
+            AclOperation::Read,
+            Resource::Group(&request.group_id),
+        ) {
             return heartbeat_error(Failure::new(ErrorCode::GROUP_AUTHORIZATION_FAILED));
         }
         if let Some(topology) = &request.topology {
@@ -408,11 +418,16 @@ impl Service {
                     })
                 }
                 Ok(names) => {
-                    if names
-                        .iter()
-                        .any(|t| !authorizer.authorize(&client.principal, AclOperation::Describe, Resource::Topic(t)))
-                    {
-                        return heartbeat_error(Failure::new(ErrorCode::TOPIC_AUTHORIZATION_FAILED));
+                    if names.iter().any(|t| {
+                        !authorizer.authorize(
+                            &client.principal,
+                            AclOperation::Describe,
+                            Resource::Topic(t),
+                        )
+                    }) {
+                        return heartbeat_error(Failure::new(
+                            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+                        ));
                     }
                 }
             }
@@ -452,19 +467,29 @@ impl Service {
         topics: Vec<crate::topology::InternalTopic>,
     ) {
         let authorizer = &self.inner.broker.authorizer;
-        let unauthorized: Vec<&str> = if authorizer.authorize(&client.principal, AclOperation::Create, Resource::Cluster) {
-            Vec::new()
-        } else {
-            topics
-                .iter()
-                .map(|t| t.name.as_str())
-                .filter(|t| !authorizer.authorize(&client.principal, AclOperation::Create, Resource::Topic(t)))
-                .collect()
-        };
+        let unauthorized: Vec<&str> =
+            if authorizer.authorize(&client.principal, AclOperation::Create, Resource::Cluster) {
+                Vec::new()
+            } else {
+                topics
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .filter(|t| {
+                        !authorizer.authorize(
+                            &client.principal,
+                            AclOperation::Create,
+                            Resource::Topic(t),
+                        )
+                    })
+                    .collect()
+            };
         let missing = StatusCode::MISSING_INTERNAL_TOPICS.0;
         let status = response.status.get_or_insert_with(Vec::new);
         if !unauthorized.is_empty() {
-            let detail = format!("Unauthorized to CREATE on topics {}.", unauthorized.join(", "));
+            let detail = format!(
+                "Unauthorized to CREATE on topics {}.",
+                unauthorized.join(", ")
+            );
             match status.iter_mut().find(|s| s.status_code == missing) {
                 Some(s) => s.status_detail = format!("{}; {detail}", s.status_detail),
                 None => status.push(Status {
@@ -484,12 +509,21 @@ impl Service {
                 .map(|m| {
                     names
                         .iter()
-                        .filter_map(|n| m.get(n).filter(|(_, until)| *until > now).map(|(e, _)| format!("{n} ({e})")))
+                        .filter_map(|n| {
+                            m.get(n)
+                                .filter(|(_, until)| *until > now)
+                                .map(|(e, _)| format!("{n} ({e})"))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
             if !errors.is_empty() {
-                let shown = errors.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                let shown = errors
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let more = if errors.len() > 3 {
                     format!("{shown} and {} more", errors.len() - 3)
                 } else {
@@ -499,7 +533,10 @@ impl Service {
             }
         }
         let to_create: Vec<crate::topology::InternalTopic> = match self.inner.creating.lock() {
-            Ok(mut creating) => topics.into_iter().filter(|t| creating.insert(t.name.clone())).collect(),
+            Ok(mut creating) => topics
+                .into_iter()
+                .filter(|t| creating.insert(t.name.clone()))
+                .collect(),
             Err(_) => return,
         };
         if to_create.is_empty() {
@@ -560,17 +597,33 @@ impl Service {
         if !self.streams_enabled() {
             let f = Failure::new(ErrorCode::UNSUPPORTED_VERSION);
             groups.extend(request.group_ids.iter().map(|g| describe_error(g, &f)));
-            return StreamsGroupDescribeResponse { throttle_time_ms: 0, groups };
+            return StreamsGroupDescribeResponse {
+                throttle_time_ms: 0,
+                groups,
+            };
         }
         let authorizer = &self.inner.broker.authorizer;
         let mut by_partition: BTreeMap<i32, Vec<String>> = BTreeMap::new();
         for id in &request.group_ids {
-            if !authorizer.authorize(&client.principal, AclOperation::Describe, Resource::Group(id)) {
-                groups.push(describe_error(id, &Failure::new(ErrorCode::GROUP_AUTHORIZATION_FAILED)));
+            if !authorizer.authorize(
+                &client.principal,
+                AclOperation::Describe,
+                Resource::Group(id),
+            ) {
+                groups.push(describe_error(
+                    id,
+                    &Failure::new(ErrorCode::GROUP_AUTHORIZATION_FAILED),
+                ));
             } else if id.is_empty() {
-                groups.push(describe_error(id, &Failure::new(ErrorCode::INVALID_GROUP_ID)));
+                groups.push(describe_error(
+                    id,
+                    &Failure::new(ErrorCode::INVALID_GROUP_ID),
+                ));
             } else {
-                by_partition.entry(self.partition_for(id)).or_default().push(id.clone());
+                by_partition
+                    .entry(self.partition_for(id))
+                    .or_default()
+                    .push(id.clone());
             }
         }
         // Ask every shard first, then collect, so shards work concurrently.
@@ -599,7 +652,9 @@ impl Service {
         }
         for (ids, sent) in waiting {
             let result = match sent {
-                Ok(rx) => rx.await.unwrap_or(Err(Failure::new(ErrorCode::NOT_COORDINATOR))),
+                Ok(rx) => rx
+                    .await
+                    .unwrap_or(Err(Failure::new(ErrorCode::NOT_COORDINATOR))),
                 Err(f) => Err(f),
             };
             match result {
@@ -611,7 +666,9 @@ impl Service {
             if request.include_authorized_operations {
                 g.authorized_operations = AclOperation::GROUP_OPERATIONS
                     .iter()
-                    .filter(|op| authorizer.authorize(&client.principal, **op, Resource::Group(&g.group_id)))
+                    .filter(|op| {
+                        authorizer.authorize(&client.principal, **op, Resource::Group(&g.group_id))
+                    })
                     .fold(0i32, |bits, op| bits | (1 << op.code()));
             } else {
                 g.authorized_operations = AUTHORIZED_OPERATIONS_NOT_REQUESTED;
@@ -624,7 +681,13 @@ impl Service {
                         .map(String::as_str)
                         .chain(s.repartition_source_topics.iter().map(|t| t.name.as_str()))
                         .chain(s.state_changelog_topics.iter().map(|t| t.name.as_str()))
-                        .any(|t| !authorizer.authorize(&client.principal, AclOperation::Describe, Resource::Topic(t)))
+                        .any(|t| {
+                            !authorizer.authorize(
+                                &client.principal,
+                                AclOperation::Describe,
+                                Resource::Topic(t),
+                            )
+                        })
                 })
             });
             if denied {
@@ -638,20 +701,32 @@ impl Service {
                 };
             }
         }
-        StreamsGroupDescribeResponse { throttle_time_ms: 0, groups }
+        StreamsGroupDescribeResponse {
+            throttle_time_ms: 0,
+            groups,
+        }
     }
 
     /// A snapshot of the service's metrics and every active shard's core metrics.
     pub async fn metrics(&self) -> ServiceMetrics {
         let mut m = ServiceMetrics::from_counters(&self.inner.env.counters);
-        let handles: Vec<(i32, Arc<ShardHandle>)> =
-            self.inner.shards.iter().map(|e| (*e.key(), e.value().clone())).collect();
+        let handles: Vec<(i32, Arc<ShardHandle>)> = self
+            .inner
+            .shards
+            .iter()
+            .map(|e| (*e.key(), e.value().clone()))
+            .collect();
         for (partition, handle) in handles {
             match handle.state.load(Ordering::Acquire) {
                 ACTIVE => {
                     m.partitions_active += 1;
                     let (reply, rx) = oneshot::channel();
-                    if handle.tx.send(ShardRequest::Metrics { reply }).await.is_ok() {
+                    if handle
+                        .tx
+                        .send(ShardRequest::Metrics { reply })
+                        .await
+                        .is_ok()
+                    {
                         if let Ok(cm) = rx.await {
                             m.shards.insert(partition, cm);
                         }

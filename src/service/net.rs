@@ -19,9 +19,9 @@ use crate::protocol::frame::{
 };
 use crate::protocol::wire::{DecodeError, EncodeError, Reader};
 use crate::protocol::{
-    ErrorCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse, StreamsGroupHeartbeatRequest,
-    StreamsGroupHeartbeatResponse, STREAMS_API_VERSIONS, STREAMS_GROUP_DESCRIBE_API_KEY,
-    STREAMS_GROUP_HEARTBEAT_API_KEY,
+    ErrorCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
+    StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, STREAMS_API_VERSIONS,
+    STREAMS_GROUP_DESCRIBE_API_KEY, STREAMS_GROUP_HEARTBEAT_API_KEY,
 };
 
 /// Largest request frame accepted, in bytes (Kafka's `socket.request.max.bytes` default).
@@ -105,7 +105,9 @@ fn handle_api_versions(frame: &[u8], version: i16) -> Result<Vec<u8>, NetError> 
         }
     } else {
         response.error_code = ErrorCode::UNSUPPORTED_VERSION.0;
-        response.api_keys.retain(|k| k.api_key == api_versions::API_KEY);
+        response
+            .api_keys
+            .retain(|k| k.api_key == api_versions::API_KEY);
         reply_version = 0;
     }
     let mut out = Vec::with_capacity(64);

@@ -51,7 +51,10 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub(crate) fn new(code: ErrorCode) -> Self {
-        Self { code, message: None }
+        Self {
+            code,
+            message: None,
+        }
     }
 }
 
@@ -248,7 +251,10 @@ impl Shard {
         loop {
             self.maybe_start_append();
             self.answer_parked();
-            let deadline = self.core.next_deadline().map(|ms| self.env.clock.instant_at(ms));
+            let deadline = self
+                .core
+                .next_deadline()
+                .map(|ms| self.env.clock.instant_at(ms));
             let accepting = self.parked.is_empty();
             let event = tokio::select! {
                 biased;
@@ -307,7 +313,11 @@ impl Shard {
     /// Handles one request; `false` when the shard must stop.
     fn handle(&mut self, msg: ShardRequest) -> bool {
         match msg {
-            ShardRequest::Heartbeat { mut ctx, req, reply } => {
+            ShardRequest::Heartbeat {
+                mut ctx,
+                req,
+                reply,
+            } => {
                 ctx.now_ms = self.env.clock.now_ms();
                 let out = self.core.heartbeat(&ctx, *req);
                 let waiter = Waiter {
@@ -319,7 +329,11 @@ impl Shard {
                 };
                 self.push_write(out.records, Some(waiter));
             }
-            ShardRequest::Describe { mut ctx, req, reply } => {
+            ShardRequest::Describe {
+                mut ctx,
+                req,
+                reply,
+            } => {
                 ctx.now_ms = self.env.clock.now_ms();
                 self.parked.push(ParkedRead { ctx, req, reply });
             }
@@ -430,10 +444,16 @@ impl Shard {
     fn shutdown(mut self) {
         let failure = Failure::new(ErrorCode::NOT_COORDINATOR);
         if let Some(inflight) = self.inflight.take() {
-            inflight.waiters.into_iter().for_each(|w| w.fail(failure.clone()));
+            inflight
+                .waiters
+                .into_iter()
+                .for_each(|w| w.fail(failure.clone()));
         }
         let pending = std::mem::take(&mut self.pending);
-        pending.waiters.into_iter().for_each(|w| w.fail(failure.clone()));
+        pending
+            .waiters
+            .into_iter()
+            .for_each(|w| w.fail(failure.clone()));
         for read in std::mem::take(&mut self.parked) {
             let _ = read.reply.send(Err(failure.clone()));
         }

@@ -214,7 +214,11 @@ impl SimClient {
             member_id: self.member_id.clone(),
             member_epoch: self.member_epoch,
             endpoint_information_epoch: self.endpoint_information_epoch,
-            rebalance_timeout_ms: if joining { self.rebalance_timeout_ms } else { -1 },
+            rebalance_timeout_ms: if joining {
+                self.rebalance_timeout_ms
+            } else {
+                -1
+            },
             topology: joining.then(|| self.topology.clone()),
             active_tasks: report.then(|| to_task_ids(&self.active)),
             standby_tasks: report.then(|| to_task_ids(&self.standby)),
@@ -277,16 +281,24 @@ impl SimClient {
         if resp.partitions_by_user_endpoint.is_some() {
             self.endpoint_information_epoch = resp.endpoint_information_epoch;
         }
-        if let (Some(a), Some(s), Some(w)) = (&resp.active_tasks, &resp.standby_tasks, &resp.warmup_tasks) {
+        if let (Some(a), Some(s), Some(w)) =
+            (&resp.active_tasks, &resp.standby_tasks, &resp.warmup_tasks)
+        {
             let active = from_task_ids(a);
             let gained = active
                 .iter()
-                .map(|(s, p)| p.difference(self.active.get(s).unwrap_or(&BTreeSet::new())).count())
+                .map(|(s, p)| {
+                    p.difference(self.active.get(s).unwrap_or(&BTreeSet::new()))
+                        .count()
+                })
                 .sum();
             let revoked = self
                 .active
                 .iter()
-                .map(|(s, p)| p.difference(active.get(s).unwrap_or(&BTreeSet::new())).count())
+                .map(|(s, p)| {
+                    p.difference(active.get(s).unwrap_or(&BTreeSet::new()))
+                        .count()
+                })
                 .sum();
             self.active = active;
             self.standby = from_task_ids(s);
@@ -321,18 +333,31 @@ mod tests {
             member_id: "m1".into(),
             member_epoch: 2,
             heartbeat_interval_ms: 100,
-            active_tasks: Some(vec![TaskIds { subtopology_id: "0".into(), partitions: vec![0, 1] }]),
+            active_tasks: Some(vec![TaskIds {
+                subtopology_id: "0".into(),
+                partitions: vec![0, 1],
+            }]),
             standby_tasks: Some(vec![]),
             warmup_tasks: Some(vec![]),
             ..Default::default()
         };
-        assert_eq!(c.on_response(1, &resp), Reaction::Assigned { gained: 2, revoked: 0 });
+        assert_eq!(
+            c.on_response(1, &resp),
+            Reaction::Assigned {
+                gained: 2,
+                revoked: 0
+            }
+        );
         assert!(c.due(1));
         let ack = c.heartbeat(1);
         assert_eq!(ack.member_epoch, 2);
         assert!(ack.topology.is_none());
         assert_eq!(ack.active_tasks.as_ref().map(Vec::len), Some(1));
-        let quiet = StreamsGroupHeartbeatResponse { member_epoch: 2, heartbeat_interval_ms: 100, ..Default::default() };
+        let quiet = StreamsGroupHeartbeatResponse {
+            member_epoch: 2,
+            heartbeat_interval_ms: 100,
+            ..Default::default()
+        };
         assert_eq!(c.on_response(2, &quiet), Reaction::Nothing);
         assert!(!c.due(50));
         assert!(c.due(102));
@@ -344,11 +369,20 @@ mod tests {
         let mut c = SimClient::new("g", "m1", "p1", demo_topology("app", &["in"], true));
         c.member_epoch = 5;
         c.active.insert("0".into(), [1, 2].into());
-        let fenced = StreamsGroupHeartbeatResponse { error_code: ErrorCode::FENCED_MEMBER_EPOCH.0, ..Default::default() };
-        assert_eq!(c.on_response(10, &fenced), Reaction::Fenced(ErrorCode::FENCED_MEMBER_EPOCH));
+        let fenced = StreamsGroupHeartbeatResponse {
+            error_code: ErrorCode::FENCED_MEMBER_EPOCH.0,
+            ..Default::default()
+        };
+        assert_eq!(
+            c.on_response(10, &fenced),
+            Reaction::Fenced(ErrorCode::FENCED_MEMBER_EPOCH)
+        );
         assert!(c.active.is_empty());
         assert_eq!(c.heartbeat(10).member_epoch, 0);
-        let busy = StreamsGroupHeartbeatResponse { error_code: ErrorCode::COORDINATOR_LOAD_IN_PROGRESS.0, ..Default::default() };
+        let busy = StreamsGroupHeartbeatResponse {
+            error_code: ErrorCode::COORDINATOR_LOAD_IN_PROGRESS.0,
+            ..Default::default()
+        };
         assert!(matches!(c.on_response(11, &busy), Reaction::Retry(_)));
         assert!(!c.due(20));
         assert!(c.due(11 + RETRY_BACKOFF_MS));

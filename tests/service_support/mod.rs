@@ -41,7 +41,12 @@ pub fn client_ctx() -> ClientContext {
 }
 
 pub fn client(i: usize) -> SimClient {
-    SimClient::new(GROUP, &format!("member-{i}"), &format!("process-{i}"), demo_topology(GROUP, &["input"], false))
+    SimClient::new(
+        GROUP,
+        &format!("member-{i}"),
+        &format!("process-{i}"),
+        demo_topology(GROUP, &["input"], false),
+    )
 }
 
 /// Clients that are alive (heartbeating) and those that crashed (silent).
@@ -57,7 +62,14 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn new(n: usize) -> Self {
-        Self { clients: (0..n).map(client).collect(), dead: BTreeSet::new(), fenced: 0, retries: 0, errors: Vec::new(), expected_tasks: INPUT_PARTITIONS as usize }
+        Self {
+            clients: (0..n).map(client).collect(),
+            dead: BTreeSet::new(),
+            fenced: 0,
+            retries: 0,
+            errors: Vec::new(),
+            expected_tasks: INPUT_PARTITIONS as usize,
+        }
     }
 
     /// Sends every due heartbeat once.
@@ -94,7 +106,11 @@ impl Fleet {
             if self.is_stable(service).await {
                 return service.now_ms() - start;
             }
-            assert!(service.now_ms() - start < max_ms, "no convergence within {max_ms} ms; errors {:?}", self.errors);
+            assert!(
+                service.now_ms() - start < max_ms,
+                "no convergence within {max_ms} ms; errors {:?}",
+                self.errors
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -109,14 +125,20 @@ impl Fleet {
     }
 
     pub fn live(&self) -> impl Iterator<Item = &SimClient> + '_ {
-        self.clients.iter().enumerate().filter(|(i, c)| !self.dead.contains(i) && !c.stopped()).map(|(_, c)| c)
+        self.clients
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !self.dead.contains(i) && !c.stopped())
+            .map(|(_, c)| c)
     }
 
     /// Stable: the group says so, every live client is a member at the
     /// assignment epoch owning exactly its assignment, and the active tasks
     /// cover every input partition exactly once.
     pub async fn is_stable(&self, service: &Service) -> bool {
-        let Some(g) = describe(service, GROUP).await else { return false };
+        let Some(g) = describe(service, GROUP).await else {
+            return false;
+        };
         if g.group_state != "Stable" {
             return false;
         }
@@ -126,17 +148,26 @@ impl Fleet {
         }
         let mut seen = BTreeSet::new();
         for c in live {
-            let Some(m) = g.members.iter().find(|m| m.member_id == c.member_id) else { return false };
+            let Some(m) = g.members.iter().find(|m| m.member_id == c.member_id) else {
+                return false;
+            };
             if m.member_epoch != g.assignment_epoch || c.member_epoch != m.member_epoch {
                 return false;
             }
-            let owned: BTreeSet<(String, i32)> =
-                c.active.iter().flat_map(|(s, p)| p.iter().map(move |p| (s.clone(), *p))).collect();
+            let owned: BTreeSet<(String, i32)> = c
+                .active
+                .iter()
+                .flat_map(|(s, p)| p.iter().map(move |p| (s.clone(), *p)))
+                .collect();
             let assigned: BTreeSet<(String, i32)> = m
                 .assignment
                 .active_tasks
                 .iter()
-                .flat_map(|t| t.partitions.iter().map(move |p| (t.subtopology_id.clone(), *p)))
+                .flat_map(|t| {
+                    t.partitions
+                        .iter()
+                        .map(move |p| (t.subtopology_id.clone(), *p))
+                })
                 .collect();
             if owned != assigned {
                 return false;
@@ -154,7 +185,13 @@ impl Fleet {
 /// Describes one group; `None` on any error.
 pub async fn describe(service: &Service, group: &str) -> Option<DescribedGroup> {
     let resp = service
-        .describe(&client_ctx(), StreamsGroupDescribeRequest { group_ids: vec![group.into()], ..Default::default() })
+        .describe(
+            &client_ctx(),
+            StreamsGroupDescribeRequest {
+                group_ids: vec![group.into()],
+                ..Default::default()
+            },
+        )
         .await;
     resp.groups.into_iter().next().filter(|g| g.error_code == 0)
 }
