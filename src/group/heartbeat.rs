@@ -434,8 +434,11 @@ impl GroupCoordinator {
     ) -> Output<StreamsGroupHeartbeatResponse> {
         let mut records = Vec::new();
         let mut internal_topics = Vec::new();
-        let response = match self.handle(ctx, req, &mut records, &mut internal_topics) {
-            Ok(r) => r,
+        let response = match self.handle(ctx, &req, &mut records, &mut internal_topics) {
+            Ok(mut r) => {
+                r.member_id = req.member_id;
+                r
+            }
             Err(e) => {
                 records.clear();
                 internal_topics.clear();
@@ -457,11 +460,11 @@ impl GroupCoordinator {
     fn handle(
         &mut self,
         ctx: &RequestContext,
-        req: StreamsGroupHeartbeatRequest,
+        req: &StreamsGroupHeartbeatRequest,
         records: &mut Vec<CoordinatorRecord>,
         internal_topics: &mut Vec<InternalTopic>,
     ) -> Result<StreamsGroupHeartbeatResponse, ApiError> {
-        validate(&req)?;
+        validate(req)?;
         if req.member_epoch < 0 {
             return self.leave(req, records);
         }
@@ -551,7 +554,7 @@ impl GroupCoordinator {
                         ))
                     }
                 };
-                check_member_epoch(&m, req.member_epoch, &req)?;
+                check_member_epoch(&m, req.member_epoch, req)?;
                 m
             }
             Some(inst) => {
@@ -608,7 +611,7 @@ impl GroupCoordinator {
                             ),
                         ));
                     }
-                    check_member_epoch(s, req.member_epoch, &req)?;
+                    check_member_epoch(s, req.member_epoch, req)?;
                     Cow::Borrowed(s)
                 }
             }
@@ -619,9 +622,9 @@ impl GroupCoordinator {
             return Err(ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR));
         }
         let mut bump = false;
-        let updated: Cow<'_, Member> = if is_new || metadata_changes(&base, &req, ctx, joining) {
+        let updated: Cow<'_, Member> = if is_new || metadata_changes(&base, req, ctx, joining) {
             let mut m = base.as_ref().clone();
-            apply_metadata(&mut m, &req, ctx, joining);
+            apply_metadata(&mut m, req, ctx, joining);
             if is_new || m.metadata_differs(&base) {
                 records.push(records::member_metadata(gid, &m));
                 bump = req.instance_id.is_none() || epoch_relevant_change(&base, &m);
@@ -767,23 +770,24 @@ impl GroupCoordinator {
             let key = replaced.as_deref().unwrap_or(mid);
             group.targets.get(key).unwrap_or(&empty_target)
         };
-        let target: &Tasks = if self.timers.is_scheduled(TimerKind::InitialDelay, gid, "") {
+        // `None`: the member's slice of the stored target (looked up only if needed).
+        let target: Option<&Tasks> = if self.timers.is_scheduled(TimerKind::InitialDelay, gid, "") {
             statuses.push(status(
                 StatusCode::ASSIGNMENT_DELAYED,
                 "Assignment delayed due to the configured initial rebalance delay.",
             ));
             target_epoch = group.assignment_epoch;
-            &empty_target
+            Some(&empty_target)
         } else if group.assignment_epoch >= group_epoch {
             target_epoch = group.assignment_epoch;
-            view_target()
+            None
         } else if !interval_elapsed(group.assignment_timestamp, eff.assignment_interval_ms, now) {
             statuses.push(status(
                 StatusCode::ASSIGNMENT_DELAYED,
                 "Assignment delayed due to the configured assignment interval.",
             ));
             target_epoch = group.assignment_epoch;
-            view_target()
+            None
         } else {
             let assignor = assign::select(&self.assignors, &self.config, eff.assignor_name)
                 .ok_or_else(|| ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR))?;
@@ -806,13 +810,14 @@ impl GroupCoordinator {
             .map_err(|_| ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR))?;
             computed = Some(t);
             target_epoch = group_epoch;
-            computed.as_ref().unwrap_or(&empty_target)
+            computed.as_ref()
         };
 
         // §10 reconciliation.
         let mut current = updated;
         if !current.is_reconciled_to(target_epoch) {
-            let owned = owned_tasks(&req);
+            let owned = owned_tasks(req);
+            let target = target.unwrap_or_else(view_target);
             let next = reconcile(
                 &current,
                 target_epoch,
@@ -851,7 +856,8 @@ impl GroupCoordinator {
         }
 
         // §12 response.
-        let assigned_changed = current.assigned != base.assigned;
+        let unchanged = std::ptr::eq::<Member>(current.as_ref(), base.as_ref());
+        let assigned_changed = !unchanged && current.assigned != base.assigned;
         let mut response = StreamsGroupHeartbeatResponse {
             member_epoch: current.member_epoch,
             heartbeat_interval_ms: eff.heartbeat_interval_ms,
@@ -864,7 +870,7 @@ impl GroupCoordinator {
             response.standby_tasks = Some(convert::task_ids(&current.assigned.standby));
             response.warmup_tasks = Some(convert::task_ids(&current.assigned.warmup));
         }
-        let endpoint_changed = current.user_endpoint != base.user_endpoint;
+        let endpoint_changed = !unchanged && current.user_endpoint != base.user_endpoint;
         if endpoint_changed || (assigned_changed && current.user_endpoint.is_some()) {
             transient.endpoint_epoch = transient.endpoint_epoch.wrapping_add(1);
         }
@@ -914,16 +920,13 @@ impl GroupCoordinator {
             }
         }
         response.status = Some(statuses);
-        drop(current);
-        drop(base);
-        response.member_id = req.member_id;
         Ok(response)
     }
 
     /// Leave heartbeats, epoch −1 / −2 (spec 02 §11).
     fn leave(
         &mut self,
-        req: StreamsGroupHeartbeatRequest,
+        req: &StreamsGroupHeartbeatRequest,
         records: &mut Vec<CoordinatorRecord>,
     ) -> Result<StreamsGroupHeartbeatResponse, ApiError> {
         let gid = req.group_id.as_str();

@@ -120,7 +120,9 @@ struct Foreign {
     empty: bool,
 }
 
-/// The streams groups of one shard. Pure: no I/O, no clock.
+/// The streams groups of one shard. Pure: no I/O, no clock. Cloning gives an
+/// independent copy (timers included), e.g. to fork a simulation.
+#[derive(Clone)]
 pub struct GroupCoordinator {
     config: CoordinatorConfig,
     assignors: Arc<AssignorRegistry>,

@@ -86,6 +86,9 @@ pub struct Timers {
     groups: BTreeMap<String, GroupSlots>,
     heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
+    /// False while the heap top is known to be live and exact, so that
+    /// [`Timers::next_deadline`] need not look its slot up.
+    dirty: bool,
 }
 
 impl Timers {
@@ -129,18 +132,47 @@ impl Timers {
         }));
     }
 
-    /// Schedules (or re-schedules) a timer.
+    /// True when the heap top is this slot's entry queued at `queued`.
+    fn is_top(&self, kind: TimerKind, g: &str, m: &str, queued: Option<i64>) -> bool {
+        match (self.heap.peek(), queued) {
+            (Some(Reverse(top)), Some(q)) => {
+                top.deadline == q && top.kind == kind && top.group_id == g && top.member_id == m
+            }
+            _ => false,
+        }
+    }
+
+    /// Schedules (or re-schedules) a timer. Re-arming an existing timer to a
+    /// later deadline is two map lookups and no allocation.
     pub fn schedule(&mut self, kind: TimerKind, g: &str, m: &str, deadline: i64, epoch: i32) {
-        let Some(slot) = self.slot_or_create(kind, g, m) else {
-            return;
+        let mut previous = None;
+        let needs_entry = match self.slot_mut(kind, g, m) {
+            Some(slot) => {
+                previous = slot.queued;
+                Self::arm(slot, deadline, epoch)
+            }
+            None => match self.slot_or_create(kind, g, m) {
+                Some(slot) => Self::arm(slot, deadline, epoch),
+                None => false,
+            },
         };
+        if !self.dirty && self.is_top(kind, g, m, previous) {
+            self.dirty = true;
+        }
+        if needs_entry {
+            self.push(deadline, kind, g, m);
+        }
+    }
+
+    /// Sets a slot's deadline; true when a heap entry must be pushed.
+    fn arm(slot: &mut Slot, deadline: i64, epoch: i32) -> bool {
         slot.deadline = Some(deadline);
         slot.epoch = epoch;
         let needs_entry = slot.queued.is_none_or(|q| deadline < q);
         if needs_entry {
             slot.queued = Some(deadline);
-            self.push(deadline, kind, g, m);
         }
+        needs_entry
     }
 
     /// Schedules a timer only if it is not scheduled.
@@ -154,6 +186,7 @@ impl Timers {
     pub fn cancel(&mut self, kind: TimerKind, g: &str, m: &str) {
         if let Some(slot) = self.slot_mut(kind, g, m) {
             slot.deadline = None;
+            self.dirty = true;
         }
     }
 
@@ -184,6 +217,10 @@ impl Timers {
     /// Drops the heap's stale entries at the top and re-queues entries whose
     /// slot moved later, so that the top is the true earliest deadline.
     fn settle(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
         while let Some(Reverse(top)) = self.heap.peek() {
             let (d, kind) = (top.deadline, top.kind);
             let state = self.groups.get(&top.group_id).and_then(|gs| match kind {
@@ -253,6 +290,7 @@ impl Timers {
 
     /// Removes and returns the earliest timer due at `now_ms`, if any.
     pub fn pop_due(&mut self, now_ms: i64) -> Option<Fired> {
+        self.dirty = true;
         self.settle();
         let due = self
             .heap
@@ -262,6 +300,7 @@ impl Timers {
             return None;
         }
         let Reverse(e) = self.heap.pop()?;
+        self.dirty = true;
         let mut epoch = 0;
         if let Some(s) = self.slot_mut(e.kind, &e.group_id, &e.member_id) {
             s.queued = None;
@@ -279,6 +318,7 @@ impl Timers {
 
     /// Cancels every timer of a group (group deletion).
     pub fn cancel_group(&mut self, g: &str) {
+        self.dirty = true;
         if let Some(gs) = self.groups.get_mut(g) {
             gs.initial.deadline = None;
             for ms in gs.members.values_mut() {

@@ -1,0 +1,226 @@
+//! Benches of the coordinator core (issue 5 item 9), figures in
+//! docs/benchmarks.md ("## Core").
+//!
+//! * `heartbeat_noop_1000_members`: one heartbeat that changes nothing, in a
+//!   Stable group of 1,000 members and 10,000 tasks. Target: < 1 µs median and
+//!   no allocation (counted by the counting global allocator below and printed
+//!   before the timing).
+//! * `scale_out_1000_to_1001`: a 1,001st member joins the Stable group; every
+//!   member then heartbeats, acknowledging revocations, until the group is
+//!   Stable again. Target: < 20 ms of coordinator CPU for the whole scale-out.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use streams_coordinator::assignor::AssignorRegistry;
+use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState, RequestContext};
+use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, Topology};
+use streams_coordinator::protocol::{StreamsGroupHeartbeatRequest, Uuid};
+use streams_coordinator::topology::ClusterMetadata;
+
+/// Counts allocations made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+const MEMBERS: usize = 1000;
+const TASKS: i32 = 10_000;
+const GROUP: &str = "app";
+
+fn ctx(now: i64) -> RequestContext {
+    RequestContext {
+        api_version: 1,
+        client_id: "client".into(),
+        client_host: "/10.0.0.1".into(),
+        now_ms: now,
+    }
+}
+
+fn topology() -> Topology {
+    Topology {
+        epoch: 0,
+        subtopologies: vec![Subtopology {
+            subtopology_id: "0".into(),
+            source_topics: vec!["input".into()],
+            ..Subtopology::default()
+        }],
+    }
+}
+
+fn member_id(i: usize) -> String {
+    format!("member-{i:05}")
+}
+
+fn join(i: usize) -> StreamsGroupHeartbeatRequest {
+    StreamsGroupHeartbeatRequest {
+        group_id: GROUP.into(),
+        member_id: member_id(i),
+        member_epoch: 0,
+        rebalance_timeout_ms: 60_000,
+        process_id: Some(format!("process-{i:05}")),
+        topology: Some(topology()),
+        active_tasks: Some(vec![]),
+        standby_tasks: Some(vec![]),
+        warmup_tasks: Some(vec![]),
+        ..StreamsGroupHeartbeatRequest::default()
+    }
+}
+
+/// A simulated client: its epoch and the tasks it owns.
+#[derive(Clone)]
+struct Client {
+    id: String,
+    epoch: i32,
+    owned: Vec<TaskIds>,
+}
+
+impl Client {
+    fn request(&self) -> StreamsGroupHeartbeatRequest {
+        StreamsGroupHeartbeatRequest {
+            group_id: GROUP.into(),
+            member_id: self.id.clone(),
+            member_epoch: self.epoch,
+            active_tasks: Some(self.owned.clone()),
+            standby_tasks: Some(vec![]),
+            warmup_tasks: Some(vec![]),
+            ..StreamsGroupHeartbeatRequest::default()
+        }
+    }
+}
+
+/// Heartbeats every client in turn until the group is Stable; returns the
+/// number of heartbeats.
+fn converge(c: &mut GroupCoordinator, clients: &mut [Client], now: i64) -> usize {
+    let mut n = 0;
+    for _round in 0..20 {
+        for cl in clients.iter_mut() {
+            let r = c.heartbeat(&ctx(now), cl.request()).response;
+            assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+            cl.epoch = r.member_epoch;
+            if let Some(active) = r.active_tasks {
+                cl.owned = active;
+            }
+            n += 1;
+        }
+        if c.group_state(GROUP) == Some(GroupState::Stable) {
+            return n;
+        }
+    }
+    panic!("group did not converge");
+}
+
+/// A Stable group of `MEMBERS` members sharing `TASKS` tasks, built through
+/// heartbeats: the joins fall in the initial delay, one assignment runs when
+/// it expires, then every member picks up its tasks.
+fn stable_group() -> (GroupCoordinator, Vec<Client>) {
+    let mut config = CoordinatorConfig::default();
+    config
+        .set("group.streams.initial.rebalance.delay.ms", "3000")
+        .unwrap();
+    config
+        .set("group.streams.assignment.interval.ms", "0")
+        .unwrap();
+    let mut c = GroupCoordinator::new(config, Arc::new(AssignorRegistry::default()));
+    let md = ClusterMetadata::new().with_topic(Uuid::from_u64_pair(7, 7), "input", TASKS);
+    c.update_metadata(Arc::new(md), 0);
+    let mut clients = Vec::with_capacity(MEMBERS);
+    for i in 0..MEMBERS {
+        let r = c.heartbeat(&ctx(0), join(i)).response;
+        assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+        clients.push(Client {
+            id: member_id(i),
+            epoch: r.member_epoch,
+            owned: vec![],
+        });
+    }
+    c.advance_time(3000);
+    converge(&mut c, &mut clients, 3000);
+    (c, clients)
+}
+
+fn bench(cr: &mut Criterion) {
+    let (base, clients) = stable_group();
+
+    // --- a heartbeat that changes nothing ---
+    let mut c = base.clone();
+    let probe = &clients[MEMBERS / 2];
+    let noop = StreamsGroupHeartbeatRequest {
+        group_id: GROUP.into(),
+        member_id: probe.id.clone(),
+        member_epoch: probe.epoch,
+        ..StreamsGroupHeartbeatRequest::default()
+    };
+    let context = ctx(4000);
+    // Warm up, then count the allocations of one call.
+    let _ = c.heartbeat(&context, noop.clone());
+    let req = noop.clone();
+    let before = allocs();
+    let out = c.heartbeat(&context, req);
+    let after = allocs();
+    assert!(out.records.is_empty());
+    assert_eq!(out.response.error_code, 0);
+    drop(out);
+    println!(
+        "heartbeat_noop_1000_members: allocations per heartbeat = {}",
+        after - before
+    );
+
+    cr.bench_function("heartbeat_noop_1000_members", |b| {
+        b.iter_batched(
+            || noop.clone(),
+            |req| c.heartbeat(&context, req),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // --- scale-out by one member until Stable ---
+    let mut g = cr.benchmark_group("scale_out");
+    g.sample_size(10);
+    let mut heartbeats = 0;
+    g.bench_function("scale_out_1000_to_1001", |b| {
+        b.iter_batched(
+            || (base.clone(), clients.clone()),
+            |(mut c, mut cls)| {
+                let r = c.heartbeat(&ctx(5000), join(MEMBERS)).response;
+                cls.push(Client {
+                    id: member_id(MEMBERS),
+                    epoch: r.member_epoch,
+                    owned: vec![],
+                });
+                heartbeats = 1 + converge(&mut c, &mut cls, 5000);
+                c
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+    println!("scale_out_1000_to_1001: heartbeats until Stable = {heartbeats}");
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
