@@ -2,6 +2,7 @@
 //! rebuilt from replayed current-assignment records only.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::member::Member;
 use super::tasks::{ActiveTasks, TaskSet, TasksWithEpochs};
@@ -9,18 +10,15 @@ use super::tasks::{ActiveTasks, TaskSet, TasksWithEpochs};
 /// Who holds each task, by process id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ownership {
-    active: BTreeMap<String, BTreeMap<i32, String>>,
-    standby: BTreeMap<String, BTreeMap<i32, BTreeSet<String>>>,
-    warmup: BTreeMap<String, BTreeMap<i32, BTreeSet<String>>>,
+    active: BTreeMap<String, BTreeMap<i32, Arc<str>>>,
+    standby: BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
+    warmup: BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
 }
 
 impl Ownership {
     /// Process id holding the task as active (assigned or pending revocation).
     pub fn active_owner(&self, s: &str, p: i32) -> Option<&str> {
-        self.active
-            .get(s)
-            .and_then(|m| m.get(&p))
-            .map(String::as_str)
+        self.active.get(s).and_then(|m| m.get(&p)).map(|p| &**p)
     }
 
     /// True when process `pid` holds the task as standby.
@@ -52,16 +50,20 @@ impl Ownership {
     }
 
     fn add_tasks(&mut self, t: &TasksWithEpochs, pid: &str) {
-        add_active(&mut self.active, &t.active, pid);
-        add_set(&mut self.standby, &t.standby, pid);
-        add_set(&mut self.warmup, &t.warmup, pid);
+        if t.is_empty() {
+            return;
+        }
+        let pid: Arc<str> = Arc::from(pid);
+        add_active(&mut self.active, &t.active, &pid);
+        add_set(&mut self.standby, &t.standby, &pid);
+        add_set(&mut self.warmup, &t.warmup, &pid);
     }
 
     fn remove_tasks(&mut self, t: &TasksWithEpochs, pid: &str) {
         for (s, parts) in &t.active {
             if let Some(m) = self.active.get_mut(s) {
                 for p in parts.keys() {
-                    if m.get(p).is_some_and(|owner| owner == pid) {
+                    if m.get(p).is_some_and(|owner| &**owner == pid) {
                         m.remove(p);
                     }
                 }
@@ -75,26 +77,49 @@ impl Ownership {
     }
 }
 
-fn add_active(index: &mut BTreeMap<String, BTreeMap<i32, String>>, t: &ActiveTasks, pid: &str) {
+fn add_active(
+    index: &mut BTreeMap<String, BTreeMap<i32, Arc<str>>>,
+    t: &ActiveTasks,
+    pid: &Arc<str>,
+) {
     for (s, parts) in t {
-        let m = index.entry(s.clone()).or_default();
-        for p in parts.keys() {
-            m.insert(*p, pid.to_string());
+        with_sub(index, s, |m| {
+            for p in parts.keys() {
+                m.insert(*p, pid.clone());
+            }
+        });
+    }
+}
+
+/// Runs `f` on the entry of a subtopology, created if absent (the key is
+/// allocated only then).
+fn with_sub<V: Default>(index: &mut BTreeMap<String, V>, s: &str, f: impl FnOnce(&mut V)) {
+    match index.get_mut(s) {
+        Some(v) => f(v),
+        None => {
+            let mut v = V::default();
+            f(&mut v);
+            index.insert(s.to_string(), v);
         }
     }
 }
 
-fn add_set(index: &mut BTreeMap<String, BTreeMap<i32, BTreeSet<String>>>, t: &TaskSet, pid: &str) {
+fn add_set(
+    index: &mut BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
+    t: &TaskSet,
+    pid: &Arc<str>,
+) {
     for (s, parts) in t {
-        let m = index.entry(s.clone()).or_default();
-        for p in parts {
-            m.entry(*p).or_default().insert(pid.to_string());
-        }
+        with_sub(index, s, |m| {
+            for p in parts {
+                m.entry(*p).or_default().insert(pid.clone());
+            }
+        });
     }
 }
 
 fn remove_set(
-    index: &mut BTreeMap<String, BTreeMap<i32, BTreeSet<String>>>,
+    index: &mut BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
     t: &TaskSet,
     pid: &str,
 ) {

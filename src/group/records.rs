@@ -14,7 +14,7 @@ use crate::topology::StreamsTopology;
 use super::convert;
 use super::member::{Member, MemberState, UserEndpoint};
 use super::state::StreamsGroup;
-use super::tasks::Tasks;
+use super::tasks::{Tasks, TasksWithEpochs};
 
 /// A record could not be applied: the log is corrupt (spec 06 §4).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -340,34 +340,43 @@ pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<
         }
         (RecordKey::CurrentMemberAssignment(k), Some(RecordValue::CurrentMemberAssignment(v))) => {
             let g = store.group_or_create(gid)?;
-            let mut m = g
-                .members
-                .get(&k.member_id)
-                .cloned()
-                .unwrap_or_else(|| Member::new(&k.member_id));
-            m.member_epoch = v.member_epoch;
-            m.previous_member_epoch = v.previous_member_epoch;
-            m.state = MemberState::from_value(v.state);
-            m.assigned.active = convert::active_from_record(&v.active_tasks, v.member_epoch);
-            m.assigned.standby = convert::set_from_record(&v.standby_tasks);
-            m.assigned.warmup = convert::set_from_record(&v.warmup_tasks);
-            m.pending_revocation.active =
-                convert::active_from_record(&v.active_tasks_pending_revocation, v.member_epoch);
-            m.pending_revocation.standby =
-                convert::set_from_record(&v.standby_tasks_pending_revocation);
-            m.pending_revocation.warmup =
-                convert::set_from_record(&v.warmup_tasks_pending_revocation);
-            g.put_member(m);
+            let assigned = TasksWithEpochs {
+                active: convert::active_from_record(&v.active_tasks, v.member_epoch),
+                standby: convert::set_from_record(&v.standby_tasks),
+                warmup: convert::set_from_record(&v.warmup_tasks),
+            };
+            let pending = TasksWithEpochs {
+                active: convert::active_from_record(
+                    &v.active_tasks_pending_revocation,
+                    v.member_epoch,
+                ),
+                standby: convert::set_from_record(&v.standby_tasks_pending_revocation),
+                warmup: convert::set_from_record(&v.warmup_tasks_pending_revocation),
+            };
+            if !g.members.contains_key(&k.member_id) {
+                g.put_member(Member::new(&k.member_id));
+            }
+            g.set_assignment(
+                &k.member_id,
+                v.member_epoch,
+                v.previous_member_epoch,
+                MemberState::from_value(v.state),
+                assigned,
+                pending,
+            );
         }
         (RecordKey::CurrentMemberAssignment(k), None) => {
             if let Some(g) = store.group_mut(gid) {
                 if let Some(old) = g.members.get(&k.member_id) {
-                    let mut m = old.clone();
-                    m.member_epoch = -1;
-                    m.previous_member_epoch = -1;
-                    m.assigned = Default::default();
-                    m.pending_revocation = Default::default();
-                    g.put_member(m);
+                    let state = old.state;
+                    g.set_assignment(
+                        &k.member_id,
+                        -1,
+                        -1,
+                        state,
+                        Default::default(),
+                        Default::default(),
+                    );
                 }
             }
         }

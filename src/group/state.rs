@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::member::Member;
+use super::member::{Member, MemberState};
 use super::ownership::Ownership;
-use super::tasks::Tasks;
+use super::tasks::{Tasks, TasksWithEpochs};
 use crate::topology::{ConfiguredTopology, StreamsTopology};
 
 /// The state of a streams group (spec 02 §13).
@@ -203,6 +203,35 @@ impl GroupCore {
             .and_then(|id| self.members.get(id))
     }
 
+    /// Sets a member's reconciliation state in place, keeping the ownership
+    /// index in step (untouched when the owned tasks do not change).
+    pub fn set_assignment(
+        &mut self,
+        member_id: &str,
+        epoch: i32,
+        previous_epoch: i32,
+        state: MemberState,
+        assigned: TasksWithEpochs,
+        pending: TasksWithEpochs,
+    ) {
+        let Some(m) = self.members.get_mut(member_id) else {
+            return;
+        };
+        let same_tasks =
+            same_keys(&m.assigned, &assigned) && same_keys(&m.pending_revocation, &pending);
+        if !same_tasks {
+            self.owners.remove(m);
+        }
+        m.member_epoch = epoch;
+        m.previous_member_epoch = previous_epoch;
+        m.state = state;
+        m.assigned = assigned;
+        m.pending_revocation = pending;
+        if !same_tasks {
+            self.owners.add(m);
+        }
+    }
+
     /// Replaces a member (assignment fields included), keeping the ownership
     /// index and the static index in step.
     pub fn put_member(&mut self, member: Member) {
@@ -223,6 +252,17 @@ impl GroupCore {
         }
         self.members.insert(member.member_id.clone(), member);
     }
+}
+
+/// True when two task tuples hold the same tasks (epochs ignored).
+fn same_keys(a: &TasksWithEpochs, b: &TasksWithEpochs) -> bool {
+    a.standby == b.standby
+        && a.warmup == b.warmup
+        && a.active.len() == b.active.len()
+        && a.active
+            .iter()
+            .zip(b.active.iter())
+            .all(|((s1, p1), (s2, p2))| s1 == s2 && p1.len() == p2.len() && p1.keys().eq(p2.keys()))
 }
 
 impl StreamsGroup {
