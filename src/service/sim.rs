@@ -6,10 +6,18 @@
 //!
 //! What it does, as a Streams client does: join with epoch 0 and its
 //! topology; heartbeat every `HeartbeatIntervalMs`; when a response carries an
-//! assignment, give up the tasks no longer assigned and take the new ones at
-//! once (revocation is instantaneous here) and report the owned tasks on an
-//! immediate heartbeat; on UNKNOWN_MEMBER_ID / FENCED_MEMBER_EPOCH drop every
-//! task and rejoin; on retriable coordinator errors retry after a back-off.
+//! assignment, give up the tasks no longer assigned and take the new ones and
+//! report the owned tasks on an immediate heartbeat; on UNKNOWN_MEMBER_ID /
+//! FENCED_MEMBER_EPOCH drop every task and rejoin; on retriable coordinator
+//! errors retry after a back-off.
+//!
+//! Revocation is instantaneous unless [`SimClient::with_revocation_delay_ms`]
+//! makes the client a late revoker: it then keeps running the active tasks it
+//! was asked to give up for that long (reporting them as owned), as a client
+//! that must first commit and close its state stores does. A client with
+//! [`SimClient::with_instance_id`] is a static member; it can leave
+//! temporarily ([`SimClient::leave_temporarily`]) and a new incarnation with
+//! the same instance id can take its place.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -144,6 +152,12 @@ pub struct SimClient {
     pub warmup: Tasks,
     /// Heartbeat interval the coordinator asked for.
     pub heartbeat_interval_ms: i64,
+    instance_id: Option<String>,
+    revocation_delay_ms: i64,
+    /// Active tasks given up by the coordinator but still running, and when
+    /// they will have been closed.
+    revoking: Tasks,
+    revoked_at_ms: i64,
     next_heartbeat_ms: i64,
     report_tasks: bool,
     endpoint_information_epoch: i32,
@@ -165,6 +179,10 @@ impl SimClient {
             standby: Tasks::new(),
             warmup: Tasks::new(),
             heartbeat_interval_ms: 5_000,
+            instance_id: None,
+            revocation_delay_ms: 0,
+            revoking: Tasks::new(),
+            revoked_at_ms: i64::MIN,
             next_heartbeat_ms: i64::MIN,
             report_tasks: true,
             endpoint_information_epoch: 0,
@@ -177,6 +195,32 @@ impl SimClient {
     pub fn with_rebalance_timeout(mut self, ms: i32) -> Self {
         self.rebalance_timeout_ms = ms;
         self
+    }
+
+    /// Makes the client a static member with this `group.instance.id`.
+    pub fn with_instance_id(mut self, instance_id: &str) -> Self {
+        self.instance_id = Some(instance_id.to_owned());
+        self
+    }
+
+    /// Makes the client a late revoker: active tasks it is asked to give up
+    /// keep running (and are reported as owned) for `ms` more milliseconds.
+    pub fn with_revocation_delay_ms(mut self, ms: i64) -> Self {
+        self.revocation_delay_ms = ms.max(0);
+        self
+    }
+
+    /// The active tasks the client runs right now: its assignment plus the
+    /// tasks it is still revoking.
+    pub fn owned_active(&self) -> Tasks {
+        let mut owned = self.active.clone();
+        for (s, p) in &self.revoking {
+            owned
+                .entry(s.clone())
+                .or_default()
+                .extend(p.iter().copied());
+        }
+        owned
     }
 
     /// When the next heartbeat is due (ms); `None` once stopped.
@@ -199,6 +243,15 @@ impl SimClient {
     pub fn heartbeat(&mut self, now_ms: i64) -> StreamsGroupHeartbeatRequest {
         // Until the response comes, do not send another one.
         self.next_heartbeat_ms = now_ms.saturating_add(self.heartbeat_interval_ms);
+        if !self.revoking.is_empty() {
+            if now_ms >= self.revoked_at_ms {
+                // The revoked tasks are closed now: say so.
+                self.revoking.clear();
+                self.report_tasks = true;
+            } else {
+                self.next_heartbeat_ms = self.next_heartbeat_ms.min(self.revoked_at_ms);
+            }
+        }
         if self.leaving {
             return StreamsGroupHeartbeatRequest {
                 group_id: self.group_id.clone(),
@@ -209,6 +262,8 @@ impl SimClient {
         }
         let joining = self.member_epoch == 0;
         let report = joining || self.report_tasks;
+        self.report_tasks = false;
+        let owned = self.owned_active();
         StreamsGroupHeartbeatRequest {
             group_id: self.group_id.clone(),
             member_id: self.member_id.clone(),
@@ -220,7 +275,8 @@ impl SimClient {
                 -1
             },
             topology: joining.then(|| self.topology.clone()),
-            active_tasks: report.then(|| to_task_ids(&self.active)),
+            instance_id: joining.then(|| self.instance_id.clone()).flatten(),
+            active_tasks: report.then(|| to_task_ids(&owned)),
             standby_tasks: report.then(|| to_task_ids(&self.standby)),
             warmup_tasks: report.then(|| to_task_ids(&self.warmup)),
             process_id: joining.then(|| self.process_id.clone()),
@@ -236,6 +292,20 @@ impl SimClient {
         self.next_heartbeat_ms = now_ms;
     }
 
+    /// A static member's temporary leave (epoch −2): the request to send. The
+    /// client stops; a new incarnation with the same instance id may re-join.
+    pub fn leave_temporarily(&mut self, now_ms: i64) -> StreamsGroupHeartbeatRequest {
+        self.leaving = true;
+        self.next_heartbeat_ms = now_ms;
+        StreamsGroupHeartbeatRequest {
+            group_id: self.group_id.clone(),
+            member_id: self.member_id.clone(),
+            member_epoch: -2,
+            instance_id: self.instance_id.clone(),
+            ..Default::default()
+        }
+    }
+
     /// Digests the response to the last request sent at `now_ms`.
     pub fn on_response(&mut self, now_ms: i64, resp: &StreamsGroupHeartbeatResponse) -> Reaction {
         let code = ErrorCode(resp.error_code);
@@ -248,6 +318,7 @@ impl SimClient {
                     }
                     self.member_epoch = 0;
                     self.active.clear();
+                    self.revoking.clear();
                     self.standby.clear();
                     self.warmup.clear();
                     self.report_tasks = true;
@@ -259,6 +330,8 @@ impl SimClient {
                 | ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
                 | ErrorCode::UNKNOWN_SERVER_ERROR => {
                     self.next_heartbeat_ms = now_ms + RETRY_BACKOFF_MS;
+                    // The request may not have been applied: report again.
+                    self.report_tasks = true;
                     Reaction::Retry(code)
                 }
                 _ => {
@@ -275,7 +348,6 @@ impl SimClient {
             self.heartbeat_interval_ms = i64::from(resp.heartbeat_interval_ms);
         }
         self.next_heartbeat_ms = now_ms + self.heartbeat_interval_ms;
-        self.report_tasks = false;
         let epoch_changed = resp.member_epoch != self.member_epoch;
         self.member_epoch = resp.member_epoch;
         if resp.partitions_by_user_endpoint.is_some() {
@@ -300,11 +372,30 @@ impl SimClient {
                         .count()
                 })
                 .sum();
+            if self.revocation_delay_ms > 0 && revoked > 0 {
+                for (s, p) in &self.active {
+                    let gone = p
+                        .difference(active.get(s).unwrap_or(&BTreeSet::new()))
+                        .copied()
+                        .collect::<Vec<_>>();
+                    if !gone.is_empty() {
+                        self.revoking.entry(s.clone()).or_default().extend(gone);
+                    }
+                }
+                self.revoked_at_ms = now_ms.saturating_add(self.revocation_delay_ms);
+            }
+            // A task assigned again is no longer being revoked.
+            for (s, p) in &active {
+                if let Some(r) = self.revoking.get_mut(s) {
+                    r.retain(|t| !p.contains(t));
+                }
+            }
+            self.revoking.retain(|_, p| !p.is_empty());
             self.active = active;
             self.standby = from_task_ids(s);
             self.warmup = from_task_ids(w);
             // Acknowledge at once: the coordinator moves on only once it sees
-            // the owned tasks.
+            // the owned tasks (still including those being revoked late).
             self.report_tasks = true;
             self.next_heartbeat_ms = now_ms;
             return Reaction::Assigned { gained, revoked };
