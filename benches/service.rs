@@ -106,6 +106,39 @@ async fn converge_all(service: &Service, clients: &mut [SimClient]) {
     }
 }
 
+/// Every member heartbeats once; `WORKERS` tasks send concurrently.
+async fn heartbeat_round(service: &Service, workers: &[Arc<Mutex<Vec<SimClient>>>]) {
+    let mut tasks = Vec::with_capacity(WORKERS);
+    for w in workers {
+        let (w, s) = (w.clone(), service.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut clients = w.lock().await;
+            let ctx = ctx();
+            for c in clients.iter_mut() {
+                let now = s.now_ms();
+                let req = c.heartbeat(now);
+                let resp = s.heartbeat(&ctx, req).await;
+                assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
+                c.on_response(now, &resp);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+}
+
+/// CPU time of this process so far (user + system), in seconds (Linux
+/// `/proc/self/stat`, clock ticks of 10 ms).
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn bench_heartbeats(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -144,6 +177,25 @@ fn bench_heartbeats(c: &mut Criterion) {
             .map(|w| Arc::new(Mutex::new(w)))
             .collect()
     });
+    // On-CPU cost, independent of how loaded the machine is: process CPU time
+    // (all threads: router, shards, core and the simulated clients) per heartbeat.
+    rt.block_on(async {
+        let rounds = 20;
+        let (cpu0, wall0) = (process_cpu_secs(), Instant::now());
+        for _ in 0..rounds {
+            heartbeat_round(&service, &workers).await;
+        }
+        if let (Some(c0), Some(c1)) = (cpu0, process_cpu_secs()) {
+            let n = (rounds * GROUPS * MEMBERS) as f64;
+            let per = (c1 - c0) / n;
+            eprintln!(
+                "service_heartbeats: on-CPU {:.2} µs per heartbeat (process CPU time, clients included) = {:.0} heartbeats per CPU-second; wall {:.0}/s",
+                per * 1e6,
+                1.0 / per,
+                n / wall0.elapsed().as_secs_f64()
+            );
+        }
+    });
     let mut group = c.benchmark_group("service_heartbeats");
     group.throughput(Throughput::Elements((GROUPS * MEMBERS) as u64));
     group.bench_function("100_groups_x_100_members_one_round", |b| {
@@ -151,24 +203,7 @@ fn bench_heartbeats(c: &mut Criterion) {
             rt.block_on(async {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    let mut tasks = Vec::with_capacity(WORKERS);
-                    for w in &workers {
-                        let (w, s) = (w.clone(), service.clone());
-                        tasks.push(tokio::spawn(async move {
-                            let mut clients = w.lock().await;
-                            let ctx = ctx();
-                            for c in clients.iter_mut() {
-                                let now = s.now_ms();
-                                let req = c.heartbeat(now);
-                                let resp = s.heartbeat(&ctx, req).await;
-                                debug_assert_eq!(resp.error_code, 0);
-                                c.on_response(now, &resp);
-                            }
-                        }));
-                    }
-                    for t in tasks {
-                        t.await.expect("worker");
-                    }
+                    heartbeat_round(&service, &workers).await;
                 }
                 start.elapsed()
             })

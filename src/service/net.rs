@@ -27,6 +27,9 @@ use crate::protocol::{
 /// Largest request frame accepted, in bytes (Kafka's `socket.request.max.bytes` default).
 pub const MAX_FRAME_BYTES: usize = 104_857_600;
 
+/// Buffer reserved up front for a frame; larger frames grow as bytes arrive.
+const INITIAL_FRAME_CAPACITY: usize = 64 * 1024;
+
 /// The principal of unauthenticated connections.
 pub const ANONYMOUS: &str = "User:ANONYMOUS";
 
@@ -164,8 +167,17 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<V
     if size < 0 || size as usize > MAX_FRAME_BYTES {
         return Err(NetError::FrameSize(i64::from(size)));
     }
-    let mut frame = vec![0u8; size as usize];
-    reader.read_exact(&mut frame).await?;
+    // Grow with the bytes that actually arrive: a size prefix alone does not
+    // make us allocate up to the limit.
+    let size = size as usize;
+    let mut frame = Vec::with_capacity(size.min(INITIAL_FRAME_CAPACITY));
+    (&mut *reader)
+        .take(size as u64)
+        .read_to_end(&mut frame)
+        .await?;
+    if frame.len() != size {
+        return Err(NetError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
     Ok(Some(frame))
 }
 
@@ -293,5 +305,53 @@ impl Connection {
         let (correlation, resp) = decode_response_frame(&reply, version)?;
         Self::check(header.correlation_id, correlation)?;
         Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_are_bounded_and_checked() {
+        let mut ok: &[u8] = &[0, 0, 0, 2, 7, 8, 0, 0];
+        assert_eq!(read_frame(&mut ok).await.unwrap(), Some(vec![7, 8]));
+        let mut empty: &[u8] = &[];
+        assert_eq!(read_frame(&mut empty).await.unwrap(), None);
+        let mut negative: &[u8] = &[0xff, 0xff, 0xff, 0xfe];
+        assert!(matches!(
+            read_frame(&mut negative).await,
+            Err(NetError::FrameSize(-2))
+        ));
+        let mut huge: &[u8] = &[0x7f, 0, 0, 0];
+        assert!(matches!(
+            read_frame(&mut huge).await,
+            Err(NetError::FrameSize(_))
+        ));
+        // A large claimed size with few bytes behind it is a short read, not
+        // an allocation of the claimed size.
+        let mut short: &[u8] = &[0x05, 0, 0, 0, 1, 2, 3];
+        assert!(matches!(read_frame(&mut short).await, Err(NetError::Io(_))));
+    }
+
+    #[test]
+    fn advertises_api_versions_and_the_streams_apis() {
+        let v = advertised_api_versions();
+        assert_eq!(v.len(), 3);
+        assert!(v.contains(&ApiVersion {
+            api_key: 18,
+            min_version: 0,
+            max_version: 3
+        }));
+        assert!(v.contains(&ApiVersion {
+            api_key: 88,
+            min_version: 0,
+            max_version: 1
+        }));
+        assert!(v.contains(&ApiVersion {
+            api_key: 89,
+            min_version: 0,
+            max_version: 1
+        }));
     }
 }
