@@ -286,8 +286,9 @@ fn records_reject_foreign_types_and_versions() {
     });
     let mut bytes = key.to_bytes().expect("key");
     assert_eq!(RecordKey::decode(&bytes).expect("decode"), key);
-    bytes[1] = 18; // type 18 is not a streams-group record
-    assert!(RecordKey::decode(&bytes).is_err());
+    bytes[1] = 18; // type 18 is not a streams-group record: Kafka's loader skips those
+    let err = RecordKey::decode(&bytes).expect_err("type 18");
+    assert_eq!(*err.kind(), DecodeErrorKind::UnknownRecordType(18));
     let value = RecordValue::TargetAssignmentMetadata(StreamsGroupTargetAssignmentMetadataValue {
         assignment_epoch: 1,
         assignment_timestamp: 0,
@@ -301,6 +302,36 @@ fn records_reject_foreign_types_and_versions() {
         records::record_type_name(22),
         Some("StreamsGroupCurrentMemberAssignment")
     );
+}
+
+#[test]
+fn frames_and_records_ignore_bytes_after_the_body_like_kafka() {
+    use streams_coordinator::protocol::frame::{decode_request_frame, encode_request_frame};
+    let header = frame::RequestHeader {
+        request_api_key: 89,
+        request_api_version: 1,
+        correlation_id: 3,
+        client_id: None,
+    };
+    let req = StreamsGroupDescribeRequest {
+        group_ids: vec!["g".into()],
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    encode_request_frame(&header, &req, &mut out).expect("encode");
+    let mut frame = out[4..].to_vec();
+    assert_eq!(&frame[8..10], &[0xff, 0xff], "null client id is int16 -1");
+    frame.extend_from_slice(&[1, 2, 3]);
+    let (h, got) = decode_request_frame(&frame).expect("trailing bytes ignored");
+    assert_eq!(h, header);
+    assert_eq!(got, frame::StreamsRequest::Describe(req));
+
+    let key = RecordKey::Topology(StreamsGroupTopologyKey {
+        group_id: "g".into(),
+    });
+    let mut bytes = key.to_bytes().expect("key");
+    bytes.push(9);
+    assert_eq!(RecordKey::decode(&bytes).expect("lenient"), key);
 }
 
 #[test]

@@ -96,7 +96,8 @@ pub fn peek_request_api(frame: &[u8]) -> Result<(i16, i16), DecodeError> {
 }
 
 /// Decodes a request frame (header v2 + body, no size prefix) of key 88 or 89. Another API
-/// key is an error; an unknown version is an error.
+/// key is an error; an unknown version is an error. As in Kafka's broker, bytes after the
+/// body are ignored.
 pub fn decode_request_frame(frame: &[u8]) -> Result<(RequestHeader, StreamsRequest), DecodeError> {
     let mut r = Reader::new(frame);
     let header = RequestHeader::read(&mut r, 2).map_err(|e| e.at("RequestHeader"))?;
@@ -106,10 +107,10 @@ pub fn decode_request_frame(frame: &[u8]) -> Result<(RequestHeader, StreamsReque
     let v = header.request_api_version;
     let request = match header.request_api_key {
         StreamsGroupHeartbeatRequest::API_KEY => {
-            StreamsRequest::Heartbeat(Message::decode(body, v).map_err(shift)?)
+            StreamsRequest::Heartbeat(Message::decode_prefix(body, v).map_err(shift)?.0)
         }
         StreamsGroupDescribeRequest::API_KEY => {
-            StreamsRequest::Describe(Message::decode(body, v).map_err(shift)?)
+            StreamsRequest::Describe(Message::decode_prefix(body, v).map_err(shift)?.0)
         }
         other => {
             return Err(DecodeError::new(
@@ -181,7 +182,7 @@ fn write_frame<B: BufMut>(
 }
 
 /// Decodes a response frame (header v1 + body, no size prefix) of message `M` at
-/// `version`; returns the correlation id and the body.
+/// `version`; returns the correlation id and the body. Bytes after the body are an error.
 pub fn decode_response_frame<M: Message>(
     frame: &[u8],
     version: i16,

@@ -88,8 +88,23 @@ pub trait Message: Wire + Serialize + DeserializeOwned {
         (Self::LOWEST_VERSION..=Self::HIGHEST_VERSION).contains(&version)
     }
 
-    /// Decodes a whole body at `version`; bytes left over are an error.
+    /// Decodes a whole body at `version`; bytes left over are an error (use
+    /// [`Message::decode_prefix`] for Kafka's lenient behaviour).
     fn decode(bytes: &[u8], version: i16) -> Result<Self, DecodeError> {
+        let (msg, used) = Self::decode_prefix(bytes, version)?;
+        if used != bytes.len() {
+            return Err(
+                DecodeError::new(DecodeErrorKind::TrailingBytes(bytes.len() - used), used)
+                    .at(Self::NAME),
+            );
+        }
+        Ok(msg)
+    }
+
+    /// Decodes a body at `version` from the start of `bytes`, returning it and the bytes it
+    /// used. Bytes after the body are not looked at: Kafka's broker parses request bodies and
+    /// stored records this way.
+    fn decode_prefix(bytes: &[u8], version: i16) -> Result<(Self, usize), DecodeError> {
         if !Self::is_valid_version(version) {
             return Err(
                 DecodeError::new(DecodeErrorKind::UnsupportedVersion(version), 0).at(Self::NAME),
@@ -97,8 +112,7 @@ pub trait Message: Wire + Serialize + DeserializeOwned {
         }
         let mut r = Reader::new(bytes);
         let msg = Self::read(&mut r, version).map_err(|e| e.at(Self::NAME))?;
-        r.finish().map_err(|e| e.at(Self::NAME))?;
-        Ok(msg)
+        Ok((msg, r.position()))
     }
 
     /// Validates the message for `version` and returns its encoded size.

@@ -755,12 +755,13 @@ wire_struct!(StreamsGroupCurrentMemberAssignmentValue {
 });
 
 fn unknown_record_type(record_type: i16, offset: usize) -> DecodeError {
-    DecodeError::new(
-        DecodeErrorKind::InvalidValue(format!(
-            "record type {record_type} is not a streams-group record (17, 19-23)"
-        )),
-        offset,
-    )
+    DecodeError::new(DecodeErrorKind::UnknownRecordType(record_type), offset)
+}
+
+/// Decodes a key or value body the way Kafka's record deserializer does: from the start of
+/// the buffer, ignoring bytes after it.
+fn body<M: Message>(bytes: &[u8], version: i16) -> Result<M, DecodeError> {
+    M::decode_prefix(bytes, version).map(|(m, _)| m)
 }
 
 fn prefixed<M: Message>(prefix: i16, msg: &M) -> Result<Vec<u8>, EncodeError> {
@@ -796,21 +797,23 @@ impl RecordKey {
         }
     }
 
-    /// Decodes a key body (without the type prefix) of record type `record_type`.
+    /// Decodes a key body (without the type prefix) of record type `record_type`. A type
+    /// that is not a streams-group record gives [`DecodeErrorKind::UnknownRecordType`]
+    /// (Kafka's loader skips such records); bytes after the key are ignored, as in Kafka.
     pub fn decode_body(record_type: i16, bytes: &[u8]) -> Result<Self, DecodeError> {
         Ok(match record_type {
-            record_type::GROUP_METADATA => RecordKey::GroupMetadata(Message::decode(bytes, 0)?),
-            record_type::MEMBER_METADATA => RecordKey::MemberMetadata(Message::decode(bytes, 0)?),
+            record_type::GROUP_METADATA => RecordKey::GroupMetadata(body(bytes, 0)?),
+            record_type::MEMBER_METADATA => RecordKey::MemberMetadata(body(bytes, 0)?),
             record_type::TARGET_ASSIGNMENT_METADATA => {
-                RecordKey::TargetAssignmentMetadata(Message::decode(bytes, 0)?)
+                RecordKey::TargetAssignmentMetadata(body(bytes, 0)?)
             }
             record_type::TARGET_ASSIGNMENT_MEMBER => {
-                RecordKey::TargetAssignmentMember(Message::decode(bytes, 0)?)
+                RecordKey::TargetAssignmentMember(body(bytes, 0)?)
             }
             record_type::CURRENT_MEMBER_ASSIGNMENT => {
-                RecordKey::CurrentMemberAssignment(Message::decode(bytes, 0)?)
+                RecordKey::CurrentMemberAssignment(body(bytes, 0)?)
             }
-            record_type::TOPOLOGY => RecordKey::Topology(Message::decode(bytes, 0)?),
+            record_type::TOPOLOGY => RecordKey::Topology(body(bytes, 0)?),
             other => return Err(unknown_record_type(other, 0)),
         })
     }
@@ -837,25 +840,22 @@ impl RecordValue {
     }
 
     /// Decodes a value body (without the version prefix) of record type `record_type` at
-    /// value version `version` (only 0 exists).
+    /// value version `version` (only 0 exists; another version is an error, fatal for
+    /// Kafka's loader). Bytes after the value are ignored, as in Kafka.
     pub fn decode_body(record_type: i16, bytes: &[u8], version: i16) -> Result<Self, DecodeError> {
         Ok(match record_type {
-            record_type::GROUP_METADATA => {
-                RecordValue::GroupMetadata(Message::decode(bytes, version)?)
-            }
-            record_type::MEMBER_METADATA => {
-                RecordValue::MemberMetadata(Message::decode(bytes, version)?)
-            }
+            record_type::GROUP_METADATA => RecordValue::GroupMetadata(body(bytes, version)?),
+            record_type::MEMBER_METADATA => RecordValue::MemberMetadata(body(bytes, version)?),
             record_type::TARGET_ASSIGNMENT_METADATA => {
-                RecordValue::TargetAssignmentMetadata(Message::decode(bytes, version)?)
+                RecordValue::TargetAssignmentMetadata(body(bytes, version)?)
             }
             record_type::TARGET_ASSIGNMENT_MEMBER => {
-                RecordValue::TargetAssignmentMember(Message::decode(bytes, version)?)
+                RecordValue::TargetAssignmentMember(body(bytes, version)?)
             }
             record_type::CURRENT_MEMBER_ASSIGNMENT => {
-                RecordValue::CurrentMemberAssignment(Message::decode(bytes, version)?)
+                RecordValue::CurrentMemberAssignment(body(bytes, version)?)
             }
-            record_type::TOPOLOGY => RecordValue::Topology(Message::decode(bytes, version)?),
+            record_type::TOPOLOGY => RecordValue::Topology(body(bytes, version)?),
             other => return Err(unknown_record_type(other, 0)),
         })
     }

@@ -53,6 +53,9 @@ pub enum DecodeErrorKind {
     UnsupportedVersion(i16),
     /// Bytes were left after the message.
     TrailingBytes(usize),
+    /// A record key's type is not one of the streams-group record types (17, 19–23).
+    /// Kafka's loader logs and skips such a record.
+    UnknownRecordType(i16),
     /// A value that must be one of a few constants was not (record type, value version,
     /// frame size, API key).
     InvalidValue(String),
@@ -81,6 +84,10 @@ impl fmt::Display for DecodeErrorKind {
             }
             DecodeErrorKind::UnsupportedVersion(v) => write!(f, "unsupported version {v}"),
             DecodeErrorKind::TrailingBytes(n) => write!(f, "{n} byte(s) left after the message"),
+            DecodeErrorKind::UnknownRecordType(t) => write!(
+                f,
+                "record type {t} is not a streams-group record (17, 19-23)"
+            ),
             DecodeErrorKind::InvalidValue(s) => f.write_str(s),
         }
     }
