@@ -47,11 +47,14 @@
 //!
 //! # Limits
 //!
-//! No count is capped here: the codec bounds message sizes. Validation and configuration run
-//! in O(n log n) in the number of topics and subtopologies. The repartition fix-point is
-//! event-driven, not pass-by-pass. A topology of 10,000 subtopologies or with 10,000-character
-//! topic names configures without blow-up. Topic hashes are computed once per
-//! [`TopicMetadata`], in O(partitions).
+//! The module sets no caps of its own: a topology is as large as the request that carried it
+//! (wire strings are at most 32,767 bytes, and the request is bounded by the broker's maximum
+//! request size). Validation and configuration run in O(n log n) in the number of topics and
+//! subtopologies. The repartition fix-point is event-driven, not pass-by-pass. A topology of
+//! 10,000 subtopologies or with 10,000-character topic names configures without blow-up
+//! (`tests/topology_limits.rs`). Topic names are interned once per topology, on its first
+//! configuration, so reconfiguring after a metadata change works on arrays. A topic's hash
+//! costs O(partitions) and is computed once, when its [`TopicMetadata`] is built.
 
 mod configure;
 mod error;
