@@ -353,3 +353,63 @@ async fn metadata_changes_reach_the_groups() {
     broker.metadata.set(metadata());
     fleet.run_until_stable(&service, 120_000).await;
 }
+
+/// ListGroups and DeleteGroups through the service: a live group lists as
+/// Stable and cannot be deleted; once every member left it is Empty, its
+/// deletion is durable (a fresh load of the log no longer has it), and
+/// DELETE is authorized per group.
+#[tokio::test(start_paused = true)]
+async fn list_and_delete_groups() {
+    let broker = broker();
+    let service = started(&broker).await;
+    for p in 0..PARTITIONS {
+        service.load(p).await.expect("load");
+    }
+    let mut fleet = Fleet::new(2);
+    fleet.run_until_stable(&service, 60_000).await;
+
+    let listed = service.list_groups(&[]).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].group_id.as_str(), listed[0].group_state),
+        (GROUP, "Stable")
+    );
+    assert!(service.list_groups(&["empty".to_string()]).await.is_empty());
+
+    let ctx = client_ctx();
+    let r = service
+        .delete_groups(&ctx, &[GROUP.to_string(), "unknown".to_string()])
+        .await;
+    assert!(r.contains(&(GROUP.to_string(), ErrorCode::NON_EMPTY_GROUP)));
+    assert!(r.contains(&("unknown".to_string(), ErrorCode::GROUP_ID_NOT_FOUND)));
+
+    let now = service.now_ms();
+    for c in fleet.clients.iter_mut() {
+        c.leave(now);
+    }
+    fleet.run_for(&service, 100).await;
+    assert_eq!(service.list_groups(&["Empty".to_string()]).await.len(), 1);
+
+    let acl = Arc::new(MemoryAuthorizer::new());
+    let denied = Service::new(config(), broker.hooks_with(acl));
+    denied
+        .load(denied.partition_for(GROUP))
+        .await
+        .expect("load");
+    let r = denied.delete_groups(&ctx, &[GROUP.to_string()]).await;
+    assert_eq!(
+        r,
+        vec![(GROUP.to_string(), ErrorCode::GROUP_AUTHORIZATION_FAILED)]
+    );
+    denied.shutdown().await;
+
+    let r = service.delete_groups(&ctx, &[GROUP.to_string()]).await;
+    assert_eq!(r, vec![(GROUP.to_string(), ErrorCode::NONE)]);
+    assert!(service.list_groups(&[]).await.is_empty());
+    let fresh = Service::new(config(), broker.hooks());
+    fresh.load(fresh.partition_for(GROUP)).await.expect("load");
+    assert!(
+        fresh.list_groups(&[]).await.is_empty(),
+        "the deletion is durable"
+    );
+}

@@ -48,7 +48,7 @@ pub use metrics::ServiceMetrics;
 pub use shard::LoadError;
 
 use crate::assignor::AssignorRegistry;
-use crate::group::{CoordinatorConfig, RequestContext};
+use crate::group::{CoordinatorConfig, ListedGroup, RequestContext};
 use crate::protocol::describe::{DescribedGroup, AUTHORIZED_OPERATIONS_NOT_REQUESTED};
 use crate::protocol::heartbeat::Status;
 use crate::protocol::{
@@ -705,6 +705,111 @@ impl Service {
             throttle_time_ms: 0,
             groups,
         }
+    }
+
+    /// Runs a read on `partition`'s committed state.
+    async fn read<T: Send + 'static>(
+        &self,
+        partition: i32,
+        op: impl FnOnce(&crate::group::GroupCoordinator) -> T + Send + 'static,
+    ) -> Result<T, Failure> {
+        let tx = self.route(partition)?;
+        let (reply, rx) = oneshot::channel();
+        let op: shard::ReadOp = Box::new(move |core| {
+            let _ = reply.send(op(core));
+        });
+        tx.send(ShardRequest::Read(op))
+            .await
+            .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))?;
+        rx.await
+            .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))
+    }
+
+    /// Runs a write on `partition`; its answer is returned once its records are durable.
+    async fn write<T: Send + 'static>(
+        &self,
+        partition: i32,
+        op: impl FnOnce(
+                &mut crate::group::GroupCoordinator,
+                i64,
+            ) -> (T, Vec<crate::protocol::CoordinatorRecord>)
+            + Send
+            + 'static,
+    ) -> Result<T, Failure> {
+        let tx = self.route(partition)?;
+        let slot = Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        let op: shard::WriteOp = Box::new(move |core, now| {
+            let (answer, records) = op(core, now);
+            if let Ok(mut s) = out.lock() {
+                *s = Some(answer);
+            }
+            records
+        });
+        let (done, rx) = oneshot::channel();
+        tx.send(ShardRequest::Write { op, done })
+            .await
+            .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))?;
+        rx.await
+            .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))??;
+        let answer = slot.lock().ok().and_then(|mut s| s.take());
+        answer.ok_or_else(|| Failure::new(ErrorCode::UNKNOWN_SERVER_ERROR))
+    }
+
+    /// ListGroups for streams groups: the groups of every active partition
+    /// (committed state), optionally filtered by state (`"stable"`,
+    /// `"Empty"`, ... case-insensitive). Sorted by group id.
+    pub async fn list_groups(&self, states: &[String]) -> Vec<ListedGroup> {
+        let mut out = Vec::new();
+        for partition in self.partitions() {
+            let states = states.to_vec();
+            if let Ok(groups) = self
+                .read(partition, move |core| core.list_groups(&states))
+                .await
+            {
+                out.extend(groups);
+            }
+        }
+        out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        out
+    }
+
+    /// DeleteGroups for streams groups: needs DELETE on each group
+    /// (GROUP_AUTHORIZATION_FAILED otherwise); a group must be Empty
+    /// (NON_EMPTY_GROUP) and exist (GROUP_ID_NOT_FOUND). The tombstones are
+    /// durable before the answer; partitions not owned answer their error.
+    pub async fn delete_groups(
+        &self,
+        client: &ClientContext,
+        group_ids: &[String],
+    ) -> Vec<(String, ErrorCode)> {
+        let authorizer = &self.inner.broker.authorizer;
+        let mut out = Vec::with_capacity(group_ids.len());
+        let mut by_partition: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+        for id in group_ids {
+            if authorizer.authorize(&client.principal, AclOperation::Delete, Resource::Group(id)) {
+                by_partition
+                    .entry(self.partition_for(id))
+                    .or_default()
+                    .push(id.clone());
+            } else {
+                out.push((id.clone(), ErrorCode::GROUP_AUTHORIZATION_FAILED));
+            }
+        }
+        for (partition, ids) in by_partition {
+            let request = ids.clone();
+            let result = self
+                .write(partition, move |core, now| {
+                    let o = core.delete_groups(&request, now);
+                    (o.response, o.records)
+                })
+                .await;
+            match result {
+                Ok(codes) => out.extend(codes),
+                Err(f) => out.extend(ids.into_iter().map(|id| (id, f.code))),
+            }
+        }
+        out
     }
 
     /// A snapshot of the service's metrics and every active shard's core metrics.

@@ -89,30 +89,69 @@ pub(crate) enum ShardRequest {
     Metrics {
         reply: oneshot::Sender<CoordinatorMetrics>,
     },
+    /// A read of committed state; the closure sends its own answer (dropping
+    /// it unanswered, e.g. on unload, tells the caller NOT_COORDINATOR).
+    Read(ReadOp),
+    /// A write: the closure runs on the core at `now` and returns its records;
+    /// `done` learns when they are durable (the closure keeps its answer
+    /// until then).
+    Write {
+        op: WriteOp,
+        done: oneshot::Sender<Result<(), Failure>>,
+    },
     Unload,
 }
 
-/// A response waiting for its batch to be durable.
-struct Waiter {
-    reply: oneshot::Sender<Result<HeartbeatDone, Failure>>,
-    done: HeartbeatDone,
+/// See [`ShardRequest::Read`].
+pub(crate) type ReadOp = Box<dyn FnOnce(&GroupCoordinator) + Send>;
+/// See [`ShardRequest::Write`].
+pub(crate) type WriteOp =
+    Box<dyn FnOnce(&mut GroupCoordinator, i64) -> Vec<CoordinatorRecord> + Send>;
+
+/// A response waiting for its batch to be durable. Heartbeats are the
+/// common case; boxing them to shrink the rare `Write` variant would cost an
+/// allocation per heartbeat.
+#[allow(clippy::large_enum_variant)]
+enum Waiter {
+    Heartbeat {
+        reply: oneshot::Sender<Result<HeartbeatDone, Failure>>,
+        done: HeartbeatDone,
+    },
+    Write(oneshot::Sender<Result<(), Failure>>),
 }
 
 impl Waiter {
     fn complete(self) {
-        let _ = self.reply.send(Ok(self.done));
+        match self {
+            Waiter::Heartbeat { reply, done } => {
+                let _ = reply.send(Ok(done));
+            }
+            Waiter::Write(done) => {
+                let _ = done.send(Ok(()));
+            }
+        }
     }
 
     fn fail(self, failure: Failure) {
-        let _ = self.reply.send(Err(failure));
+        match self {
+            Waiter::Heartbeat { reply, .. } => {
+                let _ = reply.send(Err(failure));
+            }
+            Waiter::Write(done) => {
+                let _ = done.send(Err(failure));
+            }
+        }
     }
 }
 
-/// A describe parked until the writes it would observe are durable.
-struct ParkedRead {
-    ctx: RequestContext,
-    req: StreamsGroupDescribeRequest,
-    reply: oneshot::Sender<Result<Vec<DescribedGroup>, Failure>>,
+/// A read parked until the writes it would observe are durable.
+enum ParkedRead {
+    Describe {
+        ctx: RequestContext,
+        req: StreamsGroupDescribeRequest,
+        reply: oneshot::Sender<Result<Vec<DescribedGroup>, Failure>>,
+    },
+    Op(ReadOp),
 }
 
 #[derive(Default)]
@@ -320,7 +359,7 @@ impl Shard {
             } => {
                 ctx.now_ms = self.env.clock.now_ms();
                 let out = self.core.heartbeat(&ctx, *req);
-                let waiter = Waiter {
+                let waiter = Waiter::Heartbeat {
                     reply,
                     done: HeartbeatDone {
                         response: out.response,
@@ -335,7 +374,12 @@ impl Shard {
                 reply,
             } => {
                 ctx.now_ms = self.env.clock.now_ms();
-                self.parked.push(ParkedRead { ctx, req, reply });
+                self.parked.push(ParkedRead::Describe { ctx, req, reply });
+            }
+            ShardRequest::Read(op) => self.parked.push(ParkedRead::Op(op)),
+            ShardRequest::Write { op, done } => {
+                let records = op(&mut self.core, self.env.clock.now_ms());
+                self.push_write(records, Some(Waiter::Write(done)));
             }
             ShardRequest::Metrics { reply } => {
                 let _ = reply.send(self.core.metrics());
@@ -435,8 +479,12 @@ impl Shard {
             return;
         }
         for read in std::mem::take(&mut self.parked) {
-            let resp = self.core.describe(&read.ctx, &read.req);
-            let _ = read.reply.send(Ok(resp.groups));
+            match read {
+                ParkedRead::Describe { ctx, req, reply } => {
+                    let _ = reply.send(Ok(self.core.describe(&ctx, &req).groups));
+                }
+                ParkedRead::Op(op) => op(&self.core),
+            }
         }
     }
 
@@ -455,7 +503,9 @@ impl Shard {
             .into_iter()
             .for_each(|w| w.fail(failure.clone()));
         for read in std::mem::take(&mut self.parked) {
-            let _ = read.reply.send(Err(failure.clone()));
+            if let ParkedRead::Describe { reply, .. } = read {
+                let _ = reply.send(Err(failure.clone()));
+            }
         }
         if self.state.load(Ordering::Acquire) != FAILED {
             self.state.store(FAILED, Ordering::Release);
@@ -478,7 +528,10 @@ fn drain(rx: &mut mpsc::Receiver<ShardRequest>) {
             ShardRequest::Describe { reply, .. } => {
                 let _ = reply.send(Err(failure.clone()));
             }
-            ShardRequest::Metrics { .. } | ShardRequest::Unload => {}
+            ShardRequest::Write { done, .. } => {
+                let _ = done.send(Err(failure.clone()));
+            }
+            ShardRequest::Metrics { .. } | ShardRequest::Read(_) | ShardRequest::Unload => {}
         }
     }
 }
