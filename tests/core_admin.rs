@@ -1,0 +1,280 @@
+//! Describe, list, delete, offset validation, group configs and metrics of the
+//! core (spec 07).
+
+mod core_support;
+
+use core_support::*;
+use streams_coordinator::group::{CommitApi, GroupState, OffsetCommitCheck};
+use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupDescribeRequest};
+
+fn describe(
+    c: &streams_coordinator::group::GroupCoordinator,
+    ids: &[&str],
+) -> Vec<streams_coordinator::protocol::describe::DescribedGroup> {
+    c.describe(
+        &ctx(0),
+        &StreamsGroupDescribeRequest {
+            group_ids: ids.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
+    )
+    .groups
+}
+
+#[test]
+fn describe_reports_groups_members_and_errors() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 3), ("app-changelog", 3)]), 0);
+    let offsets = Some(vec![streams_coordinator::protocol::heartbeat::TaskOffset {
+        subtopology_id: "0".into(),
+        partition: 1,
+        offset: 42,
+    }]);
+    let mut j = join("app", "m1", stateful_topology("input", "app-changelog"));
+    j.task_offsets = offsets.clone();
+    let r = c.heartbeat(&ctx(0), j).response;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    // Offsets sent by the join that created the group are lost with its
+    // transient group object (spec 02 §3); a later heartbeat stores them.
+    assert!(describe(&c, &["app"])[0].members[0].task_offsets.is_empty());
+    let mut b = beat("app", "m1", 2);
+    b.task_offsets = offsets;
+    assert_eq!(c.heartbeat(&ctx(1), b).response.error_code, 0);
+    let d = describe(&c, &["app", "", "nope"]);
+    assert_eq!(d.len(), 3);
+    let g = &d[0];
+    assert_eq!(g.error_code, 0);
+    assert_eq!(g.group_state, "Stable");
+    assert_eq!((g.group_epoch, g.assignment_epoch), (2, 2));
+    assert_eq!(g.assignor_name.as_deref(), Some("sticky"));
+    let t = g.topology.as_ref().unwrap();
+    // The configured topology carries the computed changelog partition count.
+    assert_eq!(
+        t.subtopologies.as_ref().unwrap()[0].state_changelog_topics[0].partitions,
+        3
+    );
+    let m = &g.members[0];
+    assert_eq!(m.member_id, "m1");
+    assert_eq!(m.client_host, "/127.0.0.1");
+    assert_eq!(m.assignment.active_tasks, tasks("0", &[0, 1, 2]));
+    assert_eq!(m.target_assignment.active_tasks, tasks("0", &[0, 1, 2]));
+    assert_eq!(m.task_offsets.len(), 1);
+    assert_eq!(m.task_offsets[0].offset, 42);
+    assert_eq!(d[1].error_code, ErrorCode::INVALID_GROUP_ID.0);
+    assert_eq!(d[2].error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
+    assert_eq!(d[2].error_message.as_deref(), Some("Group nope not found."));
+}
+
+#[test]
+fn list_filters_by_lower_case_state() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 1)]), 0);
+    c.heartbeat(&ctx(0), join("a", "m", simple_topology("input")));
+    c.heartbeat(&ctx(0), join("b", "m", simple_topology("missing")));
+    assert_eq!(c.list_groups(&[]).len(), 2);
+    let nr = c.list_groups(&[" NOT_READY ".into()]);
+    assert_eq!(nr.len(), 1);
+    assert_eq!(nr[0].group_id, "b");
+    assert_eq!(nr[0].group_state, "NotReady");
+    assert_eq!(nr[0].protocol_type, "streams");
+    assert!(c.list_groups(&["NotReady".into()]).is_empty());
+    assert_eq!(c.list_groups(&["stable".into()])[0].group_id, "a");
+}
+
+#[test]
+fn delete_requires_an_empty_group_and_writes_tombstones() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 1)]), 0);
+    let mut log = Vec::new();
+    hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m", simple_topology("input")),
+    );
+    let out = c.delete_groups(&["app".into(), "zzz".into()], 10);
+    assert_eq!(out.response[0].1, ErrorCode::NON_EMPTY_GROUP);
+    assert_eq!(out.response[1].1, ErrorCode::GROUP_ID_NOT_FOUND);
+    assert!(out.records.is_empty());
+    hb(&mut c, &mut log, 20, beat("app", "m", -1));
+    let out = c.delete_groups(&["app".into()], 30);
+    assert_eq!(out.response[0].1, ErrorCode::NONE);
+    assert_eq!(
+        names(&out.records),
+        [
+            "-StreamsGroupTargetAssignmentMetadata",
+            "-StreamsGroupMetadata",
+            "-StreamsGroupTopology"
+        ]
+    );
+    log.extend(out.records);
+    assert_eq!(c.group_count(), 0);
+    // The log replays to nothing.
+    let mut rebuilt = coordinator(&[]);
+    for r in &log {
+        rebuilt.replay(r).unwrap();
+    }
+    assert_eq!(rebuilt.group_count(), 0);
+    // A new join starts again at epoch 1 -> 2.
+    let r = c
+        .heartbeat(&ctx(40), join("app", "m", simple_topology("input")))
+        .response;
+    assert_eq!(r.member_epoch, 2);
+}
+
+#[test]
+fn offset_commit_and_fetch_validation() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    c.heartbeat(&ctx(0), join("app", "m1", simple_topology("input")));
+    let parts = [("input", 0), ("input", 1)];
+    let check = |api, v| OffsetCommitCheck {
+        api,
+        api_version: v,
+        instance_id: None,
+        partitions: &parts,
+    };
+    let oc = CommitApi::OffsetCommit;
+    assert_eq!(
+        c.validate_offset_commit("app", "m1", 2, &check(oc, 9)),
+        Ok(())
+    );
+    assert_eq!(
+        c.validate_offset_commit("app", "m1", 3, &check(oc, 9)),
+        Err(ErrorCode::STALE_MEMBER_EPOCH)
+    );
+    assert_eq!(
+        c.validate_offset_commit("app", "m1", 2, &check(oc, 8)),
+        Err(ErrorCode::UNSUPPORTED_VERSION)
+    );
+    assert_eq!(
+        c.validate_offset_commit("app", "x", 2, &check(oc, 9)),
+        Err(ErrorCode::UNKNOWN_MEMBER_ID)
+    );
+    assert_eq!(
+        c.validate_offset_commit("nope", "x", 2, &check(oc, 9)),
+        Err(ErrorCode::GROUP_ID_NOT_FOUND)
+    );
+    assert_eq!(
+        c.validate_offset_commit("nope", "x", 2, &check(oc, 8)),
+        Err(ErrorCode::ILLEGAL_GENERATION)
+    );
+    // An older epoch is accepted for tasks owned since at or before it (stamped 2).
+    assert_eq!(
+        c.validate_offset_commit("app", "m1", 1, &check(oc, 9)),
+        Err(ErrorCode::STALE_MEMBER_EPOCH)
+    );
+    // A second member joins: m1's epoch stays 2 while it revokes, then 3.
+    c.heartbeat(&ctx(10), join("app", "m2", simple_topology("input")));
+    c.heartbeat(&ctx(20), beat("app", "m1", 2));
+    let owned = c
+        .describe(
+            &ctx(0),
+            &StreamsGroupDescribeRequest {
+                group_ids: vec!["app".into()],
+                ..Default::default()
+            },
+        )
+        .groups[0]
+        .members[0]
+        .assignment
+        .active_tasks
+        .clone();
+    let r = c
+        .heartbeat(&ctx(30), beat_owning("app", "m1", 2, owned))
+        .response;
+    assert_eq!(r.member_epoch, 3);
+    // Txn commit with epoch -1 and no member is accepted without checks.
+    let txn = OffsetCommitCheck {
+        api: CommitApi::TxnOffsetCommit,
+        api_version: 3,
+        instance_id: None,
+        partitions: &parts,
+    };
+    assert_eq!(c.validate_offset_commit("app", "", -1, &txn), Ok(()));
+    assert_eq!(
+        c.validate_offset_commit("app", "m1", 9, &txn),
+        Err(ErrorCode::ILLEGAL_GENERATION)
+    );
+    // Fetch: exact epoch only.
+    assert_eq!(c.validate_offset_fetch("app", Some("m1"), 3), Ok(()));
+    assert_eq!(
+        c.validate_offset_fetch("app", Some("m1"), 2),
+        Err(ErrorCode::STALE_MEMBER_EPOCH)
+    );
+    assert_eq!(c.validate_offset_fetch("app", None, -1), Ok(()));
+    assert!(c.is_subscribed_to_topic("app", "input"));
+    assert!(!c.is_subscribed_to_topic("app", "other"));
+}
+
+#[test]
+fn group_configs_are_validated_and_take_effect_at_the_next_heartbeat() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2), ("cl", 2)]), 0);
+    assert!(c
+        .update_group_config(
+            "app",
+            &[("streams.session.timeout.ms".into(), "1".into())],
+            0
+        )
+        .is_err());
+    assert!(c
+        .update_group_config("app", &[("streams.unknown".into(), "1".into())], 0)
+        .is_err());
+    let out = c
+        .update_group_config(
+            "app",
+            &[("streams.heartbeat.interval.ms".into(), "7000".into())],
+            0,
+        )
+        .unwrap();
+    assert!(out.records.is_empty());
+    let r = c
+        .heartbeat(&ctx(0), join("app", "m1", stateful_topology("input", "cl")))
+        .response;
+    assert_eq!(r.heartbeat_interval_ms, 7000);
+    assert_eq!(r.member_epoch, 2);
+    // Standby replicas change the assignment configuration: the next heartbeat bumps.
+    c.update_group_config(
+        "app",
+        &[("streams.num.standby.replicas".into(), "1".into())],
+        5,
+    )
+    .unwrap();
+    let out = c.heartbeat(&ctx(10), beat("app", "m1", 2));
+    assert_eq!(out.response.member_epoch, 3);
+    assert!(names(&out.records).contains(&"StreamsGroupMetadata".to_string()));
+    assert_eq!(c.metrics().rebalance_count, 2);
+    // Rack-aware tags drive MISSING_CLIENT_TAGS (v1+).
+    c.update_group_config(
+        "app",
+        &[("streams.rack.aware.assignment.tags".into(), "zone".into())],
+        20,
+    )
+    .unwrap();
+    let r = c.heartbeat(&ctx(30), beat("app", "m1", 3)).response;
+    let st = r.status.unwrap();
+    assert!(st
+        .iter()
+        .any(|s| s.status_code == StatusCode::MISSING_CLIENT_TAGS.0
+            && s.status_detail.contains("[zone]")));
+}
+
+#[test]
+fn metrics_count_groups_by_state() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 1)]), 0);
+    c.heartbeat(&ctx(0), join("a", "m", simple_topology("input")));
+    c.heartbeat(&ctx(0), join("b", "m", simple_topology("missing")));
+    let m = c.metrics();
+    assert_eq!(m.group_count, 2);
+    let count = |s| {
+        m.groups_by_state
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(count(GroupState::Stable), Some(1));
+    assert_eq!(count(GroupState::NotReady), Some(1));
+    assert_eq!(count(GroupState::Dead), Some(0));
+}
