@@ -17,7 +17,7 @@ enum Op {
     Join(usize),
     Beat { m: usize, ack: bool, stale: bool },
     Leave(usize),
-    StaticLeave(usize),
+    StaticLeave,
     Advance(i64),
     Topics(i32),
     Config(i32),
@@ -90,7 +90,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         4 => (0usize..5).prop_map(Op::Join),
         10 => (0usize..5, any::<bool>(), prop::bool::weighted(0.1)).prop_map(|(m, ack, stale)| Op::Beat { m, ack, stale }),
         1 => (0usize..5).prop_map(Op::Leave),
-        1 => (0usize..5).prop_map(Op::StaticLeave),
+        1 => Just(Op::StaticLeave),
         2 => (0i64..50_000).prop_map(Op::Advance),
         1 => (0i32..5).prop_map(Op::Topics),
         1 => (0i32..3).prop_map(Op::Config),
@@ -187,7 +187,7 @@ proptest! {
                     hb(&mut c, &mut log, now, beat("app", &format!("m{i}"), -1));
                     clients[i] = Client { epoch: 0, owned: vec![], joined: false };
                 }
-                Op::StaticLeave(_) => {
+                Op::StaticLeave => {
                     let mut l = beat("app", "any", -2);
                     l.instance_id = Some("static".into());
                     hb(&mut c, &mut log, now, l);
@@ -305,7 +305,7 @@ fn arb_record() -> impl Strategy<Value = CoordinatorRecord> {
             key: RecordKey::TargetAssignmentMetadata(StreamsGroupTargetAssignmentMetadataKey {
                 group_id: g
             }),
-            value: (!tomb).then(|| RecordValue::TargetAssignmentMetadata(
+            value: (!tomb).then_some(RecordValue::TargetAssignmentMetadata(
                 StreamsGroupTargetAssignmentMetadataValue {
                     assignment_epoch: e,
                     assignment_timestamp: t
