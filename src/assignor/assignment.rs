@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::index::str_less;
 use super::{AssignorError, GroupSpec, TaskSpace, MAX_MEMBERS};
 
 /// A computed assignment: every member of the group spec, in ascending member
@@ -262,7 +263,9 @@ pub(crate) fn member_order(group: &GroupSpec<'_>) -> Result<Vec<u32>, AssignorEr
             limit: MAX_MEMBERS as u64,
         });
     }
-    let sorted = members.windows(2).all(|w| w[0].member_id < w[1].member_id);
+    let sorted = members
+        .windows(2)
+        .all(|w| str_less(w[0].member_id, w[1].member_id));
     if sorted {
         return Ok((0..members.len() as u32).collect());
     }

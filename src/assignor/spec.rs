@@ -132,6 +132,9 @@ macro_rules! map_sources {
     ($($map:ty => [$($gen:tt)*]),*) => {$(
         impl<K: AsRef<str>, V: Partitions, $($gen)*> TaskSource for $map {
             fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
+                if self.is_empty() {
+                    return;
+                }
                 for (k, v) in self.iter() {
                     let k = k.as_ref();
                     v.with_slices(&mut |ps| f(k, ps));
@@ -155,6 +158,9 @@ macro_rules! offset_sources {
     ($($map:ty),*) => {$(
         impl<K: AsRef<str>, V: PartitionOffsets> OffsetSource for $map {
             fn visit(&self, f: &mut dyn FnMut(&str, &[PartitionOffset])) {
+                if self.is_empty() {
+                    return;
+                }
                 for (k, v) in self.iter() {
                     let k = k.as_ref();
                     v.with_slices(&mut |ps| f(k, ps));

@@ -10,7 +10,7 @@
 //! per (member, subtopology) group and none is cloned.
 
 use super::assignment::{member_order, GroupAssignment};
-use super::index::StrIndex;
+use super::index::{str_less, StrIndex};
 use super::spec::MAX_STANDBY_REPLICAS;
 use super::{AssignorError, GroupSpec, TaskAssignor, TaskSpace};
 
@@ -82,12 +82,9 @@ impl TaskAssignor for StickyAssignor {
 
 /// ceil(a / b), with ceil(x / 0) := 0.
 #[inline]
-fn ceil_div(a: i64, b: i64) -> i64 {
-    if b <= 0 {
-        0
-    } else {
-        (a + b - 1).div_euclid(b)
-    }
+fn ceil_div(a: u32, b: u32) -> u32 {
+    a.checked_div(b)
+        .map_or(0, |q| q + u32::from(!a.is_multiple_of(b)))
 }
 
 struct State<'a> {
@@ -114,13 +111,12 @@ struct State<'a> {
     cand_start: Vec<u32>,
     cand: Vec<u32>,
     // quotas (spec 05 §4.1)
-    total_active: i64,
-    members_active_cap: i64,
-    active_quota: i64,
-    total_tasks: i64,
-    members_task_cap: i64,
-    total_quota: i64,
-    seq: u64,
+    total_active: u32,
+    members_active_cap: u32,
+    active_quota: u32,
+    total_tasks: u32,
+    members_task_cap: u32,
+    total_quota: u32,
     tags: Option<Tags>,
     unplaced_standbys: u64,
 }
@@ -145,50 +141,64 @@ impl<'a> State<'a> {
         let t_total = space.total_tasks();
 
         // ---- processes: intern, then number them in ascending id order ----
-        let mut pindex = StrIndex::with_capacity(m.min(1 << 16));
-        let mut pids: Vec<&str> = Vec::new();
+        // Fast path: process ids already ascending along the member order
+        // (runs of equal ids allowed) need no hashing and no sort.
+        let mut pids: Vec<&str> = Vec::with_capacity(m);
         let mut member_proc = Vec::with_capacity(m);
         for &i in &order {
             let pid = group.members[i as usize].process_id;
-            let (p, new) = pindex.get_or_insert(pid, |k| pids[k as usize]);
-            if new {
-                pids.push(pid);
+            match pids.last() {
+                Some(&last) if last == pid => {}
+                Some(&last) if !str_less(last, pid) => break,
+                _ => pids.push(pid),
             }
-            member_proc.push(p);
+            member_proc.push(pids.len() as u32 - 1);
+        }
+        if member_proc.len() < m {
+            pids.clear();
+            member_proc.clear();
+            let mut pindex = StrIndex::with_capacity(m.min(1 << 16));
+            for &i in &order {
+                let pid = group.members[i as usize].process_id;
+                let (p, new) = pindex.get_or_insert(pid, |k| pids[k as usize]);
+                if new {
+                    pids.push(pid);
+                }
+                member_proc.push(p);
+            }
+            if !pids.windows(2).all(|w| str_less(w[0], w[1])) {
+                let np = pids.len();
+                let mut perm: Vec<u32> = (0..np as u32).collect();
+                perm.sort_unstable_by(|&a, &b| pids[a as usize].cmp(pids[b as usize]));
+                let mut rank = vec![0u32; np];
+                for (r, &p) in perm.iter().enumerate() {
+                    rank[p as usize] = r as u32;
+                }
+                for p in member_proc.iter_mut() {
+                    *p = rank[*p as usize];
+                }
+            }
         }
         let np = pids.len();
-        if !pids.windows(2).all(|w| w[0] < w[1]) {
-            let mut perm: Vec<u32> = (0..np as u32).collect();
-            perm.sort_unstable_by(|&a, &b| pids[a as usize].cmp(pids[b as usize]));
-            let mut rank = vec![0u32; np];
-            for (r, &p) in perm.iter().enumerate() {
-                rank[p as usize] = r as u32;
-            }
-            for p in member_proc.iter_mut() {
-                *p = rank[*p as usize];
-            }
-            let old = pids.clone();
-            for (r, &p) in perm.iter().enumerate() {
-                pids[r] = old[p as usize];
-            }
-        }
         let mut proc_cap = vec![0u32; np];
         for &p in &member_proc {
             proc_cap[p as usize] += 1;
         }
-        let mut proc_mem_start = Vec::with_capacity(np + 1);
-        let mut acc = 0u32;
-        for &c in &proc_cap {
-            proc_mem_start.push(acc);
-            acc += c;
+        // CSR of members per process: fill with start[p + 1] as the cursor,
+        // which ends at the next process's start.
+        let mut proc_mem_start = vec![0u32; np + 1];
+        for p in 0..np {
+            proc_mem_start[p + 1] = proc_mem_start[p] + proc_cap[p];
         }
-        proc_mem_start.push(acc);
-        let mut fill = proc_mem_start.clone();
         let mut proc_mem = vec![0u32; m];
-        for (i, &p) in member_proc.iter().enumerate() {
-            proc_mem[fill[p as usize] as usize] = i as u32;
-            fill[p as usize] += 1;
+        {
+            let mut cursor: Vec<u32> = proc_mem_start[..np].to_vec();
+            for (i, &p) in member_proc.iter().enumerate() {
+                proc_mem[cursor[p as usize] as usize] = i as u32;
+                cursor[p as usize] += 1;
+            }
         }
+        let multi_member = proc_cap.iter().any(|&c| c > 1);
 
         // ---- current tasks and standby candidates ----
         let mut prev_active = vec![NONE; t_total];
@@ -310,8 +320,9 @@ impl<'a> State<'a> {
 
         // ---- quotas ----
         let num_standby = group.configs.num_standby_replicas;
-        let total_active = t_total as i64;
-        let total_tasks = total_active + space.stateful_tasks() as i64 * i64::from(num_standby);
+        // Bounded by MAX_TASKS * (1 + MAX_STANDBY_REPLICAS) < 2^32.
+        let total_active = t_total as u32;
+        let total_tasks = total_active + space.stateful_tasks() as u32 * num_standby;
         let width = (num_standby as usize).min(np.saturating_sub(1));
 
         let tags =
@@ -331,8 +342,12 @@ impl<'a> State<'a> {
             proc_cap,
             proc_mem_start,
             proc_mem,
-            heap_keys: vec![0; m],
-            heap_valid: vec![false; np],
+            heap_keys: if multi_member { vec![0; m] } else { Vec::new() },
+            heap_valid: if multi_member {
+                vec![false; np]
+            } else {
+                Vec::new()
+            },
             owner: vec![NONE; t_total],
             width,
             sb: vec![NONE; t_total * width],
@@ -346,12 +361,11 @@ impl<'a> State<'a> {
             cand_start,
             cand,
             total_active,
-            members_active_cap: m as i64,
-            active_quota: ceil_div(total_active, m as i64),
+            members_active_cap: m as u32,
+            active_quota: ceil_div(total_active, m as u32),
             total_tasks,
-            members_task_cap: m as i64,
-            total_quota: ceil_div(total_tasks, m as i64),
-            seq: 0,
+            members_task_cap: m as u32,
+            total_quota: ceil_div(total_tasks, m as u32),
             tags,
             unplaced_standbys: 0,
         })
@@ -360,19 +374,19 @@ impl<'a> State<'a> {
     // ---------------------------------------------------------------- helpers
 
     #[inline]
-    fn on_active_assigned(&mut self, c: i64) {
+    fn on_active_assigned(&mut self, c: u32) {
         if c == self.active_quota {
             self.members_active_cap -= 1;
-            self.total_active -= c;
+            self.total_active = self.total_active.saturating_sub(c);
             self.active_quota = ceil_div(self.total_active, self.members_active_cap);
         }
     }
 
     #[inline]
-    fn on_any_assigned(&mut self, c: i64) {
+    fn on_any_assigned(&mut self, c: u32) {
         if c == self.total_quota {
             self.members_task_cap -= 1;
-            self.total_tasks -= c;
+            self.total_tasks = self.total_tasks.saturating_sub(c);
             self.total_quota = ceil_div(self.total_tasks, self.members_task_cap);
         }
     }
@@ -476,10 +490,10 @@ impl<'a> State<'a> {
         }
         self.member_count[m as usize] += 1;
         self.proc_count[p] += 1;
-        if direct {
+        if direct && !self.heap_valid.is_empty() {
             self.heap_valid[p] = false;
         }
-        let c = i64::from(self.member_count[m as usize]);
+        let c = self.member_count[m as usize];
         if active {
             self.on_active_assigned(c);
         }
@@ -511,21 +525,26 @@ impl<'a> State<'a> {
         sift_down(&mut self.heap_keys[a..b], 0);
     }
 
-    fn process_queue(&mut self) -> ProcQueue {
+    /// Whether every process has the same number of members (then the
+    /// O(1) level queue orders processes exactly as the heap would).
+    fn uniform_capacity(&self) -> bool {
         let cap0 = self.proc_cap.first().copied().unwrap_or(1);
-        if self.proc_cap.iter().all(|&c| c == cap0) {
-            let mut q = ProcQueue::Levels(LevelQueue::new(self.proc_cap.len()));
-            for p in 0..self.proc_cap.len() as u32 {
-                q.push(p, self);
-            }
-            q
-        } else {
-            let mut q = ProcQueue::Heap(Vec::with_capacity(self.proc_cap.len()));
-            for p in 0..self.proc_cap.len() as u32 {
-                q.push(p, self);
-            }
-            q
+        self.proc_cap.iter().all(|&c| c == cap0)
+    }
+
+    fn level_queue(&self) -> LevelQueue {
+        LevelQueue::build(&self.proc_count)
+    }
+
+    fn heap_queue(&self) -> HeapQueue {
+        let mut q = HeapQueue {
+            heap: Vec::with_capacity(self.proc_cap.len()),
+            seq: 0,
+        };
+        for p in 0..self.proc_cap.len() as u32 {
+            q.push(p, self.proc_count[p as usize], self.proc_cap[p as usize]);
         }
+        q
     }
 
     // ----------------------------------------------------------- active phase
@@ -533,54 +552,74 @@ impl<'a> State<'a> {
     fn assign_active(&mut self) -> Result<(), AssignorError> {
         let space = self.space;
         let t_total = space.total_tasks();
-        let mut remaining: Vec<u32>;
-        if self.any_prev_active || !self.cand.is_empty() {
-            // A1: previous active owner, partition-major order.
-            remaining = Vec::with_capacity(t_total);
-            for &t in space.partition_major() {
-                let m = self.prev_active[t as usize];
-                if m != NONE && i64::from(self.member_count[m as usize]) < self.active_quota {
-                    self.place(t, m, true, true);
-                } else {
-                    remaining.push(t);
-                }
-            }
-            // A2: previous standby / reported state.
-            if !self.cand.is_empty() {
-                let mut rest = Vec::with_capacity(remaining.len());
-                for &t in &remaining {
-                    match self.pick_prev(t, false, false) {
-                        Some(m) if i64::from(self.member_count[m as usize]) < self.active_quota => {
-                            self.place(t, m, true, true);
-                        }
-                        _ => rest.push(t),
-                    }
-                }
-                remaining = rest;
-            }
-            // A3 walks subtopology-major order = ascending task index.
-            if remaining.len() * 8 >= t_total {
-                remaining.clear();
-                remaining.extend((0..t_total as u32).filter(|&t| self.owner[t as usize] == NONE));
-            } else {
-                remaining.sort_unstable();
-            }
-        } else {
-            remaining = (0..t_total as u32).collect();
+        if !self.any_prev_active && self.cand.is_empty() {
+            // Nothing sticky: everything goes through A3, in task order.
+            return self.least_loaded_actives(0..t_total as u32);
         }
-        if remaining.is_empty() {
+        // A1: previous active owner, partition-major order.
+        let mut remaining = Vec::with_capacity(t_total);
+        for &t in space.partition_major() {
+            let m = self.prev_active[t as usize];
+            if m != NONE && self.member_count[m as usize] < self.active_quota {
+                self.place(t, m, true, true);
+            } else {
+                remaining.push(t);
+            }
+        }
+        // A2: previous standby / reported state.
+        if !self.cand.is_empty() {
+            remaining.retain(|&t| match self.pick_prev(t, false, false) {
+                Some(m) if self.member_count[m as usize] < self.active_quota => {
+                    self.place(t, m, true, true);
+                    false
+                }
+                _ => true,
+            });
+        }
+        // A3 walks subtopology-major order = ascending task index.
+        if remaining.len() * 8 >= t_total {
+            let owner = &self.owner;
+            let rest: Vec<u32> = (0..t_total as u32)
+                .filter(|&t| owner[t as usize] == NONE)
+                .collect();
+            self.least_loaded_actives(rest.into_iter())
+        } else {
+            remaining.sort_unstable();
+            self.least_loaded_actives(remaining.into_iter())
+        }
+    }
+
+    /// Phase A3: each task to the least-loaded process, least-loaded member.
+    fn least_loaded_actives(
+        &mut self,
+        tasks: impl Iterator<Item = u32>,
+    ) -> Result<(), AssignorError> {
+        let mut tasks = tasks.peekable();
+        if tasks.peek().is_none() {
             return Ok(());
         }
-        // A3: least-loaded process, least-loaded member.
-        let mut queue = self.process_queue();
-        for &t in &remaining {
-            let Some(p) = queue.pop() else {
+        if self.uniform_capacity() {
+            let mut q = self.level_queue();
+            self.least_loaded_actives_with(&mut q, tasks)
+        } else {
+            let mut q = self.heap_queue();
+            self.least_loaded_actives_with(&mut q, tasks)
+        }
+    }
+
+    fn least_loaded_actives_with<Q: ProcQueue>(
+        &mut self,
+        q: &mut Q,
+        tasks: impl Iterator<Item = u32>,
+    ) -> Result<(), AssignorError> {
+        for t in tasks {
+            let Some(p) = q.pop() else {
                 return Err(AssignorError::NoProcessAvailable {
-                    task: space.task_name(t),
+                    task: self.space.task_name(t),
                 });
             };
             self.place_on_least_loaded_member(t, p, true);
-            queue.push(p, self);
+            q.push(p, self.proc_count[p as usize], self.proc_cap[p as usize]);
         }
         Ok(())
     }
@@ -603,14 +642,14 @@ impl<'a> State<'a> {
                     let p = self.member_proc[m as usize];
                     if !self.holds(t, p)
                         && (!with_tags || self.tags_ok(t, p))
-                        && i64::from(self.member_count[m as usize]) < self.total_quota
+                        && self.member_count[m as usize] < self.total_quota
                     {
                         self.place(t, m, false, true);
                         continue;
                     }
                 }
                 if let Some(m) = self.pick_prev(t, true, with_tags) {
-                    if i64::from(self.member_count[m as usize]) < self.total_quota {
+                    if self.member_count[m as usize] < self.total_quota {
                         self.place(t, m, false, true);
                         continue;
                     }
@@ -625,20 +664,12 @@ impl<'a> State<'a> {
         if leftover.is_empty() {
             return;
         }
-        let mut queue = self.process_queue();
-        let mut popped = Vec::new();
-        for t in (0..t_total as u32).rev() {
-            let remaining = leftover[t as usize];
-            for _ in 0..remaining {
-                let placed = (with_tags
-                    && self.place_least_loaded(t, &mut queue, &mut popped, true))
-                    || self.place_least_loaded(t, &mut queue, &mut popped, false);
-                if !placed {
-                    // "Unable to assign <r> of <n> standby tasks for task [<t>]..."
-                    self.unplaced_standbys += 1;
-                    break;
-                }
-            }
+        if self.uniform_capacity() {
+            let mut q = self.level_queue();
+            self.least_loaded_standbys(&mut q, &leftover, with_tags);
+        } else {
+            let mut q = self.heap_queue();
+            self.least_loaded_standbys(&mut q, &leftover, with_tags);
         }
         if self.unplaced_standbys > 0 {
             tracing::debug!(
@@ -649,14 +680,34 @@ impl<'a> State<'a> {
         }
     }
 
+    fn least_loaded_standbys<Q: ProcQueue>(
+        &mut self,
+        queue: &mut Q,
+        leftover: &[u32],
+        with_tags: bool,
+    ) {
+        let mut popped = Vec::new();
+        for t in (0..leftover.len() as u32).rev() {
+            for _ in 0..leftover[t as usize] {
+                let placed = (with_tags && self.place_least_loaded(t, queue, &mut popped, true))
+                    || self.place_least_loaded(t, queue, &mut popped, false);
+                if !placed {
+                    // "Unable to assign <r> of <n> standby tasks for task [<t>]..."
+                    self.unplaced_standbys += 1;
+                    break;
+                }
+            }
+        }
+    }
+
     /// Spec 05 §4.4 `placeLeastLoaded`: pops processes in load order until one
     /// does not hold the task, places it on that process's least-loaded
     /// member, and pushes everything back (the chosen process first, then the
     /// skipped ones in reverse pop order, as Kafka's recursion does).
-    fn place_least_loaded(
+    fn place_least_loaded<Q: ProcQueue>(
         &mut self,
         t: u32,
-        queue: &mut ProcQueue,
+        queue: &mut Q,
         popped: &mut Vec<u32>,
         with_tags: bool,
     ) -> bool {
@@ -665,14 +716,14 @@ impl<'a> State<'a> {
         while let Some(p) = queue.pop() {
             if !self.holds(t, p) && (!with_tags || self.tags_ok(t, p)) {
                 self.place_on_least_loaded_member(t, p, false);
-                queue.push(p, self);
+                queue.push(p, self.proc_count[p as usize], self.proc_cap[p as usize]);
                 placed = true;
                 break;
             }
             popped.push(p);
         }
         while let Some(p) = popped.pop() {
-            queue.push(p, self);
+            queue.push(p, self.proc_count[p as usize], self.proc_cap[p as usize]);
         }
         placed
     }
@@ -696,18 +747,18 @@ impl<'a> State<'a> {
                 }
             }
         }
-        let mut bounds = Vec::with_capacity(2 * m + 1);
+        // bounds[k + 1] doubles as the fill cursor of slot k and ends at the
+        // start of slot k + 1; shifting by one afterwards gives the starts.
+        let mut bounds = vec![0u32; 2 * m + 1];
         let mut acc = 0u32;
-        for &c in &counts {
-            bounds.push(acc);
+        for (k, &c) in counts.iter().enumerate() {
+            bounds[k + 1] = acc;
             acc += c;
         }
-        bounds.push(acc);
-        let mut fill = bounds.clone();
         let mut tasks = vec![0u32; acc as usize];
         for (t, &o) in self.owner.iter().enumerate() {
             if o != NONE {
-                let f = &mut fill[2 * o as usize];
+                let f = &mut bounds[2 * o as usize + 1];
                 tasks[*f as usize] = t as u32;
                 *f += 1;
             }
@@ -716,7 +767,7 @@ impl<'a> State<'a> {
             for t in 0..t_total {
                 let base = t * self.width;
                 for &s in &self.sb[base..base + self.sb_count[t] as usize] {
-                    let f = &mut fill[2 * s as usize + 1];
+                    let f = &mut bounds[2 * s as usize + 2];
                     tasks[*f as usize] = t as u32;
                     *f += 1;
                 }
@@ -792,13 +843,78 @@ fn sift_down(keys: &mut [u64], mut i: usize) {
     keys[i] = x;
 }
 
-/// Processes ordered by (load, FIFO sequence).
-enum ProcQueue {
-    /// All processes have the same number of members: load order is task
-    /// count order, and FIFO inside one count is a plain queue. O(1) per op.
-    Levels(LevelQueue),
-    /// Mixed capacities: a binary heap on (count / capacity, sequence).
-    Heap(Vec<HeapEntry>),
+/// Processes ordered by (load, FIFO sequence): `pop` takes the least-loaded
+/// process that was (re)inserted first; `push` re-inserts with a new sequence.
+trait ProcQueue {
+    fn pop(&mut self) -> Option<u32>;
+    fn push(&mut self, p: u32, count: u32, cap: u32);
+}
+
+/// All processes have the same number of members: load order is task-count
+/// order, and FIFO inside one count is a plain queue (intrusive lists, one
+/// per count). O(1) per operation.
+struct LevelQueue {
+    next: Vec<u32>,
+    /// `(head, tail)` per count.
+    levels: Vec<(u32, u32)>,
+    cur: usize,
+}
+
+impl LevelQueue {
+    /// Every process, in process order, at its current count.
+    fn build(counts: &[u32]) -> Self {
+        let max = counts.iter().copied().max().unwrap_or(0) as usize;
+        let mut q = LevelQueue {
+            next: vec![NONE; counts.len()],
+            levels: vec![(NONE, NONE); max + 2],
+            cur: 0,
+        };
+        for (p, &c) in counts.iter().enumerate() {
+            q.append(p as u32, c as usize);
+        }
+        q.cur = counts.iter().copied().min().unwrap_or(0) as usize;
+        q
+    }
+
+    #[inline]
+    fn append(&mut self, p: u32, c: usize) {
+        if self.levels.len() <= c {
+            self.levels.resize(c + 1, (NONE, NONE));
+        }
+        self.next[p as usize] = NONE;
+        let level = &mut self.levels[c];
+        if level.0 == NONE {
+            *level = (p, p);
+        } else {
+            let tail = level.1;
+            level.1 = p;
+            self.next[tail as usize] = p;
+        }
+    }
+}
+
+impl ProcQueue for LevelQueue {
+    #[inline]
+    fn pop(&mut self) -> Option<u32> {
+        while self.levels.get(self.cur)?.0 == NONE {
+            self.cur += 1;
+        }
+        let level = &mut self.levels[self.cur];
+        let head = level.0;
+        if head == level.1 {
+            *level = (NONE, NONE);
+        } else {
+            level.0 = self.next[head as usize];
+        }
+        Some(head)
+    }
+
+    #[inline]
+    fn push(&mut self, p: u32, count: u32, _cap: u32) {
+        let c = count as usize;
+        self.append(p, c);
+        self.cur = self.cur.min(c);
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -818,104 +934,58 @@ impl HeapEntry {
     }
 }
 
-/// Intrusive FIFO lists, one per task count.
-struct LevelQueue {
-    next: Vec<u32>,
-    /// `(head, tail)` per count.
-    levels: Vec<(u32, u32)>,
-    cur: usize,
+/// Mixed capacities: a binary min-heap on (count / capacity, sequence).
+struct HeapQueue {
+    heap: Vec<HeapEntry>,
+    seq: u64,
 }
 
-impl LevelQueue {
-    fn new(np: usize) -> Self {
-        LevelQueue {
-            next: vec![NONE; np],
-            levels: Vec::new(),
-            cur: 0,
-        }
-    }
-}
-
-impl ProcQueue {
-    fn push(&mut self, p: u32, st: &mut State<'_>) {
-        let count = st.proc_count[p as usize];
-        match self {
-            ProcQueue::Levels(q) => {
-                let c = count as usize;
-                if q.levels.len() <= c {
-                    q.levels.resize(c + 1, (NONE, NONE));
-                }
-                q.next[p as usize] = NONE;
-                let (head, tail) = q.levels[c];
-                if head == NONE {
-                    q.levels[c] = (p, p);
-                } else {
-                    q.next[tail as usize] = p;
-                    q.levels[c].1 = p;
-                }
-                q.cur = q.cur.min(c);
+impl ProcQueue for HeapQueue {
+    fn push(&mut self, p: u32, count: u32, cap: u32) {
+        self.seq += 1;
+        let e = HeapEntry {
+            count,
+            cap,
+            seq: self.seq,
+            proc: p,
+        };
+        let h = &mut self.heap;
+        let mut i = h.len();
+        h.push(e);
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if !e.less(&h[parent]) {
+                break;
             }
-            ProcQueue::Heap(h) => {
-                st.seq += 1;
-                let e = HeapEntry {
-                    count,
-                    cap: st.proc_cap[p as usize],
-                    seq: st.seq,
-                    proc: p,
-                };
-                let mut i = h.len();
-                h.push(e);
-                while i > 0 {
-                    let parent = (i - 1) / 2;
-                    if !e.less(&h[parent]) {
-                        break;
-                    }
-                    h[i] = h[parent];
-                    i = parent;
-                }
-                h[i] = e;
-            }
+            h[i] = h[parent];
+            i = parent;
         }
+        h[i] = e;
     }
 
     fn pop(&mut self) -> Option<u32> {
-        match self {
-            ProcQueue::Levels(q) => {
-                while q.cur < q.levels.len() && q.levels[q.cur].0 == NONE {
-                    q.cur += 1;
-                }
-                let (head, tail) = *q.levels.get(q.cur)?;
-                if head == tail {
-                    q.levels[q.cur] = (NONE, NONE);
-                } else {
-                    q.levels[q.cur].0 = q.next[head as usize];
-                }
-                Some(head)
-            }
-            ProcQueue::Heap(h) => {
-                let last = h.pop()?;
-                if h.is_empty() {
-                    return Some(last.proc);
-                }
-                let top = h[0].proc;
-                let n = h.len();
-                let mut i = 0;
-                loop {
-                    let l = 2 * i + 1;
-                    if l >= n {
-                        break;
-                    }
-                    let r = l + 1;
-                    let c = if r < n && h[r].less(&h[l]) { r } else { l };
-                    if !h[c].less(&last) {
-                        break;
-                    }
-                    h[i] = h[c];
-                    i = c;
-                }
-                h[i] = last;
-                Some(top)
-            }
+        let h = &mut self.heap;
+        let last = h.pop()?;
+        if h.is_empty() {
+            return Some(last.proc);
         }
+        let top = h[0].proc;
+        let n = h.len();
+        let mut i = 0;
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                break;
+            }
+            let r = l + 1;
+            let c = if r < n && h[r].less(&h[l]) { r } else { l };
+            if !h[c].less(&last) {
+                break;
+            }
+            h[i] = h[c];
+            i = c;
+        }
+        h[i] = last;
+        Some(top)
     }
 }
