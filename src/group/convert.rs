@@ -53,12 +53,16 @@ pub fn record_active(set: &ActiveTasks) -> Vec<CurrentAssignmentTaskIds> {
 }
 
 /// Standby / warm-up tasks as current-assignment record entries (no epochs).
+///
+/// Kafka leaves `AssignmentEpochs` at its default, the empty list, which is
+/// not written at all; `None` would write an explicit null tag and make our
+/// bytes differ from a Java broker's.
 pub fn record_set(set: &TaskSet) -> Vec<CurrentAssignmentTaskIds> {
     set.iter()
         .map(|(s, p)| CurrentAssignmentTaskIds {
             subtopology_id: s.clone(),
             partitions: p.iter().copied().collect(),
-            assignment_epochs: None,
+            assignment_epochs: Some(Vec::new()),
         })
         .collect()
 }
@@ -115,4 +119,30 @@ pub fn map_from(list: &[KeyValue]) -> BTreeMap<String, String> {
     list.iter()
         .map(|kv| (kv.key.clone(), kv.value.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Message;
+
+    #[test]
+    fn standby_entries_write_no_assignment_epochs_tag() {
+        use crate::protocol::records::StreamsGroupCurrentMemberAssignmentValue;
+        let mut set = TaskSet::new();
+        set.entry("0".to_owned()).or_default().insert(3);
+        let value = StreamsGroupCurrentMemberAssignmentValue {
+            standby_tasks: record_set(&set),
+            ..Default::default()
+        };
+        let bytes = value.to_bytes(0).expect("encodes");
+        // The entry: "0" (compact string), [3] (compact array), then an empty
+        // tagged-field section, as Kafka writes it (no explicit null tag).
+        let entry = [0x02, b'0', 0x02, 0, 0, 0, 3, 0x00];
+        assert!(
+            bytes.windows(entry.len()).any(|w| w == entry),
+            "{bytes:02x?}"
+        );
+        assert_eq!(set_from_record(&value.standby_tasks), set);
+    }
 }
