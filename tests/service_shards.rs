@@ -413,3 +413,34 @@ async fn list_and_delete_groups() {
         "the deletion is durable"
     );
 }
+
+/// The log stays down: appends and re-reads fail until the shard gives the
+/// partition up (NOT_COORDINATOR); once the log is back, loading it again
+/// serves the group from what was durable.
+#[tokio::test(start_paused = true)]
+async fn a_shard_that_gave_up_can_be_loaded_again() {
+    let broker = broker();
+    let service = started(&broker).await;
+    let p = service.partition_for(GROUP);
+    let mut fleet = Fleet::new(2);
+    fleet.run_until_stable(&service, 60_000).await;
+    broker.records.set_failing(true);
+    broker.records.set_read_failing(true);
+    fleet.clients.push(client(2));
+    fleet.run_for(&service, 10_000).await;
+    let mut probe = client(9);
+    let r = service
+        .heartbeat(&client_ctx(), probe.heartbeat(service.now_ms()))
+        .await;
+    assert_eq!(r.error_code, ErrorCode::NOT_COORDINATOR.0);
+    assert_eq!(service.metrics().await.partitions_active, 0);
+
+    broker.records.set_failing(false);
+    broker.records.set_read_failing(false);
+    service
+        .load(p)
+        .await
+        .expect("reload after the log recovered");
+    fleet.run_until_stable(&service, 120_000).await;
+    assert_eq!(fleet.live().count(), 3);
+}

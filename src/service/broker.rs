@@ -167,6 +167,7 @@ struct SinkState {
     logs: BTreeMap<i32, Vec<CoordinatorRecord>>,
     fail_next: u32,
     failing: bool,
+    reads_failing: bool,
     appends: u64,
 }
 
@@ -196,6 +197,13 @@ impl MemoryRecordSink {
     pub fn set_failing(&self, failing: bool) {
         if let Ok(mut s) = self.state.lock() {
             s.failing = failing;
+        }
+    }
+
+    /// Makes every read fail (`true`) until called with `false`.
+    pub fn set_read_failing(&self, failing: bool) {
+        if let Ok(mut s) = self.state.lock() {
+            s.reads_failing = failing;
         }
     }
 
@@ -261,7 +269,17 @@ impl RecordSink for MemoryRecordSink {
             if let Some(d) = delay {
                 tokio::time::sleep(d).await;
             }
-            Ok(self.records(partition))
+            let s = self.state.lock().map_err(|_| SinkError::Storage {
+                partition,
+                detail: "in-memory log poisoned".into(),
+            })?;
+            if s.reads_failing {
+                return Err(SinkError::Storage {
+                    partition,
+                    detail: "injected read failure".into(),
+                });
+            }
+            Ok(s.logs.get(&partition).cloned().unwrap_or_default())
         })
     }
 }

@@ -244,7 +244,8 @@ impl Service {
 
     /// Becomes coordinator of `partition`: replays its records, re-arms timers,
     /// then serves it. Resolves once loaded; requests meanwhile get
-    /// COORDINATOR_LOAD_IN_PROGRESS. Loading a loaded partition does nothing.
+    /// COORDINATOR_LOAD_IN_PROGRESS. Loading a loaded partition does nothing;
+    /// loading one whose shard failed (see [`ServiceMetrics`]) starts it afresh.
     pub async fn load(&self, partition: i32) -> Result<(), ServiceError> {
         let count = self.inner.config.partition_count;
         if !(0..count).contains(&partition) {
@@ -254,6 +255,10 @@ impl Service {
             });
         }
         let (loaded_tx, loaded_rx) = oneshot::channel();
+        // A shard that gave up (its log could not be re-read) is replaced.
+        self.inner.shards.remove_if(&partition, |_, h| {
+            h.state.load(Ordering::Acquire) == shard::FAILED
+        });
         {
             let entry = self.inner.shards.entry(partition);
             if let dashmap::Entry::Occupied(_) = entry {
