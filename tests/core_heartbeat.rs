@@ -393,3 +393,44 @@ fn shutdown_request_is_reported_to_everyone() {
         .any(|s| s.status_code == StatusCode::SHUTDOWN_APPLICATION.0
             && s.status_detail.contains("m1")));
 }
+
+#[test]
+fn failover_rebuilds_state_and_rearms_timers_without_a_rebalance() {
+    let mut c = coordinator(&[]);
+    let md = metadata(&[("input", 4)]);
+    c.update_metadata(md.clone(), 0);
+    let mut log = Vec::new();
+    hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
+    hb(
+        &mut c,
+        &mut log,
+        10,
+        join("app", "m2", simple_topology("input")),
+    );
+    // m1 is left revoking.
+    let out = hb(&mut c, &mut log, 20, beat("app", "m1", 2));
+    assert_eq!(out.response.member_epoch, 2);
+
+    let mut rebuilt = coordinator(&[]);
+    for r in &log {
+        rebuilt.replay(r).unwrap();
+    }
+    rebuilt.update_metadata(md, 1000);
+    // Session timers (45 s) for both, the revocation timer (30 s) for m1.
+    assert_eq!(rebuilt.on_loaded(1000), Some(31_000));
+    assert_replay_matches(&c, &log, "app");
+    // The first heartbeat after fail-over recomputes the configured topology
+    // and the metadata hash, which did not change: no epoch bump.
+    let out = rebuilt.heartbeat(&ctx(2000), beat("app", "m2", 3));
+    assert_eq!(out.response.error_code, 0);
+    assert!(!names(&out.records).contains(&"StreamsGroupMetadata".to_string()));
+    // m1 never acknowledges: the re-armed revocation timer fences it.
+    let t = rebuilt.advance_time(31_000);
+    assert_eq!(names(&t.records)[0], "-StreamsGroupCurrentMemberAssignment");
+    assert_eq!(rebuilt.group_state("app"), Some(GroupState::Assigning));
+}
