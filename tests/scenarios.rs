@@ -370,3 +370,26 @@ fn random_scenarios_never_panic_and_always_replay() {
         );
     }
 }
+
+#[test]
+fn broker_settings_outside_streams_are_ignored_but_streams_typos_are_errors() {
+    let with = |config: &str| {
+        let text =
+            format!(r#"{{"brokerConfig": {{{config}}}, "steps": [{{"at": 0, "tick": true}}]}}"#);
+        let scenario = parse_scenario(&text, "t.json").expect("valid file");
+        run_scenario(&scenario, &mut |_| {})
+    };
+    assert_eq!(with(r#""offsets.retention.minutes": 10080"#), Ok(true));
+    let e = with(r#""group.streams.max.szie": 3"#).expect_err("a typo is an error");
+    assert!(
+        e.problem.contains("group.streams.max.szie"),
+        "{}",
+        e.problem
+    );
+    let e = with(r#""group.streams.max.size": 0"#).expect_err("out of bounds");
+    assert!(
+        e.problem.contains("group.streams.max.size"),
+        "{}",
+        e.problem
+    );
+}

@@ -23,11 +23,12 @@ use streams_coordinator::assignor::{
     TaskAssignor, TaskSpace,
 };
 use streams_coordinator::group::{
-    CoordinatorConfig, ForeignGroupKind, GroupCoordinator, Output, RequestContext,
+    ConfigError, CoordinatorConfig, ForeignGroupKind, GroupCoordinator, Output, RequestContext,
 };
 use streams_coordinator::protocol::{
-    CoordinatorRecord, ErrorCode, Message, StreamsGroupDescribeRequest,
-    StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, Uuid,
+    describe::DescribedGroup, CoordinatorRecord, ErrorCode, Message, StreamsGroupDescribeRequest,
+    StreamsGroupDescribeResponse, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
+    Uuid,
 };
 use streams_coordinator::service::auth::check_topology_topic_names;
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic, TopicMetadata};
@@ -1073,9 +1074,19 @@ impl<'s> Run<'s> {
             .set("group.streams.assignors", &scenario.assignor)
             .map_err(|e| BadScenario::top(format!("assignor: {e}")))?;
         for (k, v) in &scenario.broker_config {
-            config
-                .set(k, v)
-                .map_err(|e| BadScenario::top(format!("brokerConfig: {e}")))?;
+            match config.set(k, v) {
+                Ok(()) => {}
+                // A Kafka broker setting outside the streams coordinator (e.g.
+                // `offsets.retention.minutes`) does not make the scenario invalid; a misspelt
+                // streams setting does.
+                Err(ConfigError::Unknown(_)) if !k.starts_with("group.streams.") => {
+                    eprintln!(
+                        "{}: brokerConfig: {k} is not a streams-coordinator setting; ignored",
+                        scenario.name
+                    );
+                }
+                Err(e) => return Err(BadScenario::top(format!("brokerConfig: {e}"))),
+            }
         }
         config
             .validate()
@@ -1250,7 +1261,7 @@ impl<'s> Run<'s> {
                     client_host: client_host.clone(),
                     now_ms: self.now,
                 };
-                let out: Output<_> = match broker_layer_check(request) {
+                let out: Output<_> = match broker_layer_check(&self.config, request) {
                     Some(rejected) => Output {
                         response: rejected,
                         records: Vec::new(),
@@ -1297,7 +1308,24 @@ impl<'s> Run<'s> {
                     client_host: "/127.0.0.1".into(),
                     now_ms: self.now,
                 };
-                Some(self.coordinator.describe(&ctx, request).to_json(*version))
+                let response = if self.config.streams_enabled() {
+                    self.coordinator.describe(&ctx, request)
+                } else {
+                    // Spec 07 §1.1.1: the whole request answers UNSUPPORTED_VERSION.
+                    StreamsGroupDescribeResponse {
+                        throttle_time_ms: 0,
+                        groups: request
+                            .group_ids
+                            .iter()
+                            .map(|g| DescribedGroup {
+                                group_id: g.clone(),
+                                error_code: ErrorCode::UNSUPPORTED_VERSION.0,
+                                ..DescribedGroup::default()
+                            })
+                            .collect(),
+                    }
+                };
+                Some(response.to_json(*version))
             }
             Action::Topics(wanted) => {
                 self.apply_topics(wanted, &mut names);
@@ -1427,13 +1455,21 @@ impl<'s> Run<'s> {
     }
 }
 
-/// The broker layer's topology name checks (spec 02 §1, 04 §2.1), made before a heartbeat
-/// reaches the coordinator, as the embedding broker does: Kafka-internal or illegal topic
-/// names answer STREAMS_INVALID_TOPOLOGY. Names are collected per subtopology in Kafka's
+/// The broker layer's checks (spec 02 §1, 04 §2.1), made before a heartbeat reaches the
+/// coordinator, as the embedding broker does: `streams` missing from
+/// `group.coordinator.rebalance.protocols` answers UNSUPPORTED_VERSION; Kafka-internal or
+/// illegal topic names answer STREAMS_INVALID_TOPOLOGY. Names are collected per subtopology in Kafka's
 /// order (source, repartition sink, repartition source, changelog).
 fn broker_layer_check(
+    config: &CoordinatorConfig,
     request: &StreamsGroupHeartbeatRequest,
 ) -> Option<StreamsGroupHeartbeatResponse> {
+    if !config.streams_enabled() {
+        return Some(StreamsGroupHeartbeatResponse {
+            error_code: ErrorCode::UNSUPPORTED_VERSION.0,
+            ..StreamsGroupHeartbeatResponse::default()
+        });
+    }
     let topology = request.topology.as_ref()?;
     let names = topology.subtopologies.iter().flat_map(|s| {
         s.source_topics
