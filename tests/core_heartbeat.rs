@@ -434,3 +434,42 @@ fn failover_rebuilds_state_and_rearms_timers_without_a_rebalance() {
     assert_eq!(names(&t.records)[0], "-StreamsGroupCurrentMemberAssignment");
     assert_eq!(rebuilt.group_state("app"), Some(GroupState::Assigning));
 }
+
+#[test]
+fn initial_delay_expiry_assigns_when_a_heartbeat_configured_the_topology() {
+    let mut c = coordinator(&[("group.streams.initial.rebalance.delay.ms", "3000")]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    let mut log = Vec::new();
+    hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
+    // A second join during the delay holds the configured topology in memory.
+    let out = hb(
+        &mut c,
+        &mut log,
+        1000,
+        join("app", "m2", simple_topology("input")),
+    );
+    assert_eq!(out.response.member_epoch, 1);
+    let t = c.advance_time(3000);
+    assert_eq!(
+        names(&t.records),
+        [
+            "StreamsGroupTargetAssignmentMember",
+            "StreamsGroupTargetAssignmentMember",
+            "StreamsGroupTargetAssignmentMetadata"
+        ]
+    );
+    log.extend(t.records.iter().cloned());
+    assert_eq!(c.group_state("app"), Some(GroupState::Reconciling));
+    let out = hb(&mut c, &mut log, 3100, beat("app", "m1", 1));
+    assert_eq!(out.response.member_epoch, 3);
+    assert_eq!(
+        out.response.active_tasks.map(|t| t[0].partitions.len()),
+        Some(1)
+    );
+    assert_replay_matches(&c, &log, "app");
+}
