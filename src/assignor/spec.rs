@@ -54,7 +54,9 @@ pub trait PartitionOffsets {
     fn with_slices(&self, f: &mut dyn FnMut(&[PartitionOffset]));
 }
 
-const CHUNK: usize = 128;
+/// Elements per slice when a container is not contiguous (small: the buffer is
+/// initialised on every call, and most groups hold a few partitions).
+const CHUNK: usize = 16;
 
 fn chunked<T: Copy + Default, I: Iterator<Item = T>>(iter: I, f: &mut dyn FnMut(&[T])) {
     let mut buf = [T::default(); CHUNK];
