@@ -76,7 +76,7 @@ fn chunk(b: &[u8], at: usize) -> [u8; 8] {
 
 /// String equality, word by word inline for keys of 8 to 64 bytes.
 #[inline]
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len();
     if n != b.len() {

@@ -10,7 +10,7 @@
 //! per (member, subtopology) group and none is cloned.
 
 use super::assignment::{member_order, GroupAssignment};
-use super::index::{str_less, StrIndex};
+use super::index::{same, str_less, StrIndex};
 use super::spec::MAX_STANDBY_REPLICAS;
 use super::{AssignorError, GroupSpec, TaskAssignor, TaskSpace};
 
@@ -148,7 +148,7 @@ impl<'a> State<'a> {
         for &i in &order {
             let pid = group.members[i as usize].process_id;
             match pids.last() {
-                Some(&last) if last == pid => {}
+                Some(&last) if same(last, pid) => {}
                 Some(&last) if !str_less(last, pid) => break,
                 _ => pids.push(pid),
             }
