@@ -1,12 +1,11 @@
 //! StreamsGroupDescribe, list, delete and offset validation (spec 07).
 
 use crate::protocol::describe::{
-    Assignment, DescribedGroup, Member as DescribedMember, Subtopology as DescribedSubtopology,
-    Topology as DescribedTopology,
+    Assignment, DescribedGroup, Member as DescribedMember, Topology as DescribedTopology,
 };
-use crate::protocol::heartbeat::{Endpoint, KeyValue, TaskOffset, TopicInfo};
+use crate::protocol::heartbeat::{Endpoint, TaskOffset};
 use crate::protocol::{ErrorCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse};
-use crate::topology::{ConfiguredInternalTopic, ConfiguredTopology, StreamsTopology};
+use crate::topology::{ConfiguredTopology, StreamsTopology};
 
 use super::assign;
 use super::config::Effective;
@@ -53,81 +52,15 @@ pub struct OffsetCommitCheck<'a> {
     pub partitions: &'a [(&'a str, i32)],
 }
 
-fn topic_info(t: &ConfiguredInternalTopic) -> TopicInfo {
-    TopicInfo {
-        name: t.name.clone(),
-        partitions: t.partitions,
-        replication_factor: t.replication_factor.unwrap_or(0),
-        topic_configs: t
-            .configs
-            .iter()
-            .map(|(k, v)| KeyValue {
-                key: k.clone(),
-                value: v.clone(),
-            })
-            .collect(),
-    }
-}
-
+/// The described topology (spec 07 §1.2): the configured one when it is ready, otherwise the
+/// recorded one; both views (sorting, computed counts) are the topology module's.
 fn described_topology(
     recorded: &StreamsTopology,
     configured: Option<&ConfiguredTopology>,
 ) -> DescribedTopology {
-    if let Some(subs) = configured
-        .filter(|c| c.is_ready())
-        .and_then(|c| c.subtopologies.as_ref())
-    {
-        return DescribedTopology {
-            epoch: recorded.epoch(),
-            subtopologies: Some(
-                subs.iter()
-                    .map(|(id, s)| DescribedSubtopology {
-                        subtopology_id: id.clone(),
-                        source_topics: s.source_topics.iter().cloned().collect(),
-                        repartition_sink_topics: s
-                            .repartition_sink_topics
-                            .iter()
-                            .cloned()
-                            .collect(),
-                        state_changelog_topics: s
-                            .state_changelog_topics
-                            .values()
-                            .map(topic_info)
-                            .collect(),
-                        repartition_source_topics: s
-                            .repartition_source_topics
-                            .values()
-                            .map(topic_info)
-                            .collect(),
-                    })
-                    .collect(),
-            ),
-        };
-    }
-    let mut subs: Vec<DescribedSubtopology> = recorded
-        .subtopologies()
-        .map(|s| {
-            let mut source = s.source_topics.clone();
-            source.sort();
-            let mut sinks = s.repartition_sink_topics.clone();
-            sinks.sort();
-            let mut changelogs = s.state_changelog_topics.clone();
-            changelogs.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut repartition = s.repartition_source_topics.clone();
-            repartition.sort_by(|a, b| a.name.cmp(&b.name));
-            DescribedSubtopology {
-                subtopology_id: s.subtopology_id.clone(),
-                source_topics: source,
-                repartition_sink_topics: sinks,
-                state_changelog_topics: changelogs,
-                repartition_source_topics: repartition,
-            }
-        })
-        .collect();
-    subs.sort_by(|a, b| a.subtopology_id.cmp(&b.subtopology_id));
-    DescribedTopology {
-        epoch: recorded.epoch(),
-        subtopologies: Some(subs),
+    match configured.filter(|c| c.is_ready() && c.subtopologies.is_some()) {
+        Some(c) => c.to_describe(),
+        None => recorded.to_describe(),
     }
 }
 
