@@ -19,7 +19,7 @@ use crate::protocol::frame::{
 };
 use crate::protocol::wire::{DecodeError, EncodeError, Reader};
 use crate::protocol::{
-    ErrorCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
+    ErrorCode, Message, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, STREAMS_API_VERSIONS,
     STREAMS_GROUP_DESCRIBE_API_KEY, STREAMS_GROUP_HEARTBEAT_API_KEY,
 };
@@ -283,13 +283,8 @@ impl Connection {
         version: i16,
         request: &StreamsGroupHeartbeatRequest,
     ) -> Result<StreamsGroupHeartbeatResponse, NetError> {
-        let header = self.header(STREAMS_GROUP_HEARTBEAT_API_KEY, version);
-        let mut frame = Vec::new();
-        encode_request_frame(&header, request, &mut frame)?;
-        let reply = self.round_trip(&frame).await?;
-        let (correlation, resp) = decode_response_frame(&reply, version)?;
-        Self::check(header.correlation_id, correlation)?;
-        Ok(resp)
+        self.call(STREAMS_GROUP_HEARTBEAT_API_KEY, version, request)
+            .await
     }
 
     /// StreamsGroupDescribe at `version`.
@@ -298,7 +293,19 @@ impl Connection {
         version: i16,
         request: &StreamsGroupDescribeRequest,
     ) -> Result<StreamsGroupDescribeResponse, NetError> {
-        let header = self.header(STREAMS_GROUP_DESCRIBE_API_KEY, version);
+        self.call(STREAMS_GROUP_DESCRIBE_API_KEY, version, request)
+            .await
+    }
+
+    /// One request/response round trip of a flexible API (request header v2,
+    /// response header v1).
+    async fn call<Req: Message, Resp: Message>(
+        &mut self,
+        api_key: i16,
+        version: i16,
+        request: &Req,
+    ) -> Result<Resp, NetError> {
+        let header = self.header(api_key, version);
         let mut frame = Vec::new();
         encode_request_frame(&header, request, &mut frame)?;
         let reply = self.round_trip(&frame).await?;
