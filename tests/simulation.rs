@@ -26,7 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, Output, RequestContext};
+use streams_coordinator::group::{
+    clear_not_persisted, CoordinatorConfig, GroupCoordinator, Output, RequestContext,
+};
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::heartbeat::{Subtopology, TopicInfo, Topology};
 use streams_coordinator::protocol::records::CoordinatorRecord;
@@ -363,25 +365,10 @@ impl World {
     }
 
     /// The described group without what is deliberately not persisted
-    /// (docs/behaviour.md): reported task offsets and the computed partition
-    /// counts of internal topics.
+    /// (the core's `clear_not_persisted`, docs/behaviour.md).
     fn persisted_view(g: Option<DescribedGroup>) -> Option<DescribedGroup> {
         let mut g = g?;
-        for m in &mut g.members {
-            m.task_offsets.clear();
-            m.task_end_offsets.clear();
-        }
-        if let Some(subs) = g.topology.as_mut().and_then(|t| t.subtopologies.as_mut()) {
-            for s in subs {
-                for t in s
-                    .state_changelog_topics
-                    .iter_mut()
-                    .chain(s.repartition_source_topics.iter_mut())
-                {
-                    t.partitions = 0;
-                }
-            }
-        }
+        clear_not_persisted(&mut g);
         Some(g)
     }
 

@@ -23,7 +23,8 @@ use streams_coordinator::assignor::{
     TaskAssignor, TaskSpace,
 };
 use streams_coordinator::group::{
-    ConfigError, CoordinatorConfig, ForeignGroupKind, GroupCoordinator, Output, RequestContext,
+    clear_not_persisted, ConfigError, CoordinatorConfig, ForeignGroupKind, GroupCoordinator,
+    Output, RequestContext,
 };
 use streams_coordinator::protocol::{
     describe::DescribedGroup, CoordinatorRecord, ErrorCode, Message, StreamsGroupDescribeRequest,
@@ -1398,7 +1399,8 @@ impl<'s> Run<'s> {
 
     /// Rebuilds a second coordinator from every record written so far (plus what the broker
     /// holds outside the shard: cluster metadata, group configs, groups of other types) and
-    /// compares its describe output with the live one, fields not persisted left out.
+    /// compares its describe output with the live one, fields not persisted cleared
+    /// ([`clear_not_persisted`]).
     fn replay_check(&self) -> Option<Mismatch> {
         let mut rebuilt = GroupCoordinator::new(self.config.clone(), Arc::clone(&self.registry));
         let _ = rebuilt.update_metadata(Arc::clone(&self.metadata), self.now);
@@ -1440,10 +1442,12 @@ impl<'s> Run<'s> {
             now_ms: self.now,
         };
         let version = StreamsGroupDescribeRequest::HIGHEST_VERSION;
-        let mut live = self.coordinator.describe(&ctx, &request).to_json(version);
-        let mut again = rebuilt.describe(&ctx, &request).to_json(version);
-        strip_not_persisted(&mut live);
-        strip_not_persisted(&mut again);
+        let persisted = |mut describe: StreamsGroupDescribeResponse| {
+            describe.groups.iter_mut().for_each(clear_not_persisted);
+            describe.to_json(version)
+        };
+        let live = persisted(self.coordinator.describe(&ctx, &request));
+        let again = persisted(rebuilt.describe(&ctx, &request));
         (live != again).then(|| {
             let path = first_difference(&live, &again, "describe");
             Mismatch {
@@ -1485,43 +1489,6 @@ fn broker_layer_check(
         error_message: Some(rejection.to_string()),
         ..StreamsGroupHeartbeatResponse::default()
     })
-}
-
-/// Removes from a describe response the fields a rebuilt coordinator deliberately cannot
-/// reproduce (spec 06 §4.1): members' task offsets and end offsets (in memory only), and the
-/// partition counts of internal topics in the described topology (the configured topology is
-/// recomputed on the group's next heartbeat; until then the recorded counts are shown).
-pub fn strip_not_persisted(describe: &mut Value) {
-    let Some(groups) = describe.get_mut("groups").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for g in groups {
-        if let Some(members) = g.get_mut("members").and_then(Value::as_array_mut) {
-            for m in members {
-                if let Some(m) = m.as_object_mut() {
-                    m.remove("taskOffsets");
-                    m.remove("taskEndOffsets");
-                }
-            }
-        }
-        if let Some(subs) = g
-            .get_mut("topology")
-            .and_then(|t| t.get_mut("subtopologies"))
-            .and_then(Value::as_array_mut)
-        {
-            for s in subs {
-                for list in ["stateChangelogTopics", "repartitionSourceTopics"] {
-                    if let Some(topics) = s.get_mut(list).and_then(Value::as_array_mut) {
-                        for t in topics {
-                            if let Some(t) = t.as_object_mut() {
-                                t.remove("partitions");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// The path of the first difference between two JSON values (for the replay mismatch).

@@ -64,6 +64,40 @@ fn described_topology(
     }
 }
 
+/// Clears from a described group what a coordinator rebuilt by replay deliberately cannot
+/// reproduce, so the live and the rebuilt describe answers can be compared (spec 06 §4.1; the
+/// table "State that is not persisted" of docs/behaviour.md lists the state behind it):
+///
+/// * every member's `TaskOffsets` and `TaskEndOffsets` (held in memory only; emptied);
+/// * the partition counts of the described topology's changelog and repartition source topics
+///   (the configured topology is recomputed at the group's next heartbeat; until then the
+///   recorded counts are shown; set to 0).
+///
+/// Everything else a describe answer shows is rebuilt by replay. This is the one place that
+/// knows which described fields are not persisted: the scenario runner's replay check and the
+/// simulation test both use it, so a new non-persisted field is added here and in that table.
+pub fn clear_not_persisted(group: &mut DescribedGroup) {
+    for m in &mut group.members {
+        m.task_offsets.clear();
+        m.task_end_offsets.clear();
+    }
+    if let Some(subs) = group
+        .topology
+        .as_mut()
+        .and_then(|t| t.subtopologies.as_mut())
+    {
+        for s in subs {
+            for t in s
+                .state_changelog_topics
+                .iter_mut()
+                .chain(s.repartition_source_topics.iter_mut())
+            {
+                t.partitions = 0;
+            }
+        }
+    }
+}
+
 fn assignment_of(t: &Tasks) -> Assignment {
     Assignment {
         active_tasks: convert::task_ids(&t.active),

@@ -23,7 +23,9 @@
 //! them (spec 06 §4.1): the configured topology, the metadata refresh deadline,
 //! task offsets, the endpoint-information epoch, the shutdown request and the
 //! timers. docs/behaviour.md lists them and what a rebuilt coordinator shows
-//! instead; docs/state-machine.md walks through one rebalance.
+//! instead; [`clear_not_persisted`] removes the describe fields they affect, to
+//! compare a rebuilt coordinator with the live one. docs/state-machine.md walks
+//! through one rebalance.
 //!
 //! # Limits
 //!
@@ -53,7 +55,7 @@ use crate::protocol::{CoordinatorRecord, ErrorCode};
 use crate::topology::{ClusterMetadata, InternalTopic};
 
 pub use config::{ConfigError, CoordinatorConfig, GroupConfig};
-pub use describe::{CommitApi, ListedGroup, OffsetCommitCheck};
+pub use describe::{clear_not_persisted, CommitApi, ListedGroup, OffsetCommitCheck};
 pub use member::MemberState;
 pub use records::ReplayError;
 pub use state::GroupState;
