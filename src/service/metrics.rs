@@ -12,6 +12,9 @@ use crate::protocol::ErrorCode;
 pub(crate) struct Counters {
     pub heartbeats: AtomicU64,
     pub describes: AtomicU64,
+    pub offset_commit_validations: AtomicU64,
+    pub offset_fetch_validations: AtomicU64,
+    pub group_config_updates: AtomicU64,
     pub appends: AtomicU64,
     pub records_appended: AtomicU64,
     pub append_failures: AtomicU64,
@@ -51,6 +54,12 @@ pub struct ServiceMetrics {
     pub heartbeats: u64,
     /// StreamsGroupDescribe requests received.
     pub describes: u64,
+    /// Offset-commit validations asked for.
+    pub offset_commit_validations: u64,
+    /// Offset-fetch validations asked for.
+    pub offset_fetch_validations: u64,
+    /// Group-config changes asked for.
+    pub group_config_updates: u64,
     /// Successful appends to the record sink.
     pub appends: u64,
     /// Records made durable.
@@ -63,7 +72,8 @@ pub struct ServiceMetrics {
     pub loads: u64,
     /// Partition unloads.
     pub unloads: u64,
-    /// Error responses by Kafka error code (heartbeat top-level and describe per group).
+    /// Error responses by Kafka error code (heartbeat top-level, describe per
+    /// group, refused offset validations and group-config changes).
     pub errors: BTreeMap<i16, u64>,
     /// The core's metrics of every active shard, by partition.
     pub shards: BTreeMap<i32, CoordinatorMetrics>,
@@ -75,6 +85,9 @@ impl ServiceMetrics {
         Self {
             heartbeats: l(&c.heartbeats),
             describes: l(&c.describes),
+            offset_commit_validations: l(&c.offset_commit_validations),
+            offset_fetch_validations: l(&c.offset_fetch_validations),
+            group_config_updates: l(&c.group_config_updates),
             appends: l(&c.appends),
             records_appended: l(&c.records_appended),
             append_failures: l(&c.append_failures),

@@ -16,11 +16,17 @@
 //!   for partitions not owned get NOT_COORDINATOR.
 //! * Timers run on tokio time, driven by the core's deadlines; metadata
 //!   changes from the [`MetadataSource`] reach every shard.
+//! * The broker's own OffsetCommit / OffsetFetch handlers ask
+//!   [`Service::validate_offset_commit`] / [`Service::validate_offset_fetch`]
+//!   whether a streams member may commit or fetch (spec 07 §4); `streams.*`
+//!   group-config changes go to [`Service::update_group_config`], which keeps
+//!   them for every later load of the group's partition (spec 07 §5).
 //! * Each request runs in a `tracing` span; [`Service::metrics`] returns a
 //!   snapshot to export.
 //!
 //! See `docs/embedding.md` for the glue a broker writes.
 
+mod admin;
 pub mod auth;
 pub mod broker;
 mod metrics;
@@ -39,6 +45,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+pub use admin::{GroupConfigError, GroupConfigUpdate, OffsetCommitValidation};
 pub use auth::{AclOperation, AllowAll, Authorizer, MemoryAuthorizer, Resource};
 pub use broker::{
     BoxFuture, Broker, MemoryBroker, MemoryMetadata, MemoryRecordSink, MemoryTopicCreator,
@@ -158,6 +165,8 @@ pub(crate) struct Env {
     pub assignors: Arc<AssignorRegistry>,
     pub clock: Clock,
     pub counters: Arc<Counters>,
+    /// The `streams.*` group configs, applied by each shard when it loads.
+    pub group_configs: admin::GroupConfigStore,
 }
 
 struct ShardHandle {
@@ -219,6 +228,7 @@ impl Service {
             assignors: config.assignors.clone(),
             clock: Clock::new(),
             counters: Arc::new(Counters::default()),
+            group_configs: admin::GroupConfigStore::default(),
         });
         Self {
             inner: Arc::new(Inner {
@@ -741,7 +751,22 @@ impl Service {
             + Send
             + 'static,
     ) -> Result<T, Failure> {
-        let tx = self.route(partition)?;
+        self.write_via(self.route(partition)?, op).await
+    }
+
+    /// Runs a write on the shard behind `tx` (whatever its state: a loading
+    /// shard runs it once loaded); its answer is returned once its records
+    /// are durable.
+    async fn write_via<T: Send + 'static>(
+        &self,
+        tx: mpsc::Sender<ShardRequest>,
+        op: impl FnOnce(
+                &mut crate::group::GroupCoordinator,
+                i64,
+            ) -> (T, Vec<crate::protocol::CoordinatorRecord>)
+            + Send
+            + 'static,
+    ) -> Result<T, Failure> {
         let slot = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let op: shard::WriteOp = Box::new(move |core, now| {

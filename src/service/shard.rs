@@ -198,7 +198,8 @@ pub enum LoadError {
     Unloaded(i32),
 }
 
-/// Reads and replays `partition` into a fresh core, then re-arms its timers.
+/// Reads and replays `partition` into a fresh core, applies the stored group
+/// configs of its groups, then re-arms its timers.
 async fn load_core(env: &Env, partition: i32) -> Result<GroupCoordinator, LoadError> {
     let records = env
         .sink
@@ -213,7 +214,15 @@ async fn load_core(env: &Env, partition: i32) -> Result<GroupCoordinator, LoadEr
             detail: e.to_string(),
         })?;
     }
-    core.on_loaded(env.clock.now_ms());
+    // Group configs live in the broker's metadata, not in this log: apply
+    // the stored ones before the timers are armed with their session timeouts.
+    let now = env.clock.now_ms();
+    for (group_id, configs) in env.group_configs.of_partition(partition) {
+        if let Err(e) = core.update_group_config(&group_id, &configs, now) {
+            tracing::warn!(group_id, error = %e, "a stored group config was refused; broker defaults apply");
+        }
+    }
+    core.on_loaded(now);
     Ok(core)
 }
 
