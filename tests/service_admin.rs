@@ -461,3 +461,47 @@ async fn config_changes_reach_loading_and_later_loaded_partitions() {
     assert_eq!(resp.error_code, 0);
     assert_eq!(resp.heartbeat_interval_ms, 8000);
 }
+
+/// Spec 07 §4.1 step 7 through the service: after a scale-out a member's
+/// epoch has advanced, yet a commit at its older epoch is still accepted for
+/// the tasks it kept since then, and refused for tasks it gained later.
+#[tokio::test(start_paused = true)]
+async fn an_older_epoch_may_commit_the_tasks_kept_since_then() {
+    let broker = broker();
+    let service = started(&broker).await;
+    let mut fleet = Fleet::new(2);
+    fleet.run_until_stable(&service, 60_000).await;
+    let old = fleet.clients[0].clone();
+    fleet.clients.push(client(2));
+    fleet.run_until_stable(&service, 60_000).await;
+    let now = fleet.clients[0].clone();
+    assert!(now.member_epoch > old.member_epoch);
+    let partitions = |c: &streams_coordinator::service::sim::SimClient| -> Vec<i32> {
+        c.active.values().flatten().copied().collect()
+    };
+    let kept: Vec<(&str, i32)> = partitions(&now)
+        .into_iter()
+        .filter(|p| partitions(&old).contains(p))
+        .map(|p| ("input", p))
+        .collect();
+    assert!(!kept.is_empty(), "a sticky assignor keeps some tasks");
+    assert_eq!(
+        service
+            .validate_offset_commit(commit(&now.member_id, old.member_epoch, &kept))
+            .await,
+        Ok(())
+    );
+    // Tasks it no longer owns (moved to the new member) are stale at that epoch.
+    let moved: Vec<(&str, i32)> = partitions(&old)
+        .into_iter()
+        .filter(|p| !partitions(&now).contains(p))
+        .map(|p| ("input", p))
+        .collect();
+    assert!(!moved.is_empty(), "the scale-out moved some of its tasks");
+    assert_eq!(
+        service
+            .validate_offset_commit(commit(&now.member_id, old.member_epoch, &moved))
+            .await,
+        Err(ErrorCode::STALE_MEMBER_EPOCH)
+    );
+}
