@@ -505,3 +505,33 @@ async fn an_older_epoch_may_commit_the_tasks_kept_since_then() {
         Err(ErrorCode::STALE_MEMBER_EPOCH)
     );
 }
+
+/// A reloaded shard applies the stored configs before it re-arms the session
+/// timers: a member that died across the reload is fenced after the group's
+/// 60 s session timeout, not the broker's 45 s.
+#[tokio::test(start_paused = true)]
+async fn a_reload_arms_session_timers_with_the_group_timeout() {
+    let broker = broker();
+    let service = started(&broker).await;
+    let p = service.partition_for(GROUP);
+    let mut fleet = Fleet::new(2);
+    fleet.run_until_stable(&service, 60_000).await;
+    assert_eq!(
+        service
+            .update_group_config(GROUP, &set("streams.session.timeout.ms", "60000"))
+            .await,
+        Ok(GroupConfigUpdate::Applied)
+    );
+    service.unload(p).await;
+    service.load(p).await.expect("reload");
+    fleet.dead.insert(1);
+    let took = fleet.run_until_stable(&service, 120_000).await;
+    assert!(
+        (60_000..65_000).contains(&took),
+        "fenced after {took} ms, expected the group's 60 s session timeout"
+    );
+    assert_eq!(
+        describe(&service, GROUP).await.map(|g| g.members.len()),
+        Some(1)
+    );
+}
