@@ -8,6 +8,9 @@
 //! * `scale_out_1000_to_1001`: a 1,001st member joins the Stable group; every
 //!   member then heartbeats, acknowledging revocations, until the group is
 //!   Stable again. Target: < 20 ms of coordinator CPU for the whole scale-out.
+//! * `new_target/join_1000_to_1001`: only the join of that scale-out, the
+//!   heartbeat that computes a new target assignment (assignor run included);
+//!   more samples than the whole scale-out, so changes on that path show.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -233,6 +236,27 @@ fn bench(cr: &mut Criterion) {
     println!(
         "scale_out_1000_to_1001: heartbeats until Stable = {heartbeats}; the join (with the assignor run) took {join_time:?}"
     );
+
+    // --- the heartbeat that computes a new target, alone ---
+    let mut g = cr.benchmark_group("new_target");
+    g.sample_size(30);
+    g.bench_function("join_1000_to_1001", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut c = base.clone();
+                let req = join(MEMBERS);
+                let start = Instant::now();
+                let out = c.heartbeat(&ctx(5000), req);
+                total += start.elapsed();
+                assert_eq!(out.response.error_code, 0);
+                drop(out);
+                drop(c);
+            }
+            total
+        })
+    });
+    g.finish();
 }
 
 /// As [`converge`], timing only the coordinator calls.

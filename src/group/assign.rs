@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use crate::assignor::{
     AssignmentConfigs, AssignorError, AssignorRegistry, GroupSpec, MemberSpec, TaskAssignor,
-    TaskSource, TaskSpace,
+    TaskSource,
 };
 use crate::protocol::CoordinatorRecord;
-use crate::topology::ConfiguredTopology;
 
 use super::config::CoordinatorConfig;
 use super::member::Member;
 use super::records;
-use super::state::{GroupCore, MemberOffsets};
+use super::state::{Configured, GroupCore, MemberOffsets};
 use super::tasks::{ActiveTasks, Tasks};
 
 /// The group as a computation sees it: its members, with the requesting
@@ -128,11 +127,12 @@ impl TaskSource for ActiveIds<'_> {
 /// `StreamsGroupTargetAssignmentMember` per member whose target is new or
 /// changed (member id order), then `StreamsGroupTargetAssignmentMetadata`.
 /// Returns the target of the requesting member (empty when there is none).
+/// The assignor works on the task space built once with `configured`.
 #[allow(clippy::too_many_arguments)]
 pub fn compute_target(
     view: &View<'_>,
     epoch: i32,
-    configured: &ConfiguredTopology,
+    configured: &Configured,
     assignor: &dyn TaskAssignor,
     configs: &AssignmentConfigs,
     offsets: &BTreeMap<String, MemberOffsets>,
@@ -142,12 +142,8 @@ pub fn compute_target(
     let gid = view.group.group_id.as_str();
     let members = view.members();
     let mut targets: BTreeMap<&str, Tasks> = BTreeMap::new();
-    if configured.is_ready() {
-        let space = TaskSpace::new(
-            configured
-                .task_counts()
-                .map(|(id, n, stateful)| (id, u32::try_from(n).unwrap_or(0), stateful)),
-        )?;
+    if let Some(space) = configured.task_space() {
+        let space = space?;
         let actives: Vec<ActiveIds<'_>> = members
             .iter()
             .map(|m| ActiveIds(&m.assigned.active))
@@ -167,7 +163,7 @@ pub fn compute_target(
             }
             spec.members.push(ms);
         }
-        let assignment = assignor.assign(&spec, &space)?;
+        let assignment = assignor.assign(&spec, space)?;
         for m in &members {
             let t = match assignment.member(&m.member_id) {
                 Some(a) => Tasks {

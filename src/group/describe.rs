@@ -12,7 +12,7 @@ use super::config::Effective;
 use super::convert;
 use super::member::Member;
 use super::records;
-use super::state::{GroupState, StreamsGroup};
+use super::state::{Configured, GroupState, StreamsGroup};
 use super::tasks::Tasks;
 use super::timers::TimerKind;
 use super::{GroupCoordinator, Output, RequestContext};
@@ -199,10 +199,12 @@ impl GroupCoordinator {
             group_state: g.state().name().to_string(),
             group_epoch: g.group_epoch,
             assignment_epoch: g.assignment_epoch,
-            topology: g
-                .topology
-                .as_ref()
-                .map(|t| described_topology(t, g.transient.configured.as_deref())),
+            topology: g.topology.as_ref().map(|t| {
+                described_topology(
+                    t,
+                    g.transient.configured.as_deref().map(Configured::topology),
+                )
+            }),
             members: g.members.values().map(|m| described_member(g, m)).collect(),
             assignor_name: if ctx.api_version >= 1 {
                 assign::selected_name(&self.assignors, &self.config, eff.assignor_name)

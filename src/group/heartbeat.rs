@@ -24,7 +24,7 @@ use super::limits;
 use super::member::{Member, MemberState, UserEndpoint};
 use super::reconcile::{reconcile, UnknownStateFenced};
 use super::records;
-use super::state::{GroupCore, MemberOffsets, StreamsGroup};
+use super::state::{Configured, GroupCore, MemberOffsets, StreamsGroup};
 use super::tasks::{self, Tasks};
 use super::timers::{Fired, TimerKind};
 use super::{ApiError, ForeignGroupKind, GroupCoordinator, Output, RequestContext};
@@ -668,7 +668,7 @@ impl GroupCoordinator {
         // §7 metadata hash and configured topology.
         let mut reconfigure = group_topology.is_none();
         let mut hash = group.metadata_hash;
-        let configured: Arc<ConfiguredTopology> = match &transient.configured {
+        let configured: Arc<Configured> = match &transient.configured {
             Some(c)
                 if !reconfigure && !expired(transient.refresh_deadline, group.group_epoch, now) =>
             {
@@ -684,10 +684,10 @@ impl GroupCoordinator {
                 match cached {
                     Some(c) if !reconfigure => c,
                     _ => {
-                        let c = Arc::new(
+                        let c = Arc::new(Configured::new(
                             configure(&topology, &self.metadata)
                                 .map_err(|e| ApiError::new(e.error_code(), e.message()))?,
-                        );
+                        ));
                         transient.configured = Some(c.clone());
                         c
                     }
@@ -878,7 +878,7 @@ impl GroupCoordinator {
             let configured_ref = configured
                 .subtopologies
                 .as_ref()
-                .map(|_| configured.as_ref());
+                .map(|_| configured.topology());
             let mut entries = Vec::new();
             for m in group.members.values() {
                 if m.member_id == mid || replaced.as_deref() == Some(m.member_id.as_str()) {

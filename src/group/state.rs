@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::member::{Member, MemberState};
 use super::ownership::Ownership;
 use super::tasks::{Tasks, TasksWithEpochs};
+use crate::assignor::{AssignorError, TaskSpace};
 use crate::topology::{ConfiguredTopology, StreamsTopology};
 
 /// The state of a streams group (spec 02 §13).
@@ -110,11 +111,57 @@ pub struct GroupCore {
     pub owners: Ownership,
 }
 
+/// A topology configured against the cluster metadata, with the assignor's task space derived
+/// from it. The space is built once, with the configured topology, and dropped with it: every
+/// target computation of this configuration shares it instead of re-interning the subtopology
+/// ids. Derived state, in memory only like the configured topology itself (a rebuilt coordinator
+/// recomputes both at the group's next heartbeat).
+#[derive(Debug)]
+pub struct Configured {
+    topology: ConfiguredTopology,
+    /// `None` while the topology is not ready; the error of an unbuildable space is kept, so
+    /// every computation of this configuration fails the same way.
+    space: Option<Result<TaskSpace, AssignorError>>,
+}
+
+impl Configured {
+    /// Wraps a configured topology, building its task space when it is ready.
+    pub fn new(topology: ConfiguredTopology) -> Self {
+        let space = topology.is_ready().then(|| {
+            TaskSpace::new(
+                topology
+                    .task_counts()
+                    .map(|(id, n, stateful)| (id, u32::try_from(n).unwrap_or(0), stateful)),
+            )
+        });
+        Configured { topology, space }
+    }
+
+    /// The configured topology.
+    pub fn topology(&self) -> &ConfiguredTopology {
+        &self.topology
+    }
+
+    /// The task space of a ready topology (`None` when not ready), or why it cannot be built.
+    pub fn task_space(&self) -> Option<Result<&TaskSpace, AssignorError>> {
+        self.space
+            .as_ref()
+            .map(|r| r.as_ref().map_err(Clone::clone))
+    }
+}
+
+impl std::ops::Deref for Configured {
+    type Target = ConfiguredTopology;
+    fn deref(&self) -> &ConfiguredTopology {
+        &self.topology
+    }
+}
+
 /// What a group holds in memory only (spec 06 §4.1).
 #[derive(Clone, Debug, Default)]
 pub struct Transient {
-    /// The topology configured against the cluster metadata.
-    pub configured: Option<Arc<ConfiguredTopology>>,
+    /// The topology configured against the cluster metadata, with its task space.
+    pub configured: Option<Arc<Configured>>,
     /// Metadata refresh deadline `(time, group epoch)`.
     pub refresh_deadline: (i64, i32),
     /// Task offsets members reported.
@@ -280,5 +327,51 @@ impl StreamsGroup {
         if self.members.is_empty() {
             self.transient.shutdown_requested_by = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::heartbeat::{Subtopology, Topology};
+    use crate::protocol::Uuid;
+    use crate::topology::{configure, ClusterMetadata};
+
+    fn configured(partitions: Option<i32>) -> Configured {
+        let topology = StreamsTopology::new(Topology {
+            epoch: 0,
+            subtopologies: vec![Subtopology {
+                subtopology_id: "0".into(),
+                source_topics: vec!["input".into()],
+                ..Subtopology::default()
+            }],
+        })
+        .expect("valid topology");
+        let mut metadata = ClusterMetadata::new();
+        if let Some(n) = partitions {
+            metadata = metadata.with_topic(Uuid::from_u64_pair(1, 1), "input", n);
+        }
+        Configured::new(configure(&topology, &metadata).expect("configurable"))
+    }
+
+    #[test]
+    fn the_task_space_is_built_with_a_ready_topology_and_follows_its_task_counts() {
+        let c = configured(Some(3));
+        assert!(c.is_ready());
+        let space = c.task_space().expect("ready").expect("buildable");
+        assert_eq!(space.total_tasks(), 3);
+        assert_eq!(
+            configured(Some(5))
+                .task_space()
+                .map(|s| s.map(|s| s.total_tasks())),
+            Some(Ok(5))
+        );
+    }
+
+    #[test]
+    fn a_topology_that_is_not_ready_has_no_task_space() {
+        let c = configured(None);
+        assert!(!c.is_ready());
+        assert!(c.task_space().is_none());
     }
 }
