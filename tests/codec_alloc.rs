@@ -1,12 +1,12 @@
 //! Decoding allocates only what the message holds: one exact-size allocation per non-empty
 //! string and per non-empty array, nothing else (counted with a global allocator).
 
+mod codec_support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use streams_coordinator::protocol::heartbeat::{
-    Endpoint, EndpointToPartitions, Status, TaskIds, TopicPartition,
-};
+use streams_coordinator::protocol::heartbeat::{TaskIds, TopicPartition};
 use streams_coordinator::protocol::{Message, StreamsGroupHeartbeatResponse};
 
 struct Counting;
@@ -73,43 +73,13 @@ impl Need {
     }
 }
 
-fn response() -> StreamsGroupHeartbeatResponse {
-    let tasks = |range: std::ops::Range<i32>| -> Vec<TaskIds> {
-        (0..50)
-            .map(|s| TaskIds {
-                subtopology_id: format!("{s}"),
-                partitions: range.clone().collect(),
-            })
-            .collect()
-    };
-    StreamsGroupHeartbeatResponse {
-        member_id: "member".into(),
-        error_message: Some("message".into()),
-        status: Some(vec![Status {
-            status_code: 5,
-            status_detail: "delayed".into(),
-        }]),
-        active_tasks: Some(tasks(0..12)),
-        standby_tasks: Some(tasks(12..18)),
-        warmup_tasks: Some(tasks(18..20)),
-        partitions_by_user_endpoint: Some(vec![EndpointToPartitions {
-            user_endpoint: Endpoint {
-                host: "host".into(),
-                port: 1,
-            },
-            active_partitions: vec![TopicPartition {
-                topic: "t".into(),
-                partitions: vec![1, 2, 3],
-            }],
-            standby_partitions: vec![],
-        }]),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn decoding_1000_tasks_allocates_only_the_message() {
-    let msg = response();
+    // The bench's message, with an error message too (one more nullable string).
+    let msg = StreamsGroupHeartbeatResponse {
+        error_message: Some("message".into()),
+        ..codec_support::heartbeat_response_1000_tasks()
+    };
     let bytes = msg.to_bytes(1).expect("encode");
 
     let mut need = Need::default();
