@@ -255,6 +255,16 @@ impl<'s> SubtopologyTasks<'s> {
 /// The members of a group spec in ascending member-id order (indices into
 /// `group.members`), rejecting repeated ids. O(M) when already sorted.
 pub(crate) fn member_order(group: &GroupSpec<'_>) -> Result<Vec<u32>, AssignorError> {
+    let mut order = Vec::new();
+    member_order_into(group, &mut order)?;
+    Ok(order)
+}
+
+/// [`member_order`] into a vector the caller provides (cleared first).
+pub(crate) fn member_order_into(
+    group: &GroupSpec<'_>,
+    order: &mut Vec<u32>,
+) -> Result<(), AssignorError> {
     let members = &group.members;
     if members.len() > MAX_MEMBERS {
         return Err(AssignorError::LimitExceeded {
@@ -263,13 +273,14 @@ pub(crate) fn member_order(group: &GroupSpec<'_>) -> Result<Vec<u32>, AssignorEr
             limit: MAX_MEMBERS as u64,
         });
     }
+    order.clear();
+    order.extend(0..members.len() as u32);
     let sorted = members
         .windows(2)
         .all(|w| str_less(w[0].member_id, w[1].member_id));
     if sorted {
-        return Ok((0..members.len() as u32).collect());
+        return Ok(());
     }
-    let mut order: Vec<u32> = (0..members.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| {
         members[a as usize]
             .member_id
@@ -283,7 +294,7 @@ pub(crate) fn member_order(group: &GroupSpec<'_>) -> Result<Vec<u32>, AssignorEr
             member_id: members[w[0] as usize].member_id.to_owned(),
         });
     }
-    Ok(order)
+    Ok(())
 }
 
 /// Builds a [`GroupAssignment`] one task at a time; for assignors written

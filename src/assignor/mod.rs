@@ -41,6 +41,7 @@ mod assignment;
 mod error;
 mod index;
 pub mod invariants;
+mod scratch;
 mod space;
 mod spec;
 mod sticky;

@@ -130,54 +130,83 @@ impl ClientTags for () {
     }
 }
 
-macro_rules! map_sources {
-    ($($map:ty => [$($gen:tt)*]),*) => {$(
-        impl<K: AsRef<str>, V: Partitions, $($gen)*> TaskSource for $map {
-            fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
-                if self.is_empty() {
-                    return;
-                }
-                for (k, v) in self.iter() {
-                    let k = k.as_ref();
-                    v.with_slices(&mut |ps| f(k, ps));
-                }
-            }
-        }
-    )*};
+/// Visits `(key, partitions)` pairs. Kept out of line so that the `visit` of
+/// an empty map is a length check and a return (most members have no
+/// standbys and most sources are empty: an assignment call visits three
+/// sources per member).
+#[inline(never)]
+fn visit_tasks<'x, K: AsRef<str> + 'x, V: Partitions + ?Sized + 'x>(
+    pairs: impl Iterator<Item = (&'x K, &'x V)>,
+    f: &mut dyn FnMut(&str, &[i32]),
+) {
+    for (k, v) in pairs {
+        let k = k.as_ref();
+        v.with_slices(&mut |ps| f(k, ps));
+    }
 }
-map_sources!(BTreeMap<K, V> => [], Vec<(K, V)> => [], [(K, V)] => []);
 
+/// [`visit_tasks`] for offset sources.
+#[inline(never)]
+fn visit_offsets<'x, K: AsRef<str> + 'x, V: PartitionOffsets + ?Sized + 'x>(
+    pairs: impl Iterator<Item = (&'x K, &'x V)>,
+    f: &mut dyn FnMut(&str, &[PartitionOffset]),
+) {
+    for (k, v) in pairs {
+        let k = k.as_ref();
+        v.with_slices(&mut |ps| f(k, ps));
+    }
+}
+
+impl<K: AsRef<str>, V: Partitions> TaskSource for BTreeMap<K, V> {
+    fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
+        if !self.is_empty() {
+            visit_tasks(self.iter(), f)
+        }
+    }
+}
+impl<K: AsRef<str>, V: Partitions> TaskSource for [(K, V)] {
+    fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
+        if !self.is_empty() {
+            visit_tasks(self.iter().map(|(k, v)| (k, v)), f)
+        }
+    }
+}
+impl<K: AsRef<str>, V: Partitions> TaskSource for Vec<(K, V)> {
+    fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
+        self.as_slice().visit(f)
+    }
+}
 impl<K: AsRef<str>, V: Partitions, H: BuildHasher> TaskSource for HashMap<K, V, H> {
     fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
-        for (k, v) in self.iter() {
-            let k = k.as_ref();
-            v.with_slices(&mut |ps| f(k, ps));
+        if !self.is_empty() {
+            visit_tasks(self.iter(), f)
         }
     }
 }
 
-macro_rules! offset_sources {
-    ($($map:ty),*) => {$(
-        impl<K: AsRef<str>, V: PartitionOffsets> OffsetSource for $map {
-            fn visit(&self, f: &mut dyn FnMut(&str, &[PartitionOffset])) {
-                if self.is_empty() {
-                    return;
-                }
-                for (k, v) in self.iter() {
-                    let k = k.as_ref();
-                    v.with_slices(&mut |ps| f(k, ps));
-                }
-            }
+impl<K: AsRef<str>, V: PartitionOffsets> OffsetSource for BTreeMap<K, V> {
+    fn visit(&self, f: &mut dyn FnMut(&str, &[PartitionOffset])) {
+        if !self.is_empty() {
+            visit_offsets(self.iter(), f)
         }
-    )*};
+    }
 }
-offset_sources!(BTreeMap<K, V>, Vec<(K, V)>, [(K, V)]);
-
+impl<K: AsRef<str>, V: PartitionOffsets> OffsetSource for [(K, V)] {
+    fn visit(&self, f: &mut dyn FnMut(&str, &[PartitionOffset])) {
+        if !self.is_empty() {
+            visit_offsets(self.iter().map(|(k, v)| (k, v)), f)
+        }
+    }
+}
+impl<K: AsRef<str>, V: PartitionOffsets> OffsetSource for Vec<(K, V)> {
+    fn visit(&self, f: &mut dyn FnMut(&str, &[PartitionOffset])) {
+        self.as_slice().visit(f)
+    }
+}
 impl<K: AsRef<str>, V: PartitionOffsets, H: BuildHasher> OffsetSource for HashMap<K, V, H> {
     fn visit(&self, f: &mut dyn FnMut(&str, &[PartitionOffset])) {
-        for (k, v) in self.iter() {
-            let k = k.as_ref();
-            v.with_slices(&mut |ps| f(k, ps));
+        if !self.is_empty() {
+            visit_offsets(self.iter(), f)
         }
     }
 }

@@ -9,8 +9,9 @@
 //! the output is built by a counting pass. No string is hashed more than once
 //! per (member, subtopology) group and none is cloned.
 
-use super::assignment::{member_order, GroupAssignment};
+use super::assignment::{member_order_into, GroupAssignment};
 use super::index::{same, str_less, StrIndex};
+use super::scratch::Scratch;
 use super::spec::MAX_STANDBY_REPLICAS;
 use super::{AssignorError, GroupSpec, TaskAssignor, TaskSpace};
 
@@ -71,7 +72,7 @@ impl TaskAssignor for StickyAssignor {
                 reason: "above the crate's limit of 64",
             });
         }
-        let mut st = State::new(group, space, self.rack_aware)?;
+        let mut st = State::new(group, space, self.rack_aware, Scratch::take())?;
         st.assign_active()?;
         if st.width > 0 {
             st.assign_standby();
@@ -85,6 +86,29 @@ impl TaskAssignor for StickyAssignor {
 fn ceil_div(a: u32, b: u32) -> u32 {
     a.checked_div(b)
         .map_or(0, |q| q + u32::from(!a.is_multiple_of(b)))
+}
+
+/// A member reached the quota `q = ceil(total / cap)` (spec 05 §4.1): it
+/// leaves the capacity with its `q` tasks, and the quota becomes
+/// `ceil((total - q) / (cap - 1))`.
+///
+/// That value is `q` or `q - 1` (from `(q - 1) * cap < total <= q * cap`), so
+/// one multiplication decides it; this runs on most placements, where a
+/// division would sit on the critical path.
+#[inline]
+fn next_quota(total: &mut u32, cap: &mut u32, quota: &mut u32) {
+    let q = *quota;
+    *cap = cap.saturating_sub(1);
+    *total = total.saturating_sub(q);
+    let next = if *cap == 0 {
+        0
+    } else if u64::from(*total) > u64::from(q.saturating_sub(1)) * u64::from(*cap) {
+        q
+    } else {
+        q - 1
+    };
+    debug_assert_eq!(next, ceil_div(*total, *cap));
+    *quota = next;
 }
 
 struct State<'a> {
@@ -119,6 +143,8 @@ struct State<'a> {
     total_quota: u32,
     tags: Option<Tags>,
     unplaced_standbys: u64,
+    /// Where the vectors above came from and go back to.
+    scratch: Scratch,
 }
 
 /// Client tags per process, interned per tag key.
@@ -130,32 +156,137 @@ struct Tags {
     distinct: Vec<u32>,
 }
 
+/// A standby candidate: `member` carries the class in its top bit (set =
+/// reported offsets only, clear = a current standby).
+#[derive(Clone, Copy)]
+struct Cand {
+    task: u32,
+    member: u32,
+    offset: i64,
+}
+
+const REPORTED: u32 = 1 << 31;
+
+/// Gathers the members' current active and standby tasks and reported
+/// offsets while their sources are visited (member by member, in order).
+struct Collect<'s, 'c> {
+    space: &'s TaskSpace,
+    scratch: &'c mut Scratch,
+    t_total: usize,
+    /// Member position + 1 of the member being visited.
+    stamp: u32,
+    prev_active: Vec<u32>,
+    any_prev_active: bool,
+    cands: Vec<Cand>,
+    /// `seen[t] == stamp`: the current member already has a candidate entry
+    /// for `t`, at `pos[t]`. Allocated on the first standby or offset.
+    seen: Vec<u32>,
+    pos: Vec<u32>,
+}
+
+impl Collect<'_, '_> {
+    /// `(first task index, task count)` of subtopology `sub`, if known.
+    #[inline]
+    fn range(&self, sub: &str) -> Option<(u32, u32)> {
+        let s = self.space.index_of(sub)?;
+        Some((self.space.sub_start(s), self.space.sub_num_tasks(s)))
+    }
+
+    #[inline]
+    fn active(&mut self, sub: &str, parts: &[i32]) {
+        let Some((base, n)) = self.range(sub) else {
+            return;
+        };
+        let member = self.stamp - 1;
+        for &p in parts {
+            if (p as u32) < n {
+                self.prev_active[(base + p as u32) as usize] = member;
+                self.any_prev_active = true;
+            }
+        }
+    }
+
+    /// The candidate entry of the current member for task `t`, created with
+    /// `member_bits` when absent.
+    #[inline]
+    fn entry(&mut self, t: usize, member_bits: u32) -> &mut Cand {
+        if self.seen.is_empty() {
+            self.seen = self.scratch.filled(self.t_total, 0);
+            self.pos = self.scratch.filled(self.t_total, 0);
+        }
+        if self.seen[t] != self.stamp {
+            self.seen[t] = self.stamp;
+            self.pos[t] = self.cands.len() as u32;
+            self.cands.push(Cand {
+                task: t as u32,
+                member: member_bits,
+                offset: 0,
+            });
+        }
+        let at = self.pos[t] as usize;
+        &mut self.cands[at]
+    }
+
+    #[inline]
+    fn standby(&mut self, sub: &str, parts: &[i32]) {
+        let Some((base, n)) = self.range(sub) else {
+            return;
+        };
+        let member = self.stamp - 1;
+        for &p in parts {
+            if (p as u32) < n {
+                self.entry((base + p as u32) as usize, member);
+            }
+        }
+    }
+
+    #[inline]
+    fn offsets(&mut self, sub: &str, pairs: &[(i32, i64)]) {
+        let Some((base, n)) = self.range(sub) else {
+            return;
+        };
+        let member = self.stamp - 1;
+        for &(p, off) in pairs {
+            if (p as u32) < n {
+                self.entry((base + p as u32) as usize, member | REPORTED)
+                    .offset = off;
+            }
+        }
+    }
+}
+
 impl<'a> State<'a> {
     fn new(
         group: &GroupSpec<'a>,
         space: &'a TaskSpace,
         rack_aware: bool,
+        mut scratch: Scratch,
     ) -> Result<Self, AssignorError> {
-        let order = member_order(group)?;
+        let mut order = scratch.empty(group.members.len());
+        member_order_into(group, &mut order)?;
         let m = order.len();
         let t_total = space.total_tasks();
 
         // ---- processes: intern, then number them in ascending id order ----
         // Fast path: process ids already ascending along the member order
         // (runs of equal ids allowed) need no hashing and no sort.
-        let mut pids: Vec<&str> = Vec::with_capacity(m);
-        let mut member_proc = Vec::with_capacity(m);
+        let mut member_proc = scratch.empty(m);
+        let mut last: Option<&str> = None;
+        let mut np = 0usize;
         for &i in &order {
             let pid = group.members[i as usize].process_id;
-            match pids.last() {
-                Some(&last) if same(last, pid) => {}
-                Some(&last) if !str_less(last, pid) => break,
-                _ => pids.push(pid),
+            match last {
+                Some(l) if same(l, pid) => {}
+                Some(l) if !str_less(l, pid) => break,
+                _ => {
+                    last = Some(pid);
+                    np += 1;
+                }
             }
-            member_proc.push(pids.len() as u32 - 1);
+            member_proc.push(np as u32 - 1);
         }
         if member_proc.len() < m {
-            pids.clear();
+            let mut pids: Vec<&str> = Vec::with_capacity(m);
             member_proc.clear();
             let mut pindex = StrIndex::with_capacity(m.min(1 << 16));
             for &i in &order {
@@ -178,119 +309,79 @@ impl<'a> State<'a> {
                     *p = rank[*p as usize];
                 }
             }
+            np = pids.len();
         }
-        let np = pids.len();
-        let mut proc_cap = vec![0u32; np];
+        let mut proc_cap = scratch.filled(np, 0);
         for &p in &member_proc {
             proc_cap[p as usize] += 1;
         }
         // CSR of members per process: fill with start[p + 1] as the cursor,
         // which ends at the next process's start.
-        let mut proc_mem_start = vec![0u32; np + 1];
+        let mut proc_mem_start = scratch.filled(np + 1, 0);
         for p in 0..np {
             proc_mem_start[p + 1] = proc_mem_start[p] + proc_cap[p];
         }
-        let mut proc_mem = vec![0u32; m];
+        let mut proc_mem = scratch.filled(m, 0);
         {
-            let mut cursor: Vec<u32> = proc_mem_start[..np].to_vec();
+            let mut cursor = scratch.empty(np);
+            cursor.extend_from_slice(&proc_mem_start[..np]);
             for (i, &p) in member_proc.iter().enumerate() {
                 proc_mem[cursor[p as usize] as usize] = i as u32;
                 cursor[p as usize] += 1;
             }
+            scratch.give(cursor);
         }
         let multi_member = proc_cap.iter().any(|&c| c > 1);
 
         // ---- current tasks and standby candidates ----
-        let mut prev_active = vec![NONE; t_total];
-        let mut any_prev_active = false;
-        /// `member` carries the class in its top bit (set = reported only).
-        #[derive(Clone, Copy)]
-        struct Cand {
-            task: u32,
-            member: u32,
-            offset: i64,
-        }
-        const REPORTED: u32 = 1 << 31;
-        let mut cands: Vec<Cand> = Vec::new();
-        let mut seen: Vec<u32> = Vec::new();
-        let mut pos: Vec<u32> = Vec::new();
+        // One context behind one pointer: each visit's closure captures only
+        // `&mut col`, so the three calls per member stay cheap when a source
+        // is empty (the common case).
+        let prev_active = scratch.filled(t_total, NONE);
+        let mut col = Collect {
+            space,
+            scratch: &mut scratch,
+            t_total,
+            stamp: 0,
+            prev_active,
+            any_prev_active: false,
+            cands: Vec::new(),
+            seen: Vec::new(),
+            pos: Vec::new(),
+        };
         for (i, &mi) in order.iter().enumerate() {
             let spec = &group.members[mi as usize];
-            let stamp = i as u32 + 1;
-            spec.active_tasks.visit(&mut |sub, parts| {
-                if let Some(s) = space.index_of(sub) {
-                    let (base, n) = (space.sub_start(s), space.sub_num_tasks(s));
-                    for &p in parts {
-                        if (p as u32) < n {
-                            prev_active[(base + p as u32) as usize] = i as u32;
-                            any_prev_active = true;
-                        }
-                    }
-                }
-            });
-            spec.standby_tasks.visit(&mut |sub, parts| {
-                if let Some(s) = space.index_of(sub) {
-                    let (base, n) = (space.sub_start(s), space.sub_num_tasks(s));
-                    if seen.is_empty() {
-                        seen = vec![0; t_total];
-                        pos = vec![0; t_total];
-                    }
-                    for &p in parts {
-                        if (p as u32) < n {
-                            let t = (base + p as u32) as usize;
-                            if seen[t] != stamp {
-                                seen[t] = stamp;
-                                pos[t] = cands.len() as u32;
-                                cands.push(Cand {
-                                    task: t as u32,
-                                    member: i as u32,
-                                    offset: 0,
-                                });
-                            }
-                        }
-                    }
-                }
-            });
-            spec.task_offsets.visit(&mut |sub, pairs| {
-                if let Some(s) = space.index_of(sub) {
-                    let (base, n) = (space.sub_start(s), space.sub_num_tasks(s));
-                    if seen.is_empty() {
-                        seen = vec![0; t_total];
-                        pos = vec![0; t_total];
-                    }
-                    for &(p, off) in pairs {
-                        if (p as u32) < n {
-                            let t = (base + p as u32) as usize;
-                            if seen[t] == stamp {
-                                cands[pos[t] as usize].offset = off;
-                            } else {
-                                seen[t] = stamp;
-                                pos[t] = cands.len() as u32;
-                                cands.push(Cand {
-                                    task: t as u32,
-                                    member: i as u32 | REPORTED,
-                                    offset: off,
-                                });
-                            }
-                        }
-                    }
-                }
-            });
+            col.stamp = i as u32 + 1;
+            spec.active_tasks
+                .visit(&mut |sub, parts| col.active(sub, parts));
+            spec.standby_tasks
+                .visit(&mut |sub, parts| col.standby(sub, parts));
+            spec.task_offsets
+                .visit(&mut |sub, pairs| col.offsets(sub, pairs));
         }
-        drop(seen);
-        drop(pos);
+        let Collect {
+            prev_active,
+            any_prev_active,
+            cands,
+            seen,
+            pos,
+            ..
+        } = col;
+        scratch.give(seen);
+        scratch.give(pos);
         // CSR by task, stable (member order), then rank each list.
         let (cand_start, cand) = if cands.is_empty() {
             (Vec::new(), Vec::new())
         } else {
-            let mut start = vec![0u32; t_total + 1];
+            let mut start = scratch.filled(t_total + 1, 0);
             for c in &cands {
                 start[c.task as usize + 1] += 1;
             }
             for t in 0..t_total {
                 start[t + 1] += start[t];
             }
-            let mut fill = start.clone();
+            let mut fill = scratch.empty(t_total + 1);
+            fill.extend_from_slice(&start);
             let mut sorted = vec![
                 Cand {
                     task: 0,
@@ -315,7 +406,10 @@ impl<'a> State<'a> {
                     });
                 }
             }
-            (start, sorted.iter().map(|c| c.member & !REPORTED).collect())
+            scratch.give(fill);
+            let mut cand = scratch.empty(sorted.len());
+            cand.extend(sorted.iter().map(|c| c.member & !REPORTED));
+            (start, cand)
         };
 
         // ---- quotas ----
@@ -336,9 +430,9 @@ impl<'a> State<'a> {
             space,
             order,
             num_standby,
-            member_count: vec![0; m],
+            member_count: scratch.filled(m, 0),
             member_proc,
-            proc_count: vec![0; np],
+            proc_count: scratch.filled(np, 0),
             proc_cap,
             proc_mem_start,
             proc_mem,
@@ -348,14 +442,10 @@ impl<'a> State<'a> {
             } else {
                 Vec::new()
             },
-            owner: vec![NONE; t_total],
+            owner: scratch.filled(t_total, NONE),
             width,
-            sb: vec![NONE; t_total * width],
-            sb_count: if width > 0 {
-                vec![0; t_total]
-            } else {
-                Vec::new()
-            },
+            sb: scratch.filled(t_total * width, NONE),
+            sb_count: scratch.filled(if width > 0 { t_total } else { 0 }, 0),
             prev_active,
             any_prev_active,
             cand_start,
@@ -368,6 +458,7 @@ impl<'a> State<'a> {
             total_quota: ceil_div(total_tasks, m as u32),
             tags,
             unplaced_standbys: 0,
+            scratch,
         })
     }
 
@@ -376,18 +467,22 @@ impl<'a> State<'a> {
     #[inline]
     fn on_active_assigned(&mut self, c: u32) {
         if c == self.active_quota {
-            self.members_active_cap -= 1;
-            self.total_active = self.total_active.saturating_sub(c);
-            self.active_quota = ceil_div(self.total_active, self.members_active_cap);
+            next_quota(
+                &mut self.total_active,
+                &mut self.members_active_cap,
+                &mut self.active_quota,
+            );
         }
     }
 
     #[inline]
     fn on_any_assigned(&mut self, c: u32) {
         if c == self.total_quota {
-            self.members_task_cap -= 1;
-            self.total_tasks = self.total_tasks.saturating_sub(c);
-            self.total_quota = ceil_div(self.total_tasks, self.members_task_cap);
+            next_quota(
+                &mut self.total_tasks,
+                &mut self.members_task_cap,
+                &mut self.total_quota,
+            );
         }
     }
 
@@ -532,8 +627,8 @@ impl<'a> State<'a> {
         self.proc_cap.iter().all(|&c| c == cap0)
     }
 
-    fn level_queue(&self) -> LevelQueue {
-        LevelQueue::build(&self.proc_count)
+    fn level_queue(&mut self) -> LevelQueue {
+        LevelQueue::build(&self.proc_count, &mut self.scratch)
     }
 
     fn heap_queue(&self) -> HeapQueue {
@@ -557,7 +652,7 @@ impl<'a> State<'a> {
             return self.least_loaded_actives(0..t_total as u32);
         }
         // A1: previous active owner, partition-major order.
-        let mut remaining = Vec::with_capacity(t_total);
+        let mut remaining = self.scratch.empty(t_total);
         for &t in space.partition_major() {
             let m = self.prev_active[t as usize];
             if m != NONE && self.member_count[m as usize] < self.active_quota {
@@ -578,15 +673,15 @@ impl<'a> State<'a> {
         }
         // A3 walks subtopology-major order = ascending task index.
         if remaining.len() * 8 >= t_total {
+            remaining.clear();
             let owner = &self.owner;
-            let rest: Vec<u32> = (0..t_total as u32)
-                .filter(|&t| owner[t as usize] == NONE)
-                .collect();
-            self.least_loaded_actives(rest.into_iter())
+            remaining.extend((0..t_total as u32).filter(|&t| owner[t as usize] == NONE));
         } else {
             remaining.sort_unstable();
-            self.least_loaded_actives(remaining.into_iter())
         }
+        let result = self.least_loaded_actives(remaining.iter().copied());
+        self.scratch.give(remaining);
+        result
     }
 
     /// Phase A3: each task to the least-loaded process, least-loaded member.
@@ -600,7 +695,9 @@ impl<'a> State<'a> {
         }
         if self.uniform_capacity() {
             let mut q = self.level_queue();
-            self.least_loaded_actives_with(&mut q, tasks)
+            let result = self.least_loaded_actives_with(&mut q, tasks);
+            q.recycle(&mut self.scratch);
+            result
         } else {
             let mut q = self.heap_queue();
             self.least_loaded_actives_with(&mut q, tasks)
@@ -655,7 +752,7 @@ impl<'a> State<'a> {
                     }
                 }
                 if leftover.is_empty() {
-                    leftover = vec![0; t_total];
+                    leftover = self.scratch.filled(t_total, 0);
                 }
                 leftover[t as usize] = ns - i;
                 break;
@@ -667,10 +764,12 @@ impl<'a> State<'a> {
         if self.uniform_capacity() {
             let mut q = self.level_queue();
             self.least_loaded_standbys(&mut q, &leftover, with_tags);
+            q.recycle(&mut self.scratch);
         } else {
             let mut q = self.heap_queue();
             self.least_loaded_standbys(&mut q, &leftover, with_tags);
         }
+        self.scratch.give(leftover);
         if self.unplaced_standbys > 0 {
             tracing::debug!(
                 unplaced = self.unplaced_standbys,
@@ -686,7 +785,7 @@ impl<'a> State<'a> {
         leftover: &[u32],
         with_tags: bool,
     ) {
-        let mut popped = Vec::new();
+        let mut popped = self.scratch.empty(0);
         for t in (0..leftover.len() as u32).rev() {
             for _ in 0..leftover[t as usize] {
                 let placed = (with_tags && self.place_least_loaded(t, queue, &mut popped, true))
@@ -698,6 +797,7 @@ impl<'a> State<'a> {
                 }
             }
         }
+        self.scratch.give(popped);
     }
 
     /// Spec 05 §4.4 `placeLeastLoaded`: pops processes in load order until one
@@ -730,29 +830,31 @@ impl<'a> State<'a> {
 
     // ----------------------------------------------------------------- output
 
-    fn into_assignment(self, group: &GroupSpec<'a>) -> GroupAssignment<'a> {
+    fn into_assignment(mut self, group: &GroupSpec<'a>) -> GroupAssignment<'a> {
         let m = self.order.len();
         let t_total = self.owner.len();
-        let mut counts = vec![0u32; 2 * m];
+        // Slot 2i = active tasks of member i, slot 2i + 1 = its standbys.
+        // First count slot k into bounds[k + 1]; then bounds[k + 1] becomes
+        // the fill cursor of slot k (its start), which the fill advances to
+        // the start of slot k + 1, leaving bounds[k] = start of slot k.
+        let mut bounds = vec![0u32; 2 * m + 1];
         for &o in &self.owner {
             if o != NONE {
-                counts[2 * o as usize] += 1;
+                bounds[2 * o as usize + 1] += 1;
             }
         }
         if self.width > 0 {
             for t in 0..t_total {
                 let base = t * self.width;
                 for &s in &self.sb[base..base + self.sb_count[t] as usize] {
-                    counts[2 * s as usize + 1] += 1;
+                    bounds[2 * s as usize + 2] += 1;
                 }
             }
         }
-        // bounds[k + 1] doubles as the fill cursor of slot k and ends at the
-        // start of slot k + 1; shifting by one afterwards gives the starts.
-        let mut bounds = vec![0u32; 2 * m + 1];
         let mut acc = 0u32;
-        for (k, &c) in counts.iter().enumerate() {
-            bounds[k + 1] = acc;
+        for b in &mut bounds[1..] {
+            let c = *b;
+            *b = acc;
             acc += c;
         }
         let mut tasks = vec![0u32; acc as usize];
@@ -778,7 +880,30 @@ impl<'a> State<'a> {
             .iter()
             .map(|&i| group.members[i as usize].member_id)
             .collect();
+        self.recycle();
         GroupAssignment::from_parts(self.space, ids, bounds, tasks)
+    }
+
+    /// Gives the working vectors back to the thread's pool.
+    fn recycle(&mut self) {
+        let s = &mut self.scratch;
+        for v in [
+            &mut self.order,
+            &mut self.member_proc,
+            &mut self.member_count,
+            &mut self.proc_cap,
+            &mut self.proc_count,
+            &mut self.proc_mem_start,
+            &mut self.proc_mem,
+            &mut self.owner,
+            &mut self.sb,
+            &mut self.sb_count,
+            &mut self.prev_active,
+            &mut self.cand_start,
+            &mut self.cand,
+        ] {
+            s.give(std::mem::take(v));
+        }
     }
 }
 
@@ -851,68 +976,126 @@ trait ProcQueue {
 }
 
 /// All processes have the same number of members: load order is task-count
-/// order, and FIFO inside one count is a plain queue (intrusive lists, one
-/// per count). O(1) per operation.
+/// order, and FIFO inside one count is a plain queue. The entries present
+/// when the queue is built (every process, in process order, at its count)
+/// come first in their level, so they are kept as one array sorted by
+/// (count, process) — a counting sort, no per-entry links — and only
+/// re-inserted processes go into per-level intrusive lists. O(1) per
+/// operation, O(P + max count) to build.
 struct LevelQueue {
+    /// Processes in (initial count, process) order.
+    init: Vec<u32>,
+    /// Per level `c`, at `4c..4c + 4`: the next and end position in `init`
+    /// of its initial entries, then head and tail of its list of
+    /// re-inserted processes (`NONE` when empty).
+    levels: Vec<u32>,
+    /// Links of the re-insertion lists.
     next: Vec<u32>,
-    /// `(head, tail)` per count.
-    levels: Vec<(u32, u32)>,
     cur: usize,
 }
 
 impl LevelQueue {
     /// Every process, in process order, at its current count.
-    fn build(counts: &[u32]) -> Self {
-        let max = counts.iter().copied().max().unwrap_or(0) as usize;
-        let mut q = LevelQueue {
-            next: vec![NONE; counts.len()],
-            levels: vec![(NONE, NONE); max + 2],
-            cur: 0,
-        };
-        for (p, &c) in counts.iter().enumerate() {
-            q.append(p as u32, c as usize);
+    fn build(counts: &[u32], scratch: &mut Scratch) -> Self {
+        let np = counts.len();
+        let (mut min, mut max) = (u32::MAX, 0u32);
+        for &c in counts {
+            min = min.min(c);
+            max = max.max(c);
         }
-        q.cur = counts.iter().copied().min().unwrap_or(0) as usize;
-        q
+        let nlevels = max as usize + 2;
+        let mut levels = scratch.empty(4 * nlevels);
+        for _ in 0..nlevels {
+            levels.extend_from_slice(&[0, 0, NONE, NONE]);
+        }
+        let mut init = scratch.empty(np);
+        if min == max {
+            // One level (a group's first assignment: every count is zero).
+            init.extend(0..np as u32);
+            let b = 4 * max as usize;
+            levels[b] = 0;
+            levels[b + 1] = np as u32;
+        } else {
+            for &c in counts {
+                levels[4 * c as usize + 1] += 1;
+            }
+            let mut acc = 0u32;
+            for c in 0..nlevels {
+                let n = levels[4 * c + 1];
+                levels[4 * c] = acc;
+                acc += n;
+                levels[4 * c + 1] = acc;
+                // Fill cursor, reset below.
+                levels[4 * c + 2] = levels[4 * c];
+            }
+            init.resize(np, 0);
+            for (p, &c) in counts.iter().enumerate() {
+                let f = &mut levels[4 * c as usize + 2];
+                init[*f as usize] = p as u32;
+                *f += 1;
+            }
+            for c in 0..nlevels {
+                levels[4 * c + 2] = NONE;
+            }
+        }
+        LevelQueue {
+            init,
+            levels,
+            next: scratch.filled(np, NONE),
+            cur: min.min(max) as usize,
+        }
     }
 
-    #[inline]
-    fn append(&mut self, p: u32, c: usize) {
-        if self.levels.len() <= c {
-            self.levels.resize(c + 1, (NONE, NONE));
-        }
-        self.next[p as usize] = NONE;
-        let level = &mut self.levels[c];
-        if level.0 == NONE {
-            *level = (p, p);
-        } else {
-            let tail = level.1;
-            level.1 = p;
-            self.next[tail as usize] = p;
-        }
+    /// Gives the queue's vectors back to the pool.
+    fn recycle(self, scratch: &mut Scratch) {
+        scratch.give(self.init);
+        scratch.give(self.levels);
+        scratch.give(self.next);
     }
 }
 
 impl ProcQueue for LevelQueue {
     #[inline]
     fn pop(&mut self) -> Option<u32> {
-        while self.levels.get(self.cur)?.0 == NONE {
+        loop {
+            let b = 4 * self.cur;
+            let level = self.levels.get_mut(b..b + 4)?;
+            if level[0] < level[1] {
+                let p = self.init[level[0] as usize];
+                level[0] += 1;
+                return Some(p);
+            }
+            let head = level[2];
+            if head != NONE {
+                if head == level[3] {
+                    level[2] = NONE;
+                    level[3] = NONE;
+                } else {
+                    level[2] = self.next[head as usize];
+                }
+                return Some(head);
+            }
             self.cur += 1;
         }
-        let level = &mut self.levels[self.cur];
-        let head = level.0;
-        if head == level.1 {
-            *level = (NONE, NONE);
-        } else {
-            level.0 = self.next[head as usize];
-        }
-        Some(head)
     }
 
     #[inline]
     fn push(&mut self, p: u32, count: u32, _cap: u32) {
         let c = count as usize;
-        self.append(p, c);
+        if self.levels.len() < 4 * (c + 1) {
+            while self.levels.len() < 4 * (c + 1) {
+                self.levels.extend_from_slice(&[0, 0, NONE, NONE]);
+            }
+        }
+        self.next[p as usize] = NONE;
+        let b = 4 * c;
+        let tail = self.levels[b + 3];
+        if tail == NONE {
+            self.levels[b + 2] = p;
+        } else {
+            self.next[tail as usize] = p;
+        }
+        self.levels[b + 3] = p;
         self.cur = self.cur.min(c);
     }
 }
@@ -987,5 +1170,78 @@ impl ProcQueue for HeapQueue {
         }
         h[i] = last;
         Some(top)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), enough to drive the queues.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// With equal capacities the level queue must pop exactly what the heap
+    /// (the reference order: load, then insertion sequence) pops.
+    #[test]
+    fn level_queue_pops_in_heap_order() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut scratch = Scratch::take();
+        for round in 0..300 {
+            let np = 1 + rng.below(40) as usize;
+            let spread = 1 + rng.below(if round % 3 == 0 { 1 } else { 6 });
+            let mut counts: Vec<u32> = (0..np).map(|_| rng.below(spread) as u32).collect();
+            let mut level = LevelQueue::build(&counts, &mut scratch);
+            let mut heap = HeapQueue {
+                heap: Vec::new(),
+                seq: 0,
+            };
+            for (p, &c) in counts.iter().enumerate() {
+                heap.push(p as u32, c, 1);
+            }
+            let mut out = Vec::new();
+            for _ in 0..200 {
+                // Pop up to three, then push them back with new counts in
+                // reverse (as `place_least_loaded` does).
+                let k = 1 + rng.below(3) as usize;
+                out.clear();
+                for _ in 0..k {
+                    let (a, b) = (level.pop(), heap.pop());
+                    assert_eq!(a, b, "round {round}: counts {counts:?}");
+                    match a {
+                        Some(p) => out.push(p),
+                        None => break,
+                    }
+                }
+                for &p in out.iter().rev() {
+                    counts[p as usize] += rng.below(3) as u32;
+                    level.push(p, counts[p as usize], 1);
+                    heap.push(p, counts[p as usize], 1);
+                }
+            }
+            level.recycle(&mut scratch);
+        }
+    }
+
+    #[test]
+    fn next_quota_equals_the_ceiling() {
+        for total in 0..200u32 {
+            for cap in 1..40u32 {
+                let mut q = ceil_div(total, cap);
+                if q == 0 {
+                    continue;
+                }
+                let (mut t, mut c) = (total, cap);
+                next_quota(&mut t, &mut c, &mut q);
+                assert_eq!(q, ceil_div(total - ceil_div(total, cap), cap - 1));
+            }
+        }
     }
 }
