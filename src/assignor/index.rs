@@ -5,11 +5,21 @@
 //! lookups compare the full string, so the result never depends on hash
 //! collisions, only the speed does.
 
+/// The 8 bytes of `b` at `at..at + 8`, little-endian (0 if out of range,
+/// which the callers never ask for).
 #[inline]
 fn word(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
+    b.get(at..at + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// The 4 bytes of `b` at `at..at + 4`, little-endian (0 if out of range).
+#[inline]
+fn word4(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 4)
+        .and_then(|w| <[u8; 4]>::try_from(w).ok())
+        .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
 }
 
 /// 64×64→128-bit multiply, folded: every input bit reaches every output bit.
@@ -20,24 +30,30 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 }
 
 /// A fast non-cryptographic hash of a short string (every byte counts).
+///
+/// The first and last 8 bytes (overlapping loads; smaller loads below 8
+/// bytes) and the length go through one multiplication, so a key of up to
+/// 16 bytes costs one; longer keys add one per further 8 bytes.
 #[inline]
 fn hash_str(s: &str) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     const SEED: u64 = 0xA076_1D64_78BD_642F;
     let b = s.as_bytes();
     let n = b.len();
-    let mut h = SEED ^ n as u64;
-    if n >= 8 {
-        let mut i = 0;
-        while i + 8 < n {
-            h = fold_mul(h ^ word(b, i), K);
-            i += 8;
-        }
-        h = fold_mul(h ^ word(b, n - 8), K);
-    } else {
-        let mut w = [0u8; 8];
-        w[..n].copy_from_slice(b);
-        h = fold_mul(h ^ u64::from_le_bytes(w), K);
+    let (first, last) = match n {
+        8.. => (word(b, 0), word(b, n - 8)),
+        4..=7 => (word4(b, 0), word4(b, n - 4)),
+        1..=3 => (
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+        ),
+        0 => (0, 0),
+    };
+    let mut h = fold_mul(first ^ SEED ^ n as u64, last ^ K);
+    let mut i = 8;
+    while i + 8 < n {
+        h = fold_mul(h ^ word(b, i), K);
+        i += 8;
     }
     h
 }

@@ -175,6 +175,10 @@ struct Collect<'s, 'c> {
     t_total: usize,
     /// Member position + 1 of the member being visited.
     stamp: u32,
+    /// The subtopology found last: sources list their subtopologies in
+    /// ascending id order, and neighbouring members often hold tasks of the
+    /// same one, so it and its successor are tried before hashing.
+    hint: usize,
     prev_active: Vec<u32>,
     any_prev_active: bool,
     cands: Vec<Cand>,
@@ -186,10 +190,19 @@ struct Collect<'s, 'c> {
 
 impl Collect<'_, '_> {
     /// `(first task index, task count)` of subtopology `sub`, if known.
-    #[inline]
-    fn range(&self, sub: &str) -> Option<(u32, u32)> {
-        let s = self.space.index_of(sub)?;
-        Some((self.space.sub_start(s), self.space.sub_num_tasks(s)))
+    #[inline(always)]
+    fn range(&mut self, sub: &str) -> Option<(u32, u32)> {
+        let space = self.space;
+        let h = self.hint;
+        let s = if h < space.len() && same(space.sub_id(h), sub) {
+            h
+        } else if h + 1 < space.len() && same(space.sub_id(h + 1), sub) {
+            h + 1
+        } else {
+            space.index_of(sub)?
+        };
+        self.hint = s;
+        Some((space.sub_start(s), space.sub_num_tasks(s)))
     }
 
     #[inline]
@@ -343,6 +356,7 @@ impl<'a> State<'a> {
             scratch: &mut scratch,
             t_total,
             stamp: 0,
+            hint: 0,
             prev_active,
             any_prev_active: false,
             cands: Vec::new(),
@@ -572,7 +586,8 @@ impl<'a> State<'a> {
 
     /// Gives task `t` to member `m`; `direct` placements invalidate the
     /// process's member heap (placements through the heap keep it).
-    #[inline]
+    /// Always inlined: every call site passes constant flags.
+    #[inline(always)]
     fn place(&mut self, t: u32, m: u32, active: bool, direct: bool) {
         let p = self.member_proc[m as usize] as usize;
         if active {
@@ -596,6 +611,7 @@ impl<'a> State<'a> {
     }
 
     /// Gives `t` to the member of `p` with the fewest tasks (then lowest id).
+    #[inline(always)]
     fn place_on_least_loaded_member(&mut self, t: u32, p: u32, active: bool) {
         let (a, b) = (
             self.proc_mem_start[p as usize] as usize,
