@@ -5,21 +5,23 @@
 //! lookups compare the full string, so the result never depends on hash
 //! collisions, only the speed does.
 
-/// The 8 bytes of `b` at `at..at + 8`, little-endian (0 if out of range,
-/// which the callers never ask for).
+// The loads below index `b[at..at + 8]`: every caller passes `at + 8 <= len`
+// (or `at + 4` for `word4`), which keeps them a single load each.
+
+/// The 8 bytes of `b` at `at..at + 8`, little-endian.
 #[inline]
 fn word(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .map_or(0, u64::from_le_bytes)
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
 }
 
-/// The 4 bytes of `b` at `at..at + 4`, little-endian (0 if out of range).
+/// The 4 bytes of `b` at `at..at + 4`, little-endian.
 #[inline]
 fn word4(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 4)
-        .and_then(|w| <[u8; 4]>::try_from(w).ok())
-        .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u64::from(u32::from_le_bytes(w))
 }
 
 /// 64×64→128-bit multiply, folded: every input bit reaches every output bit.
@@ -65,10 +67,7 @@ pub(crate) fn str_less(a: &str, b: &str) -> bool {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {
-        let (x, y) = (
-            u64::from_be_bytes(chunk(a, i)),
-            u64::from_be_bytes(chunk(b, i)),
-        );
+        let (x, y) = (be_word(a, i), be_word(b, i));
         if x != y {
             return x < y;
         }
@@ -83,11 +82,13 @@ pub(crate) fn str_less(a: &str, b: &str) -> bool {
     a.len() < b.len()
 }
 
+/// The 8 bytes of `b` at `at..at + 8`, big-endian (so integer order is byte
+/// order).
 #[inline]
-fn chunk(b: &[u8], at: usize) -> [u8; 8] {
+fn be_word(b: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[at..at + 8]);
-    w
+    u64::from_be_bytes(w)
 }
 
 /// String equality, word by word inline for keys of 8 to 64 bytes.
@@ -136,7 +137,7 @@ impl StrIndex {
     }
 
     /// Looks `key` up; `key_of(i)` must return the string stored under index `i`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get<'k>(&self, key: &str, key_of: impl Fn(u32) -> &'k str) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
@@ -254,9 +255,44 @@ mod tests {
             "member-10",
             "member-9",
             "member-100",
+            "member-1",
+            "member-11",
+            "process-newMember",
+            "process-99",
+            "0123456789abcdefX",
+            "0123456789abcdefY",
+            "0123456789abcdefXY",
+            "0123456789abcdeg",
+            "topic-10_subtopology",
+            "topic-1_subtopology",
         ];
         for a in words {
             for b in words {
+                assert_eq!(str_less(a, b), a < b, "{a:?} < {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn str_less_orders_random_strings_like_str() {
+        // Two-letter alphabet, lengths 0..=40: many long common prefixes.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let words: Vec<String> = (0..400)
+            .map(|_| {
+                let len = (next() % 41) as usize;
+                (0..len)
+                    .map(|_| if next() % 8 == 0 { 'b' } else { 'a' })
+                    .collect()
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
                 assert_eq!(str_less(a, b), a < b, "{a:?} < {b:?}");
             }
         }

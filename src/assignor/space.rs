@@ -155,7 +155,7 @@ impl TaskSpace {
     }
 
     /// The dense index (position in ascending id order) of a subtopology.
-    #[inline]
+    #[inline(always)]
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.index
             .get(id, |i| self.ids[i as usize].as_str())

@@ -703,13 +703,19 @@ impl<'a> State<'a> {
     /// Phase A3: each task to the least-loaded process, least-loaded member.
     fn least_loaded_actives(
         &mut self,
-        tasks: impl Iterator<Item = u32>,
+        tasks: impl ExactSizeIterator<Item = u32>,
     ) -> Result<(), AssignorError> {
-        let mut tasks = tasks.peekable();
-        if tasks.peek().is_none() {
+        if tasks.len() == 0 {
             return Ok(());
         }
-        if self.uniform_capacity() {
+        if tasks.len() <= SCAN_MAX_OPS && self.uniform_capacity() {
+            // A handful of tasks (a member joined a balanced group): scanning
+            // the processes per task beats building a queue.
+            let mut q = ScanQueue::build(&self.proc_count, &mut self.scratch);
+            let result = self.least_loaded_actives_with(&mut q, tasks);
+            q.recycle(&mut self.scratch);
+            result
+        } else if self.uniform_capacity() {
             let mut q = self.level_queue();
             let result = self.least_loaded_actives_with(&mut q, tasks);
             q.recycle(&mut self.scratch);
@@ -991,6 +997,72 @@ trait ProcQueue {
     fn push(&mut self, p: u32, count: u32, cap: u32);
 }
 
+/// Most tasks for which [`ScanQueue`] is used instead of a [`LevelQueue`].
+const SCAN_MAX_OPS: usize = 8;
+
+/// The order of [`LevelQueue`] without a structure, for a few operations:
+/// the processes still at their initial entry keep their count in `initial`
+/// (`NONE` once popped), re-inserted ones sit in `pushed` in insertion order.
+/// `pop` scans both: the smallest count wins, and at equal counts an initial
+/// entry (lowest process first) goes before any re-inserted one. O(P) per
+/// operation, a copy of the counts to build.
+struct ScanQueue {
+    initial: Vec<u32>,
+    /// `(process, count)` pairs, flattened, in insertion order.
+    pushed: Vec<u32>,
+}
+
+impl ScanQueue {
+    fn build(counts: &[u32], scratch: &mut Scratch) -> Self {
+        let mut initial = scratch.empty(counts.len());
+        initial.extend_from_slice(counts);
+        ScanQueue {
+            initial,
+            pushed: scratch.empty(2 * SCAN_MAX_OPS),
+        }
+    }
+
+    fn recycle(self, scratch: &mut Scratch) {
+        scratch.give(self.initial);
+        scratch.give(self.pushed);
+    }
+}
+
+impl ProcQueue for ScanQueue {
+    fn pop(&mut self) -> Option<u32> {
+        let (mut best, mut best_count) = (usize::MAX, NONE);
+        for (p, &c) in self.initial.iter().enumerate() {
+            if c < best_count {
+                best = p;
+                best_count = c;
+            }
+        }
+        let mut pushed_at = None;
+        for (i, pc) in self.pushed.chunks_exact(2).enumerate() {
+            if pc[1] < best_count {
+                best_count = pc[1];
+                pushed_at = Some(i);
+            }
+        }
+        match pushed_at {
+            Some(i) => {
+                let p = self.pushed[2 * i];
+                self.pushed.drain(2 * i..2 * i + 2);
+                Some(p)
+            }
+            None => {
+                let slot = self.initial.get_mut(best)?;
+                *slot = NONE;
+                Some(best as u32)
+            }
+        }
+    }
+
+    fn push(&mut self, p: u32, count: u32, _cap: u32) {
+        self.pushed.extend_from_slice(&[p, count.min(NONE - 1)]);
+    }
+}
+
 /// All processes have the same number of members: load order is task-count
 /// order, and FIFO inside one count is a plain queue. The entries present
 /// when the queue is built (every process, in process order, at its count)
@@ -1204,10 +1276,10 @@ mod tests {
         }
     }
 
-    /// With equal capacities the level queue must pop exactly what the heap
-    /// (the reference order: load, then insertion sequence) pops.
+    /// With equal capacities the level and scan queues must pop exactly what
+    /// the heap (the reference order: load, then insertion sequence) pops.
     #[test]
-    fn level_queue_pops_in_heap_order() {
+    fn level_and_scan_queues_pop_in_heap_order() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut scratch = Scratch::take();
         for round in 0..300 {
@@ -1215,6 +1287,7 @@ mod tests {
             let spread = 1 + rng.below(if round % 3 == 0 { 1 } else { 6 });
             let mut counts: Vec<u32> = (0..np).map(|_| rng.below(spread) as u32).collect();
             let mut level = LevelQueue::build(&counts, &mut scratch);
+            let mut scan = ScanQueue::build(&counts, &mut scratch);
             let mut heap = HeapQueue {
                 heap: Vec::new(),
                 seq: 0,
@@ -1229,8 +1302,9 @@ mod tests {
                 let k = 1 + rng.below(3) as usize;
                 out.clear();
                 for _ in 0..k {
-                    let (a, b) = (level.pop(), heap.pop());
+                    let (a, b, c) = (level.pop(), heap.pop(), scan.pop());
                     assert_eq!(a, b, "round {round}: counts {counts:?}");
+                    assert_eq!(c, b, "round {round}: counts {counts:?}");
                     match a {
                         Some(p) => out.push(p),
                         None => break,
@@ -1239,10 +1313,12 @@ mod tests {
                 for &p in out.iter().rev() {
                     counts[p as usize] += rng.below(3) as u32;
                     level.push(p, counts[p as usize], 1);
+                    scan.push(p, counts[p as usize], 1);
                     heap.push(p, counts[p as usize], 1);
                 }
             }
             level.recycle(&mut scratch);
+            scan.recycle(&mut scratch);
         }
     }
 
