@@ -65,21 +65,22 @@ fn hash_str(s: &str) -> u64 {
 pub(crate) fn str_less(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= n {
-        let (x, y) = (be_word(a, i), be_word(b, i));
+    if n < 8 {
+        return a < b;
+    }
+    // Whole words, the last one ending at the common length: it overlaps
+    // bytes already known equal, which cannot change the order.
+    let mut at = 0;
+    loop {
+        let (x, y) = (be_word(a, at), be_word(b, at));
         if x != y {
             return x < y;
         }
-        i += 8;
-    }
-    while i < n {
-        if a[i] != b[i] {
-            return a[i] < b[i];
+        if at + 8 == n {
+            return a.len() < b.len();
         }
-        i += 1;
+        at = (at + 8).min(n - 8);
     }
-    a.len() < b.len()
 }
 
 /// The 8 bytes of `b` at `at..at + 8`, big-endian (so integer order is byte

@@ -157,10 +157,19 @@ fn visit_offsets<'x, K: AsRef<str> + 'x, V: PartitionOffsets + ?Sized + 'x>(
     }
 }
 
-impl<K: AsRef<str>, V: Partitions> TaskSource for BTreeMap<K, V> {
+impl<K: AsRef<str> + Ord, V: Partitions> TaskSource for BTreeMap<K, V> {
     fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
-        if !self.is_empty() {
-            visit_tasks(self.iter(), f)
+        match self.len() {
+            0 => {}
+            // One subtopology (common: a member's tasks of one subtopology)
+            // without setting up a tree iterator.
+            1 => {
+                if let Some((k, v)) = self.first_key_value() {
+                    let k = k.as_ref();
+                    v.with_slices(&mut |ps| f(k, ps));
+                }
+            }
+            _ => visit_tasks(self.iter(), f),
         }
     }
 }
@@ -184,10 +193,17 @@ impl<K: AsRef<str>, V: Partitions, H: BuildHasher> TaskSource for HashMap<K, V, 
     }
 }
 
-impl<K: AsRef<str>, V: PartitionOffsets> OffsetSource for BTreeMap<K, V> {
+impl<K: AsRef<str> + Ord, V: PartitionOffsets> OffsetSource for BTreeMap<K, V> {
     fn visit(&self, f: &mut dyn FnMut(&str, &[PartitionOffset])) {
-        if !self.is_empty() {
-            visit_offsets(self.iter(), f)
+        match self.len() {
+            0 => {}
+            1 => {
+                if let Some((k, v)) = self.first_key_value() {
+                    let k = k.as_ref();
+                    v.with_slices(&mut |ps| f(k, ps));
+                }
+            }
+            _ => visit_offsets(self.iter(), f),
         }
     }
 }

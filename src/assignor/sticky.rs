@@ -604,10 +604,15 @@ impl<'a> State<'a> {
             self.heap_valid[p] = false;
         }
         let c = self.member_count[m as usize];
-        if active {
+        // The active quota only steers the sticky active phases (A1, A2),
+        // which end before the least-loaded one; the total quota only the
+        // standby phase.
+        if active && direct {
             self.on_active_assigned(c);
         }
-        self.on_any_assigned(c);
+        if self.width > 0 {
+            self.on_any_assigned(c);
+        }
     }
 
     /// Gives `t` to the member of `p` with the fewest tasks (then lowest id).
@@ -1167,16 +1172,14 @@ impl ProcQueue for LevelQueue {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, p: u32, count: u32, _cap: u32) {
         let c = count as usize;
-        if self.levels.len() < 4 * (c + 1) {
-            while self.levels.len() < 4 * (c + 1) {
-                self.levels.extend_from_slice(&[0, 0, NONE, NONE]);
-            }
-        }
-        self.next[p as usize] = NONE;
         let b = 4 * c;
+        if self.levels.len() < b + 4 {
+            self.grow(c);
+        }
+        // `pop` never follows the tail's link, so it is not reset here.
         let tail = self.levels[b + 3];
         if tail == NONE {
             self.levels[b + 2] = p;
@@ -1185,6 +1188,16 @@ impl ProcQueue for LevelQueue {
         }
         self.levels[b + 3] = p;
         self.cur = self.cur.min(c);
+    }
+}
+
+impl LevelQueue {
+    /// Adds empty levels up to `c`.
+    #[cold]
+    fn grow(&mut self, c: usize) {
+        while self.levels.len() < 4 * (c + 1) {
+            self.levels.extend_from_slice(&[0, 0, NONE, NONE]);
+        }
     }
 }
 
