@@ -6,7 +6,7 @@
 //! back when it ends. Only capacity is reused: every vector handed out is
 //! cleared and filled, so no value crosses from one call to the next and the
 //! assignors stay stateless. The pool keeps at most [`MAX_POOLED`] vectors of
-//! at most [`MAX_POOLED_LEN`] elements each (≤ 32 MiB per thread); larger
+//! at most [`MAX_POOLED_LEN`] elements each (≤ 8 MiB per thread); larger
 //! ones are freed.
 
 use std::cell::Cell;
@@ -14,7 +14,7 @@ use std::cell::Cell;
 /// Most vectors kept per thread.
 const MAX_POOLED: usize = 32;
 /// Largest vector (in elements) kept for reuse.
-const MAX_POOLED_LEN: usize = 1 << 18;
+const MAX_POOLED_LEN: usize = 1 << 16;
 
 thread_local! {
     static POOL: Cell<Vec<Vec<u32>>> = const { Cell::new(Vec::new()) };

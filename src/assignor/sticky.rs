@@ -226,6 +226,9 @@ impl Collect<'_, '_> {
         if self.seen.is_empty() {
             self.seen = self.scratch.filled(self.t_total, 0);
             self.pos = self.scratch.filled(self.t_total, 0);
+            // About one candidate per task when members report standbys or
+            // offsets: sized once instead of doubling up to it.
+            self.cands.reserve(self.t_total);
         }
         if self.seen[t] != self.stamp {
             self.seen[t] = self.stamp;
