@@ -1087,6 +1087,11 @@ struct LevelQueue {
     levels: Vec<u32>,
     /// Links of the re-insertion lists.
     next: Vec<u32>,
+    /// Bit `c` set when level `c` may hold an entry (set on insertion,
+    /// cleared when `pop` finds the level empty), so `pop` jumps over empty
+    /// levels 32 at a time: counts can spread far apart.
+    occupied: Vec<u32>,
+    /// No entry below this level.
     cur: usize,
 }
 
@@ -1104,13 +1109,17 @@ impl LevelQueue {
         for _ in 0..nlevels {
             levels.extend_from_slice(&[0, 0, NONE, NONE]);
         }
+        let mut occupied = scratch.filled(nlevels.div_ceil(32), 0);
         let mut init = scratch.empty(np);
-        if min == max {
+        if np == 0 {
+            // Nothing to queue.
+        } else if min == max {
             // One level (a group's first assignment: every count is zero).
             init.extend(0..np as u32);
             let b = 4 * max as usize;
             levels[b] = 0;
             levels[b + 1] = np as u32;
+            occupied[max as usize / 32] |= 1 << (max % 32);
         } else {
             for &c in counts {
                 levels[4 * c as usize + 1] += 1;
@@ -1121,6 +1130,9 @@ impl LevelQueue {
                 levels[4 * c] = acc;
                 acc += n;
                 levels[4 * c + 1] = acc;
+                if n > 0 {
+                    occupied[c / 32] |= 1 << (c % 32);
+                }
                 // Fill cursor, reset below.
                 levels[4 * c + 2] = levels[4 * c];
             }
@@ -1138,6 +1150,7 @@ impl LevelQueue {
             init,
             levels,
             next: scratch.filled(np, NONE),
+            occupied,
             cur: min.min(max) as usize,
         }
     }
@@ -1147,11 +1160,39 @@ impl LevelQueue {
         scratch.give(self.init);
         scratch.give(self.levels);
         scratch.give(self.next);
+        scratch.give(self.occupied);
+    }
+
+    /// Level `cur` is empty, so its bit is stale: clears it and moves `cur`
+    /// to the next level whose bit is set (`None`: the queue is empty).
+    #[cold]
+    #[inline(never)]
+    fn skip_empty_level(&mut self) -> Option<()> {
+        let c = self.cur;
+        if let Some(w) = self.occupied.get_mut(c / 32) {
+            *w &= !(1 << (c % 32));
+        }
+        self.cur = self.first_occupied(c + 1)?;
+        Some(())
+    }
+
+    /// The lowest occupied level at or above `from`.
+    #[inline]
+    fn first_occupied(&self, from: usize) -> Option<usize> {
+        let mut w = from / 32;
+        let mut word = *self.occupied.get(w)? & (u32::MAX << (from % 32));
+        loop {
+            if word != 0 {
+                return Some(w * 32 + word.trailing_zeros() as usize);
+            }
+            w += 1;
+            word = *self.occupied.get(w)?;
+        }
     }
 }
 
 impl ProcQueue for LevelQueue {
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Option<u32> {
         loop {
             let b = 4 * self.cur;
@@ -1171,7 +1212,7 @@ impl ProcQueue for LevelQueue {
                 }
                 return Some(head);
             }
-            self.cur += 1;
+            self.skip_empty_level()?;
         }
     }
 
@@ -1190,6 +1231,7 @@ impl ProcQueue for LevelQueue {
             self.next[tail as usize] = p;
         }
         self.levels[b + 3] = p;
+        self.occupied[c / 32] |= 1 << (c % 32);
         self.cur = self.cur.min(c);
     }
 }
@@ -1198,9 +1240,12 @@ impl LevelQueue {
     /// Adds empty levels up to `c`.
     #[cold]
     fn grow(&mut self, c: usize) {
-        while self.levels.len() < 4 * (c + 1) {
+        // Double, so that counts climbing one by one grow it rarely.
+        let want = (c + 1).max(self.levels.len() / 4 * 2);
+        while self.levels.len() < 4 * want {
             self.levels.extend_from_slice(&[0, 0, NONE, NONE]);
         }
+        self.occupied.resize(want.div_ceil(32), 0);
     }
 }
 
@@ -1300,7 +1345,13 @@ mod tests {
         let mut scratch = Scratch::take();
         for round in 0..300 {
             let np = 1 + rng.below(40) as usize;
-            let spread = 1 + rng.below(if round % 3 == 0 { 1 } else { 6 });
+            // Equal counts, close counts, and counts far apart (levels
+            // spanning several bitmap words, growth on push).
+            let (spread, step) = match round % 4 {
+                0 => (1, 3),
+                1 | 2 => (1 + rng.below(6), 3),
+                _ => (1 + rng.below(200), 90),
+            };
             let mut counts: Vec<u32> = (0..np).map(|_| rng.below(spread) as u32).collect();
             let mut level = LevelQueue::build(&counts, &mut scratch);
             let mut scan = ScanQueue::build(&counts, &mut scratch);
@@ -1327,7 +1378,7 @@ mod tests {
                     }
                 }
                 for &p in out.iter().rev() {
-                    counts[p as usize] += rng.below(3) as u32;
+                    counts[p as usize] += rng.below(step) as u32;
                     level.push(p, counts[p as usize], 1);
                     scan.push(p, counts[p as usize], 1);
                     heap.push(p, counts[p as usize], 1);
