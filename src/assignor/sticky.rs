@@ -175,9 +175,9 @@ struct Collect<'s, 'c> {
     t_total: usize,
     /// Member position + 1 of the member being visited.
     stamp: u32,
-    /// The subtopology found last: sources list their subtopologies in
-    /// ascending id order, and neighbouring members often hold tasks of the
-    /// same one, so it and its successor are tried before hashing.
+    /// The subtopology found last: neighbouring members often hold tasks of
+    /// the same one (a sticky assignment hands tasks out round-robin in
+    /// subtopology order), so it is compared before the id is hashed.
     hint: usize,
     prev_active: Vec<u32>,
     any_prev_active: bool,
@@ -196,8 +196,6 @@ impl Collect<'_, '_> {
         let h = self.hint;
         let s = if h < space.len() && same(space.sub_id(h), sub) {
             h
-        } else if h + 1 < space.len() && same(space.sub_id(h + 1), sub) {
-            h + 1
         } else {
             space.index_of(sub)?
         };
