@@ -4,7 +4,9 @@
 mod core_support;
 
 use core_support::*;
-use streams_coordinator::group::{CommitApi, GroupState, OffsetCommitCheck};
+use streams_coordinator::group::{
+    CommitApi, ConfigError, GroupConfigOp, GroupState, OffsetCommitCheck,
+};
 use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupDescribeRequest};
 
 fn describe(
@@ -277,4 +279,144 @@ fn metrics_count_groups_by_state() {
     assert_eq!(count(GroupState::Stable), Some(1));
     assert_eq!(count(GroupState::NotReady), Some(1));
     assert_eq!(count(GroupState::Dead), Some(0));
+}
+
+fn set(name: &str, value: &str) -> GroupConfigOp {
+    GroupConfigOp::Set {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+fn delete(name: &str) -> GroupConfigOp {
+    GroupConfigOp::Delete { name: name.into() }
+}
+
+/// Standby partitions in the target assignments of every member of `group`.
+fn target_standbys(c: &streams_coordinator::group::GroupCoordinator, group: &str) -> usize {
+    describe(c, &[group])[0]
+        .members
+        .iter()
+        .flat_map(|m| m.target_assignment.standby_tasks.iter())
+        .map(|t| t.partitions.len())
+        .sum()
+}
+
+#[test]
+fn deleting_a_group_config_returns_to_the_broker_default_at_the_next_heartbeat() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2), ("cl", 2)]), 0);
+    let topology = stateful_topology("input", "cl");
+    c.alter_group_config("app", &[set("streams.num.standby.replicas", "1")], 0)
+        .unwrap();
+    c.heartbeat(&ctx(0), join("app", "m1", topology.clone()));
+    let r = c
+        .heartbeat(&ctx(1), join("app", "m2", topology.clone()))
+        .response;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert_eq!(r.member_epoch, 3);
+    assert_eq!(target_standbys(&c, "app"), 2, "one standby per task");
+
+    // DELETE: nothing is written, the group falls back to the broker default (0).
+    let out = c
+        .alter_group_config("app", &[delete("streams.num.standby.replicas")], 10)
+        .unwrap();
+    assert!(out.records.is_empty());
+    assert_eq!(c.group_config("app"), None, "no override left: no entry");
+    assert_eq!(
+        target_standbys(&c, "app"),
+        2,
+        "no effect before a heartbeat"
+    );
+    let out = c.heartbeat(&ctx(20), beat("app", "m2", 3));
+    let r = &out.response;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    let g = &describe(&c, &["app"])[0];
+    assert_eq!(
+        (g.group_epoch, g.assignment_epoch),
+        (4, 4),
+        "the assignment configs changed: a rebalance"
+    );
+    assert!(names(&out.records).contains(&"StreamsGroupMetadata".to_string()));
+    assert_eq!(target_standbys(&c, "app"), 0);
+
+    // Deleting what is not overridden is a no-op, and creates no entry.
+    let out = c
+        .alter_group_config("app", &[delete("streams.num.standby.replicas")], 30)
+        .unwrap();
+    assert!(out.records.is_empty());
+    assert_eq!(c.group_config("app"), None);
+    let r = c.heartbeat(&ctx(40), beat("app", "m1", 2)).response;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert_eq!(describe(&c, &["app"])[0].group_epoch, 4, "no rebalance");
+}
+
+#[test]
+fn a_group_config_delete_is_validated_like_a_set() {
+    // Bounds that allow a heartbeat interval above the default session timeout.
+    let mut c = coordinator(&[("group.streams.max.heartbeat.interval.ms", "50000")]);
+    let hb = "streams.heartbeat.interval.ms";
+    let st = "streams.session.timeout.ms";
+    c.alter_group_config("app", &[set(st, "55000"), set(hb, "48000")], 0)
+        .unwrap();
+    let before = c.group_config("app").cloned();
+    assert_eq!(
+        before.as_ref().and_then(|g| g.heartbeat_interval_ms),
+        Some(48000)
+    );
+
+    // Unknown names are the typed error of a SET, and change nothing.
+    let err = c
+        .alter_group_config("app", &[delete(hb), delete("streams.nope")], 0)
+        .unwrap_err();
+    assert_eq!(err, ConfigError::Unknown("streams.nope".into()));
+    assert_eq!(c.group_config("app").cloned(), before);
+    // Falling back to the default session timeout (45000) would leave the
+    // heartbeat interval (48000) above it.
+    let err = c.alter_group_config("app", &[delete(st)], 0).unwrap_err();
+    assert!(matches!(err, ConfigError::Inconsistent(_)), "{err}");
+    assert_eq!(c.group_config("app").cloned(), before);
+    // Both in one request: consistent, and nothing is left.
+    c.alter_group_config("app", &[delete(st), delete(hb)], 0)
+        .unwrap();
+    assert_eq!(c.group_config("app"), None);
+    // An unknown name on a group with no entry is refused too.
+    assert!(matches!(
+        c.alter_group_config("other", &[delete("streams.nope")], 0),
+        Err(ConfigError::Unknown(_))
+    ));
+    // Operations apply in order: SET then DELETE of the same name leaves nothing.
+    c.alter_group_config("app", &[set(hb, "6000"), delete(hb)], 0)
+        .unwrap();
+    assert_eq!(c.group_config("app"), None);
+}
+
+#[test]
+fn replacing_group_configs_resets_the_names_not_listed() {
+    let mut c = coordinator(&[]);
+    c.update_group_config(
+        "app",
+        &[
+            ("streams.num.standby.replicas".into(), "1".into()),
+            ("streams.heartbeat.interval.ms".into(), "7000".into()),
+        ],
+        0,
+    )
+    .unwrap();
+    c.replace_group_config(
+        "app",
+        &[("streams.heartbeat.interval.ms".into(), "8000".into())],
+        0,
+    )
+    .unwrap();
+    let g = c.group_config("app").cloned().unwrap_or_default();
+    assert_eq!(g.num_standby_replicas, None);
+    assert_eq!(g.heartbeat_interval_ms, Some(8000));
+    // A refused replacement keeps the old settings.
+    assert!(c
+        .replace_group_config("app", &[("streams.x".into(), "1".into())], 0)
+        .is_err());
+    assert_eq!(c.group_config("app"), Some(&g));
+    c.replace_group_config("app", &[], 0).unwrap();
+    assert_eq!(c.group_config("app"), None);
 }

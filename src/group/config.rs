@@ -350,6 +350,42 @@ fn within(name: &str, value: &str, v: i32, lo: i32, hi: i32) -> Result<i32, Conf
     Ok(v)
 }
 
+/// One change of a group's `streams.*` settings: the SET and DELETE
+/// operations of IncrementalAlterConfigs on a GROUP resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupConfigOp {
+    /// Overrides the setting `name` with `value` for the group.
+    Set {
+        /// Setting name, e.g. `streams.num.standby.replicas`.
+        name: String,
+        /// The new value, as text.
+        value: String,
+    },
+    /// Removes the group's override of `name`, so the broker default applies
+    /// again. Removing a setting that is not overridden changes nothing.
+    Delete {
+        /// Setting name, e.g. `streams.num.standby.replicas`.
+        name: String,
+    },
+}
+
+impl GroupConfigOp {
+    /// The setting this operation changes.
+    pub fn name(&self) -> &str {
+        match self {
+            GroupConfigOp::Set { name, .. } | GroupConfigOp::Delete { name } => name,
+        }
+    }
+
+    /// The new value (`None` for [`GroupConfigOp::Delete`]).
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            GroupConfigOp::Set { value, .. } => Some(value),
+            GroupConfigOp::Delete { .. } => None,
+        }
+    }
+}
+
 impl GroupConfig {
     /// Sets one group setting by its Kafka name, validated against the broker
     /// bounds (`INVALID_CONFIG` on the wire when rejected). `is_registered`
@@ -361,81 +397,114 @@ impl GroupConfig {
         broker: &CoordinatorConfig,
         is_registered: impl Fn(&str) -> bool,
     ) -> Result<(), ConfigError> {
+        self.apply(name, Some(value), broker, is_registered)
+    }
+
+    /// Removes the override of one group setting by its Kafka name, so the
+    /// broker default applies; a name that is not a group setting is
+    /// [`ConfigError::Unknown`], one that is not overridden is left as it is.
+    pub fn remove(&mut self, name: &str) -> Result<(), ConfigError> {
+        self.apply(name, None, &CoordinatorConfig::default(), |_| true)
+    }
+
+    /// True when no setting is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == GroupConfig::default()
+    }
+
+    /// Sets (`Some`) or removes (`None`) one setting: the one place that knows
+    /// the names, types and bounds of the group settings.
+    fn apply(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+        broker: &CoordinatorConfig,
+        is_registered: impl Fn(&str) -> bool,
+    ) -> Result<(), ConfigError> {
+        let int_within = |v: &str, at_least: i32, lo: i32, hi: i32| {
+            within(name, v, parse_int(name, v, at_least)?, lo, hi)
+        };
         match name {
             "streams.session.timeout.ms" => {
-                let v = parse_int(name, value, 1)?;
-                self.session_timeout_ms = Some(within(
-                    name,
-                    value,
-                    v,
-                    broker.min_session_timeout_ms,
-                    broker.max_session_timeout_ms,
-                )?);
+                self.session_timeout_ms = value
+                    .map(|v| {
+                        int_within(
+                            v,
+                            1,
+                            broker.min_session_timeout_ms,
+                            broker.max_session_timeout_ms,
+                        )
+                    })
+                    .transpose()?
             }
             "streams.heartbeat.interval.ms" => {
-                let v = parse_int(name, value, 1)?;
-                self.heartbeat_interval_ms = Some(within(
-                    name,
-                    value,
-                    v,
-                    broker.min_heartbeat_interval_ms,
-                    broker.max_heartbeat_interval_ms,
-                )?);
+                self.heartbeat_interval_ms = value
+                    .map(|v| {
+                        int_within(
+                            v,
+                            1,
+                            broker.min_heartbeat_interval_ms,
+                            broker.max_heartbeat_interval_ms,
+                        )
+                    })
+                    .transpose()?
             }
             "streams.num.standby.replicas" => {
-                let v = parse_int(name, value, 0)?;
-                self.num_standby_replicas =
-                    Some(within(name, value, v, 0, broker.max_standby_replicas)?);
+                self.num_standby_replicas = value
+                    .map(|v| int_within(v, 0, 0, broker.max_standby_replicas))
+                    .transpose()?
             }
             "streams.initial.rebalance.delay.ms" => {
-                self.initial_rebalance_delay_ms = Some(parse_int(name, value, 0)?)
+                self.initial_rebalance_delay_ms =
+                    value.map(|v| parse_int(name, v, 0)).transpose()?
             }
             "streams.assignment.interval.ms" => {
-                let v = parse_int(name, value, 0)?;
-                self.assignment_interval_ms = Some(within(
-                    name,
-                    value,
-                    v,
-                    broker.min_assignment_interval_ms,
-                    broker.max_assignment_interval_ms,
-                )?);
+                self.assignment_interval_ms = value
+                    .map(|v| {
+                        int_within(
+                            v,
+                            0,
+                            broker.min_assignment_interval_ms,
+                            broker.max_assignment_interval_ms,
+                        )
+                    })
+                    .transpose()?
             }
             "streams.rack.aware.assignment.tags" => {
-                let tags = parse_list(value);
-                check_tags(name, value, &tags)?;
-                self.rack_aware_assignment_tags = Some(tags);
+                self.rack_aware_assignment_tags = value
+                    .map(|v| {
+                        let tags = parse_list(v);
+                        check_tags(name, v, &tags).map(|()| tags)
+                    })
+                    .transpose()?
             }
             "streams.assignor.offload.enable" => {
-                self.assignor_offload_enable = Some(parse_bool(name, value)?)
+                self.assignor_offload_enable = value.map(|v| parse_bool(name, v)).transpose()?
             }
             "streams.task.offset.interval.ms" => {
-                let v = parse_int(name, value, 1)?;
-                self.task_offset_interval_ms = Some(within(
-                    name,
-                    value,
-                    v,
-                    broker.min_task_offset_interval_ms,
-                    i32::MAX,
-                )?);
+                self.task_offset_interval_ms = value
+                    .map(|v| int_within(v, 1, broker.min_task_offset_interval_ms, i32::MAX))
+                    .transpose()?
             }
             "streams.num.warmup.replicas" => {
-                let v = parse_int(name, value, 0)?;
-                self.num_warmup_replicas =
-                    Some(within(name, value, v, 0, broker.max_warmup_replicas)?);
+                self.num_warmup_replicas = value
+                    .map(|v| int_within(v, 0, 0, broker.max_warmup_replicas))
+                    .transpose()?
             }
             "streams.acceptable.recovery.lag" => {
-                self.acceptable_recovery_lag = Some(parse_long(name, value, 0)?)
+                self.acceptable_recovery_lag = value.map(|v| parse_long(name, v, 0)).transpose()?
             }
             "streams.assignor.name" => {
-                let v = value.trim();
-                if !is_registered(v) {
-                    return Err(invalid(
-                        name,
-                        value,
-                        "no assignor of that name is registered",
-                    ));
-                }
-                self.assignor_name = Some(v.to_string());
+                self.assignor_name = value
+                    .map(|v| {
+                        let trimmed = v.trim();
+                        if is_registered(trimmed) {
+                            Ok(trimmed.to_string())
+                        } else {
+                            Err(invalid(name, v, "no assignor of that name is registered"))
+                        }
+                    })
+                    .transpose()?
             }
             _ => return Err(ConfigError::Unknown(name.to_string())),
         }
@@ -616,6 +685,28 @@ mod tests {
             .set("streams.rack.aware.assignment.tags", "a,a", &b, |_| true)
             .is_err());
         assert!(g.set("streams.assignor.name", "x", &b, |_| false).is_err());
+    }
+
+    #[test]
+    fn remove_resets_one_setting_and_knows_the_names() {
+        let b = CoordinatorConfig::default();
+        let mut g = GroupConfig::default();
+        g.set("streams.num.standby.replicas", "1", &b, |_| true)
+            .unwrap();
+        g.set("streams.assignor.name", " sticky ", &b, |_| true)
+            .unwrap();
+        assert_eq!(g.assignor_name.as_deref(), Some("sticky"));
+        g.remove("streams.num.standby.replicas").unwrap();
+        assert_eq!(g.num_standby_replicas, None);
+        assert!(!g.is_empty());
+        // Not overridden: nothing to do.
+        g.remove("streams.session.timeout.ms").unwrap();
+        assert_eq!(
+            g.remove("streams.nope"),
+            Err(ConfigError::Unknown("streams.nope".into()))
+        );
+        g.remove("streams.assignor.name").unwrap();
+        assert!(g.is_empty());
     }
 
     fn assignment_configs(

@@ -54,7 +54,7 @@ use crate::assignor::AssignorRegistry;
 use crate::protocol::{CoordinatorRecord, ErrorCode};
 use crate::topology::{ClusterMetadata, InternalTopic};
 
-pub use config::{ConfigError, CoordinatorConfig, GroupConfig};
+pub use config::{ConfigError, CoordinatorConfig, GroupConfig, GroupConfigOp};
 pub use describe::{clear_not_persisted, CommitApi, ListedGroup, OffsetCommitCheck};
 pub use member::MemberState;
 pub use records::ReplayError;
@@ -284,30 +284,90 @@ impl GroupCoordinator {
     }
 
     /// Changes (sets or overrides) per-group settings of `group_id`; each is
-    /// validated against the broker bounds. Nothing is written: every effect
-    /// happens at the group's next heartbeat or timer (spec 07 §5).
+    /// validated against the broker bounds. Settings not named keep their
+    /// values. Nothing is written: every effect happens at the group's next
+    /// heartbeat or timer (spec 07 §5). Shorthand for
+    /// [`alter_group_config`](Self::alter_group_config) with only SETs.
     pub fn update_group_config(
         &mut self,
         group_id: &str,
         configs: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<Output<()>, ConfigError> {
+        let changes = configs.iter().map(|(n, v)| (n.as_str(), Some(v.as_str())));
+        self.change_group_config(group_id, false, changes, now_ms)
+    }
+
+    /// Applies IncrementalAlterConfigs operations on `group_id`'s settings, in
+    /// order and all or nothing: a SET overrides a setting (validated against
+    /// the broker bounds), a DELETE removes the override so the broker default
+    /// applies again (a setting that is not overridden stays so). An unknown
+    /// name, a bad value, or a result whose heartbeat interval is not below
+    /// its session timeout is a [`ConfigError`] and changes nothing. A group
+    /// left with no override has no entry any more. Nothing is written: every
+    /// effect happens at the group's next heartbeat or timer (spec 07 §5).
+    pub fn alter_group_config(
+        &mut self,
+        group_id: &str,
+        ops: &[GroupConfigOp],
+        now_ms: i64,
+    ) -> Result<Output<()>, ConfigError> {
+        let changes = ops.iter().map(|op| (op.name(), op.value()));
+        self.change_group_config(group_id, false, changes, now_ms)
+    }
+
+    /// Replaces all per-group settings of `group_id` with `configs`: settings
+    /// not listed fall back to the broker default (Kafka's group config
+    /// manager is handed the whole set in the same way). Validated as
+    /// [`update_group_config`](Self::update_group_config); an empty list
+    /// removes every override.
+    pub fn replace_group_config(
+        &mut self,
+        group_id: &str,
+        configs: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<Output<()>, ConfigError> {
+        let changes = configs.iter().map(|(n, v)| (n.as_str(), Some(v.as_str())));
+        self.change_group_config(group_id, true, changes, now_ms)
+    }
+
+    /// The one path of every group-config change: starts from the group's
+    /// settings (or none when `from_default`), applies each `(name, value)`
+    /// (`None` removes the override), validates the result and keeps it only
+    /// then; an empty result drops the group's entry.
+    fn change_group_config<'a>(
+        &mut self,
+        group_id: &str,
+        from_default: bool,
+        changes: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
         _now_ms: i64,
     ) -> Result<Output<()>, ConfigError> {
-        let mut next = self
-            .group_configs
-            .get(group_id)
-            .cloned()
-            .unwrap_or_default();
-        for (name, value) in configs {
-            next.set(name, value, &self.config, |n| {
-                self.assignors.get(n).is_some()
-            })?;
+        let mut next = if from_default {
+            GroupConfig::default()
+        } else {
+            self.group_configs
+                .get(group_id)
+                .cloned()
+                .unwrap_or_default()
+        };
+        for (name, value) in changes {
+            match value {
+                Some(value) => next.set(name, value, &self.config, |n| {
+                    self.assignors.get(n).is_some()
+                })?,
+                None => next.remove(name)?,
+            }
         }
         next.validate(&self.config)?;
-        self.group_configs.insert(group_id.to_string(), next);
+        if next.is_empty() {
+            self.group_configs.remove(group_id);
+        } else {
+            self.group_configs.insert(group_id.to_string(), next);
+        }
         Ok(self.output((), Vec::new(), Vec::new()))
     }
 
-    /// The per-group settings of a group, if any were set.
+    /// The per-group settings of a group; `None` when none is overridden.
     pub fn group_config(&self, group_id: &str) -> Option<&GroupConfig> {
         self.group_configs.get(group_id)
     }
