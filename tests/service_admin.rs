@@ -8,7 +8,7 @@ mod service_support;
 use std::time::Duration;
 
 use service_support::*;
-use streams_coordinator::group::{CommitApi, ConfigError};
+use streams_coordinator::group::{CommitApi, ConfigError, GroupConfigOp};
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::ErrorCode;
 use streams_coordinator::service::{
@@ -534,4 +534,116 @@ async fn a_reload_arms_session_timers_with_the_group_timeout() {
         describe(&service, GROUP).await.map(|g| g.members.len()),
         Some(1)
     );
+}
+
+/// DELETE of a group config (IncrementalAlterConfigs): removing the standby
+/// override rebalances back to the broker default (no standbys) at the next
+/// heartbeats, and the removal survives an unload and reload — the reloaded
+/// partition does not bring the old override back.
+#[tokio::test(start_paused = true)]
+async fn removing_the_standby_override_returns_to_the_default_and_survives_reload() {
+    let broker = broker();
+    let service = started(&broker).await;
+    let p = service.partition_for(GROUP);
+    let standby = "streams.num.standby.replicas".to_string();
+    let mut fleet = Fleet::new(2);
+    fleet.run_until_stable(&service, 60_000).await;
+    assert_eq!(
+        service
+            .update_group_config(GROUP, &set(&standby, "1"))
+            .await,
+        Ok(GroupConfigUpdate::Applied)
+    );
+    fleet.run_until_stable(&service, 60_000).await;
+    let with = describe(&service, GROUP).await.expect("describe");
+    assert_eq!(standby_count(&with), INPUT_PARTITIONS as usize);
+
+    let appends = broker.records.append_count();
+    assert_eq!(
+        service
+            .remove_group_config(GROUP, std::slice::from_ref(&standby))
+            .await,
+        Ok(GroupConfigUpdate::Applied)
+    );
+    assert_eq!(
+        broker.records.append_count(),
+        appends,
+        "a removal writes nothing by itself"
+    );
+    fleet.run_until_stable(&service, 60_000).await;
+    let without = describe(&service, GROUP).await.expect("describe");
+    assert!(without.group_epoch > with.group_epoch, "rebalanced");
+    assert_eq!(standby_count(&without), 0, "the broker default (0)");
+    assert!(fleet.live().all(|c| c.standby.is_empty()));
+
+    // Unknown names are refused, alone or beside a valid operation, and
+    // change nothing.
+    let unknown = service
+        .remove_group_config(GROUP, &["streams.no.such.config".to_string()])
+        .await;
+    assert_eq!(
+        unknown,
+        Err(GroupConfigError::Invalid {
+            group_id: GROUP.into(),
+            source: ConfigError::Unknown("streams.no.such.config".into()),
+        })
+    );
+    assert_eq!(
+        unknown.err().map(|e| e.error_code()),
+        Some(ErrorCode::INVALID_CONFIG)
+    );
+    let mixed = service
+        .alter_group_config(
+            GROUP,
+            &[
+                GroupConfigOp::Set {
+                    name: standby.clone(),
+                    value: "1".into(),
+                },
+                GroupConfigOp::Delete {
+                    name: "streams.no.such.config".into(),
+                },
+            ],
+        )
+        .await;
+    assert_eq!(
+        mixed.err().map(|e| e.error_code()),
+        Some(ErrorCode::INVALID_CONFIG)
+    );
+
+    // Reload: the default still applies, no rebalance back to standbys.
+    service.unload(p).await;
+    service.load(p).await.expect("reload");
+    fleet.run_for(&service, 20_000).await;
+    assert!(fleet.is_stable(&service).await);
+    let reloaded = describe(&service, GROUP).await.expect("describe");
+    assert_eq!(reloaded.group_epoch, without.group_epoch);
+    assert_eq!(standby_count(&reloaded), 0);
+
+    // While the partition is not loaded here, a SET then a DELETE are both
+    // kept (Deferred) and the load applies their result: the default.
+    service.unload(p).await;
+    assert_eq!(
+        service
+            .update_group_config(GROUP, &set(&standby, "2"))
+            .await,
+        Ok(GroupConfigUpdate::Deferred)
+    );
+    assert_eq!(
+        service
+            .remove_group_config(GROUP, std::slice::from_ref(&standby))
+            .await,
+        Ok(GroupConfigUpdate::Deferred)
+    );
+    service.load(p).await.expect("reload");
+    fleet.run_for(&service, 20_000).await;
+    assert!(fleet.is_stable(&service).await);
+    let later = describe(&service, GROUP).await.expect("describe");
+    assert_eq!(later.group_epoch, without.group_epoch);
+    assert_eq!(standby_count(&later), 0);
+    assert_eq!(fleet.fenced, 0);
+
+    let m = service.metrics().await;
+    assert_eq!(m.group_config_updates, 6, "every call is counted");
+    assert_eq!(m.errors.get(&ErrorCode::INVALID_CONFIG.0), Some(&2));
 }

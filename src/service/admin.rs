@@ -19,7 +19,7 @@ use tracing::Instrument;
 use super::metrics::Counters;
 use super::shard::Failure;
 use super::Service;
-use crate::group::{CommitApi, ConfigError, GroupCoordinator, OffsetCommitCheck};
+use crate::group::{CommitApi, ConfigError, GroupConfigOp, GroupCoordinator, OffsetCommitCheck};
 use crate::protocol::ErrorCode;
 
 /// One group's configs: name → value, the latest value of each name.
@@ -65,16 +65,17 @@ impl GroupConfigStore {
             .unwrap_or_default()
     }
 
-    /// Merges `changes` into `group_id`'s stored configs if `validate`
-    /// accepts the merged whole; then runs `then` while still holding the
-    /// lock, so a shard that loads concurrently either reads the new configs
-    /// or is found by `then`.
+    /// Applies `ops` to `group_id`'s stored configs if `validate` accepts
+    /// them on top of the stored ones; then runs `then` while still holding
+    /// the lock, so a shard that loads concurrently either reads the new
+    /// configs or is found by `then`. A group left with no config has no
+    /// entry any more.
     fn update<T>(
         &self,
         partition: i32,
         group_id: &str,
-        changes: &[(String, String)],
-        validate: impl FnOnce(&[(String, String)]) -> Result<(), ConfigError>,
+        ops: &[GroupConfigOp],
+        validate: impl FnOnce(&[(String, String)], &[GroupConfigOp]) -> Result<(), ConfigError>,
         then: impl FnOnce() -> T,
     ) -> Result<T, ConfigError> {
         let mut map = self
@@ -86,15 +87,28 @@ impl GroupConfigStore {
             .and_then(|groups| groups.get(group_id))
             .cloned()
             .unwrap_or_default();
-        for (name, value) in changes {
-            merged.insert(name.clone(), value.clone());
-        }
-        let pairs: Vec<(String, String)> =
+        let stored: Vec<(String, String)> =
             merged.iter().map(|(n, v)| (n.clone(), v.clone())).collect();
-        validate(&pairs)?;
-        map.entry(partition)
-            .or_default()
-            .insert(group_id.to_owned(), merged);
+        validate(&stored, ops)?;
+        for op in ops {
+            match op {
+                GroupConfigOp::Set { name, value } => {
+                    merged.insert(name.clone(), value.clone());
+                }
+                GroupConfigOp::Delete { name } => {
+                    merged.remove(name);
+                }
+            }
+        }
+        let groups = map.entry(partition).or_default();
+        if merged.is_empty() {
+            groups.remove(group_id);
+        } else {
+            groups.insert(group_id.to_owned(), merged);
+        }
+        if groups.is_empty() {
+            map.remove(&partition);
+        }
         Ok(then())
     }
 }
@@ -269,7 +283,8 @@ impl Service {
     /// the broker's metadata delivering such a change. Each `(name, value)` is
     /// validated by the core against the broker bounds, together with the
     /// group's earlier settings; a refusal changes nothing and maps to
-    /// `INVALID_CONFIG` ([`GroupConfigError::error_code`]).
+    /// `INVALID_CONFIG` ([`GroupConfigError::error_code`]). Shorthand for
+    /// [`alter_group_config`](Self::alter_group_config) with only SETs.
     ///
     /// An accepted change is kept by the service for the group whether or not
     /// this broker coordinates it, and applied whenever the group's partition
@@ -285,17 +300,56 @@ impl Service {
         group_id: &str,
         configs: &[(String, String)],
     ) -> Result<GroupConfigUpdate, GroupConfigError> {
+        let ops: Vec<GroupConfigOp> = configs
+            .iter()
+            .map(|(name, value)| GroupConfigOp::Set {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        self.alter_group_config(group_id, &ops).await
+    }
+
+    /// Removes overrides of `group_id`'s `streams.*` group configs, so the
+    /// broker defaults apply again (IncrementalAlterConfigs DELETE). A name
+    /// that is not overridden is left as it is; an unknown name is refused
+    /// (`INVALID_CONFIG`) and changes nothing. Shorthand for
+    /// [`alter_group_config`](Self::alter_group_config) with only DELETEs.
+    pub async fn remove_group_config(
+        &self,
+        group_id: &str,
+        names: &[String],
+    ) -> Result<GroupConfigUpdate, GroupConfigError> {
+        let ops: Vec<GroupConfigOp> = names
+            .iter()
+            .map(|name| GroupConfigOp::Delete { name: name.clone() })
+            .collect();
+        self.alter_group_config(group_id, &ops).await
+    }
+
+    /// Applies the IncrementalAlterConfigs operations of one GROUP resource
+    /// (SET and DELETE of `streams.*` configs) in order, all or nothing:
+    /// validated by the core ([`GroupCoordinator::alter_group_config`]) on top
+    /// of the group's stored settings, then kept and applied as described at
+    /// [`update_group_config`](Self::update_group_config). After a DELETE the
+    /// broker default applies, here and at every later load of the group's
+    /// partition.
+    pub async fn alter_group_config(
+        &self,
+        group_id: &str,
+        ops: &[GroupConfigOp],
+    ) -> Result<GroupConfigUpdate, GroupConfigError> {
         let partition = self.partition_for(group_id);
         let span = tracing::info_span!(
             "streams_group_config_update",
             group_id = %group_id,
-            configs = configs.len(),
+            configs = ops.len(),
             partition,
             outcome = tracing::field::Empty,
         );
         Counters::incr(&self.inner.env.counters.group_config_updates);
         let outcome = self
-            .update_group_config_inner(partition, group_id, configs)
+            .alter_group_config_inner(partition, group_id, ops)
             .instrument(span.clone())
             .await;
         match &outcome {
@@ -309,11 +363,11 @@ impl Service {
         outcome
     }
 
-    async fn update_group_config_inner(
+    async fn alter_group_config_inner(
         &self,
         partition: i32,
         group_id: &str,
-        configs: &[(String, String)],
+        ops: &[GroupConfigOp],
     ) -> Result<GroupConfigUpdate, GroupConfigError> {
         if group_id.is_empty() {
             return Err(GroupConfigError::EmptyGroupId);
@@ -330,11 +384,12 @@ impl Service {
             .update(
                 partition,
                 group_id,
-                configs,
-                |merged| {
-                    GroupCoordinator::new(env.coordinator.clone(), env.assignors.clone())
-                        .update_group_config(group_id, merged, 0)
-                        .map(|_| ())
+                ops,
+                |stored, ops| {
+                    let mut core =
+                        GroupCoordinator::new(env.coordinator.clone(), env.assignors.clone());
+                    core.replace_group_config(group_id, stored, 0)?;
+                    core.alter_group_config(group_id, ops, 0).map(|_| ())
                 },
                 || self.inner.shards.get(&partition).map(|h| h.tx.clone()),
             )
@@ -342,15 +397,16 @@ impl Service {
         let Some(tx) = shard else {
             return Ok(GroupConfigUpdate::Deferred);
         };
-        // The shard applies the group's stored settings as they are when it
-        // runs, so concurrent changes reach it in the store's order whatever
-        // order their messages arrive in.
+        // The shard replaces the group's settings with the stored ones as
+        // they are when it runs (removed names included), so concurrent
+        // changes reach it in the store's order whatever order their
+        // messages arrive in.
         let group = group_id.to_owned();
         let env = env.clone();
         let applied = self
             .write_via(tx, move |core, now| {
                 let settings = env.group_configs.of_group(partition, &group);
-                match core.update_group_config(&group, &settings, now) {
+                match core.replace_group_config(&group, &settings, now) {
                     Ok(out) => (Ok(()), out.records),
                     Err(e) => (Err(e), Vec::new()),
                 }
@@ -358,7 +414,7 @@ impl Service {
             .await;
         match applied {
             Ok(Ok(())) => Ok(GroupConfigUpdate::Applied),
-            // Validated above against the same merged settings; a shard that
+            // Validated above against the same settings; a shard that
             // disagrees has diverged from the store, which is a bug.
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "the shard refused a validated group config");

@@ -19,8 +19,9 @@
 //! * The broker's own OffsetCommit / OffsetFetch handlers ask
 //!   [`Service::validate_offset_commit`] / [`Service::validate_offset_fetch`]
 //!   whether a streams member may commit or fetch (spec 07 §4); `streams.*`
-//!   group-config changes go to [`Service::update_group_config`], which keeps
-//!   them for every later load of the group's partition (spec 07 §5).
+//!   group-config changes (SET and DELETE) go to
+//!   [`Service::alter_group_config`], which keeps them for every later load of
+//!   the group's partition (spec 07 §5).
 //! * Each request runs in a `tracing` span; [`Service::metrics`] returns a
 //!   snapshot to export.
 //!

@@ -218,7 +218,7 @@ async fn load_core(env: &Env, partition: i32) -> Result<GroupCoordinator, LoadEr
     // the stored ones before the timers are armed with their session timeouts.
     let now = env.clock.now_ms();
     for (group_id, configs) in env.group_configs.of_partition(partition) {
-        if let Err(e) = core.update_group_config(&group_id, &configs, now) {
+        if let Err(e) = core.replace_group_config(&group_id, &configs, now) {
             tracing::warn!(group_id, error = %e, "a stored group config was refused; broker defaults apply");
         }
     }
