@@ -3,8 +3,15 @@
 
 mod core_support;
 
+use std::sync::{Arc, Mutex};
+
 use core_support::*;
-use streams_coordinator::group::{ForeignGroupKind, GroupState};
+use streams_coordinator::assignor::{
+    AssignorError, AssignorRegistry, GroupAssignment, GroupSpec, TaskAssignor, TaskSpace,
+};
+use streams_coordinator::group::{
+    CoordinatorConfig, ForeignGroupKind, GroupCoordinator, GroupState,
+};
 use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupHeartbeatRequest};
 
 #[test]
@@ -472,4 +479,108 @@ fn initial_delay_expiry_assigns_when_a_heartbeat_configured_the_topology() {
         Some(1)
     );
     assert_replay_matches(&c, &log, "app");
+}
+
+/// An assignor that always fails, as a plug-in could.
+struct Failing;
+
+impl TaskAssignor for Failing {
+    fn name(&self) -> &str {
+        "failing"
+    }
+    fn assign<'a>(
+        &self,
+        _group: &GroupSpec<'a>,
+        _space: &'a TaskSpace,
+    ) -> Result<GroupAssignment<'a>, AssignorError> {
+        Err(AssignorError::Failed {
+            message: "out of luck".into(),
+        })
+    }
+}
+
+/// The WARN events emitted while a closure runs, as `field=value` text.
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={:?} ", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut text = FieldText(String::new());
+            event.record(&mut text);
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(text.0);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn initial_delay_expiry_with_a_failing_assignor_warns_and_writes_nothing() {
+    let mut registry = AssignorRegistry::default();
+    registry.register(Arc::new(Failing)).unwrap();
+    let mut config = CoordinatorConfig::default();
+    config
+        .set("group.streams.assignment.interval.ms", "0")
+        .unwrap();
+    let mut c = GroupCoordinator::new(config, Arc::new(registry));
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    c.update_group_config(
+        "app",
+        &[("streams.assignor.name".into(), "failing".into())],
+        0,
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
+    // A second join during the delay holds the configured topology in memory,
+    // so the expiry runs the assignor.
+    let out = hb(
+        &mut c,
+        &mut log,
+        1000,
+        join("app", "m2", simple_topology("input")),
+    );
+    assert_eq!(out.response.error_code, 0, "the delay runs no assignor");
+    let warnings = Warnings::default();
+    let t = tracing::subscriber::with_default(warnings.clone(), || c.advance_time(3000));
+    assert!(
+        t.records.is_empty(),
+        "nothing written: {:?}",
+        names(&t.records)
+    );
+    assert_eq!(c.group_state("app"), Some(GroupState::Assigning));
+    let seen = warnings.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("group_id=\"app\""), "{seen:?}");
+    assert!(seen[0].contains("out of luck"), "{seen:?}");
+    // The next heartbeat runs the assignor again and fails with it.
+    let out = hb(&mut c, &mut log, 3100, beat("app", "m1", 1));
+    assert_eq!(out.response.error_code, ErrorCode::UNKNOWN_SERVER_ERROR.0);
+    assert!(out.records.is_empty());
+    assert_eq!(c.group_state("app"), Some(GroupState::Assigning));
 }

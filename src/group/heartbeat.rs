@@ -1056,6 +1056,11 @@ impl GroupCoordinator {
                 let Some(assignor) =
                     assign::select(&self.assignors, &self.config, eff.assignor_name)
                 else {
+                    tracing::warn!(
+                        group_id = gid,
+                        epoch = group.group_epoch,
+                        "initial rebalance delay expired but no assignor is registered; nothing written"
+                    );
                     return;
                 };
                 let configs = assign::configs_from_map(&group.last_assignment_configs);
@@ -1065,7 +1070,7 @@ impl GroupCoordinator {
                     replaced: None,
                 };
                 let mut out = Vec::new();
-                if assign::compute_target(
+                match assign::compute_target(
                     &view,
                     group.group_epoch,
                     &configured,
@@ -1074,10 +1079,19 @@ impl GroupCoordinator {
                     &group.transient.task_offsets,
                     now,
                     &mut out,
-                )
-                .is_ok()
-                {
-                    records.extend(out);
+                ) {
+                    Ok(_) => records.extend(out),
+                    // As in Kafka, a failed timer operation writes nothing
+                    // and is not retried; the group stays ASSIGNING and its
+                    // next heartbeat runs the assignor again (failing with
+                    // UNKNOWN_SERVER_ERROR if the assignor still fails).
+                    Err(e) => tracing::warn!(
+                        group_id = gid,
+                        epoch = group.group_epoch,
+                        assignor = assignor.name(),
+                        error = %e,
+                        "initial rebalance delay expired but the target assignment failed; nothing written"
+                    ),
                 }
             }
         }
