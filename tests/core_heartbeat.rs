@@ -499,7 +499,8 @@ impl TaskAssignor for Failing {
     }
 }
 
-/// The WARN events emitted while a closure runs, as `field=value` text.
+/// The WARN and ERROR events emitted while a closure runs, as
+/// `LEVEL field=value ...` text.
 #[derive(Clone, Default)]
 struct Warnings(Arc<Mutex<Vec<String>>>);
 
@@ -521,8 +522,9 @@ impl tracing::Subscriber for Warnings {
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            let mut text = FieldText(String::new());
+        let level = *event.metadata().level();
+        if level == tracing::Level::WARN || level == tracing::Level::ERROR {
+            let mut text = FieldText(format!("{level} "));
             event.record(&mut text);
             self.0
                 .lock()
@@ -578,9 +580,19 @@ fn initial_delay_expiry_with_a_failing_assignor_warns_and_writes_nothing() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(seen[0].contains("group_id=\"app\""), "{seen:?}");
     assert!(seen[0].contains("out of luck"), "{seen:?}");
-    // The next heartbeat runs the assignor again and fails with it.
-    let out = hb(&mut c, &mut log, 3100, beat("app", "m1", 1));
+    assert!(seen[0].starts_with("WARN "), "{seen:?}");
+    // The next heartbeat runs the assignor again and fails with it, logged
+    // at ERROR as Kafka does.
+    let errors = Warnings::default();
+    let out = tracing::subscriber::with_default(errors.clone(), || {
+        hb(&mut c, &mut log, 3100, beat("app", "m1", 1))
+    });
     assert_eq!(out.response.error_code, ErrorCode::UNKNOWN_SERVER_ERROR.0);
     assert!(out.records.is_empty());
     assert_eq!(c.group_state("app"), Some(GroupState::Assigning));
+    let seen = errors.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("ERROR "), "{seen:?}");
+    assert!(seen[0].contains("group_id=app"), "{seen:?}");
+    assert!(seen[0].contains("out of luck"), "{seen:?}");
 }

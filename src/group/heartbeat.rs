@@ -790,7 +790,14 @@ impl GroupCoordinator {
             None
         } else {
             let assignor = assign::select(&self.assignors, &self.config, eff.assignor_name)
-                .ok_or_else(|| ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR))?;
+                .ok_or_else(|| {
+                    tracing::error!(
+                        group_id = %group.group_id,
+                        assignor = ?eff.assignor_name,
+                        "no such assignor is registered; cannot compute a target assignment"
+                    );
+                    ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)
+                })?;
             let configs = assign::configs(eff.num_standby_replicas, eff.rack_aware_assignment_tags);
             let view = assign::View {
                 group,
@@ -807,7 +814,18 @@ impl GroupCoordinator {
                 now,
                 records,
             )
-            .map_err(|_| ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR))?;
+            .map_err(|e| {
+                // Kafka logs this at ERROR ("Failed to compute a new target
+                // assignment for epoch N") and fails the heartbeat.
+                tracing::error!(
+                    group_id = %group.group_id,
+                    epoch = group_epoch,
+                    assignor = assignor.name(),
+                    error = %e,
+                    "failed to compute a new target assignment"
+                );
+                ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)
+            })?;
             computed = Some(t);
             target_epoch = group_epoch;
             computed.as_ref()
