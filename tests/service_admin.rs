@@ -147,10 +147,7 @@ async fn offset_fetch_needs_the_exact_member_epoch() {
 
 #[tokio::test(start_paused = true)]
 async fn validations_are_routed_like_every_other_call() {
-    let broker = broker();
-    broker
-        .records
-        .set_read_delay(Some(Duration::from_millis(500)));
+    let broker = slow_loading_broker();
     let service = Service::new(config(), broker.hooks());
     let p = service.partition_for(GROUP);
 
@@ -165,11 +162,7 @@ async fn validations_are_routed_like_every_other_call() {
     );
 
     // Loading.
-    let loader = {
-        let s = service.clone();
-        tokio::spawn(async move { s.load(p).await })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let loader = start_loading(&service).await;
     assert_eq!(
         service.validate_offset_commit(commit("m", 1, &[])).await,
         Err(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS)
@@ -416,17 +409,9 @@ async fn a_standby_change_rebalances_and_survives_reload() {
 /// that load (session timeouts re-armed from it).
 #[tokio::test(start_paused = true)]
 async fn config_changes_reach_loading_and_later_loaded_partitions() {
-    let broker = broker();
-    broker
-        .records
-        .set_read_delay(Some(Duration::from_millis(500)));
+    let broker = slow_loading_broker();
     let service = Service::new(config(), broker.hooks());
-    let p = service.partition_for(GROUP);
-    let loader = {
-        let s = service.clone();
-        tokio::spawn(async move { s.load(p).await })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let loader = start_loading(&service).await;
     assert_eq!(
         service
             .update_group_config(GROUP, &set("streams.heartbeat.interval.ms", "6000"))

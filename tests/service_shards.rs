@@ -60,17 +60,9 @@ async fn partitions_not_owned_answer_not_coordinator() {
 
 #[tokio::test(start_paused = true)]
 async fn loading_partition_answers_load_in_progress() {
-    let broker = broker();
-    broker
-        .records
-        .set_read_delay(Some(Duration::from_millis(500)));
+    let broker = slow_loading_broker();
     let service = Service::new(config(), broker.hooks());
-    let p = service.partition_for(GROUP);
-    let loader = {
-        let s = service.clone();
-        tokio::spawn(async move { s.load(p).await })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let loader = start_loading(&service).await;
     let mut c = client(0);
     let resp = service.heartbeat(&client_ctx(), c.heartbeat(0)).await;
     assert_eq!(resp.error_code, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS.0);

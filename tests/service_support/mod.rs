@@ -204,6 +204,28 @@ pub async fn started(broker: &MemoryBroker) -> Service {
     service
 }
 
+/// A broker whose record reads take 500 ms, so a load stays in progress
+/// long enough to send requests meanwhile.
+pub fn slow_loading_broker() -> MemoryBroker {
+    let broker = broker();
+    broker
+        .records
+        .set_read_delay(Some(Duration::from_millis(500)));
+    broker
+}
+
+/// Starts loading the group's partition in the background and returns once
+/// the load is under way (100 ms in); await the handle for its result.
+pub async fn start_loading(
+    service: &Service,
+) -> tokio::task::JoinHandle<Result<(), streams_coordinator::service::ServiceError>> {
+    let s = service.clone();
+    let p = service.partition_for(GROUP);
+    let loader = tokio::spawn(async move { s.load(p).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    loader
+}
+
 pub fn arc<T>(t: T) -> Arc<T> {
     Arc::new(t)
 }
