@@ -342,3 +342,33 @@ fn api_versions_entries() {
         .collect();
     assert_eq!(entries, vec![(88, 0, 1), (89, 0, 1)]);
 }
+
+#[test]
+fn truncate_text_cuts_at_the_string_limit_on_a_char_boundary() {
+    use streams_coordinator::protocol::wire::{truncate_text, MAX_STRING_LEN};
+    // 'é' is two bytes: the limit (odd) falls inside one, so the cut moves back a byte.
+    let mut text = "é".repeat(MAX_STRING_LEN);
+    truncate_text(&mut text);
+    assert_eq!(text.len(), MAX_STRING_LEN - 1);
+    assert!(text.chars().all(|c| c == 'é'));
+    let mut short = "Group g not found.".to_string();
+    truncate_text(&mut short);
+    assert_eq!(short, "Group g not found.");
+
+    let mut resp = StreamsGroupHeartbeatResponse {
+        error_code: ErrorCode::UNKNOWN_MEMBER_ID.0,
+        error_message: Some("m".repeat(MAX_STRING_LEN + 10)),
+        status: Some(vec![heartbeat::Status {
+            status_code: 1,
+            status_detail: "d".repeat(2 * MAX_STRING_LEN),
+        }]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        resp.to_bytes(1),
+        Err(EncodeError::StringTooLong { .. })
+    ));
+    resp.truncate_texts();
+    assert!(resp.to_bytes(1).is_ok());
+    assert!(resp.to_bytes(0).is_ok());
+}

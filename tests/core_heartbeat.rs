@@ -596,3 +596,45 @@ fn initial_delay_expiry_with_a_failing_assignor_warns_and_writes_nothing() {
     assert!(seen[0].contains("group_id=app"), "{seen:?}");
     assert!(seen[0].contains("out of luck"), "{seen:?}");
 }
+
+// Found by the `heartbeat` fuzz target (docs/fuzzing.md): an error message quoting a group id
+// and a member id, each within the 32,767-byte limit, was longer than a wire string may be, so
+// the response could not be encoded and the client got no answer.
+#[test]
+fn error_messages_quoting_long_ids_still_encode() {
+    use streams_coordinator::protocol::{Message, StreamsGroupDescribeRequest};
+    let group = "g".repeat(20_000);
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    let mut log = Vec::new();
+    let out = hb(
+        &mut c,
+        &mut log,
+        0,
+        join(&group, "m1", simple_topology("input")),
+    );
+    assert_eq!(out.response.error_code, 0);
+
+    let stranger = "m".repeat(20_000);
+    let out = hb(&mut c, &mut log, 10, beat(&group, &stranger, 5));
+    assert_eq!(out.response.error_code, ErrorCode::UNKNOWN_MEMBER_ID.0);
+    let message = out.response.error_message.clone().expect("a message");
+    assert!(message.starts_with("Member mmm"), "{}", &message[..20]);
+    assert!(out.response.to_bytes(0).is_ok() && out.response.to_bytes(1).is_ok());
+
+    let missing = "x".repeat(32_767);
+    let describe = c.describe(
+        &ctx(20),
+        &StreamsGroupDescribeRequest {
+            group_ids: vec![missing.clone()],
+            include_authorized_operations: false,
+            include_topology_description: false,
+        },
+    );
+    assert_eq!(describe.groups[0].group_id, missing);
+    assert_eq!(
+        describe.groups[0].error_code,
+        ErrorCode::GROUP_ID_NOT_FOUND.0
+    );
+    assert!(describe.to_bytes(1).is_ok());
+}

@@ -166,10 +166,12 @@ impl GroupCoordinator {
             .iter()
             .map(|id| self.describe_one(ctx, id))
             .collect();
-        StreamsGroupDescribeResponse {
+        let mut response = StreamsGroupDescribeResponse {
             throttle_time_ms: 0,
             groups,
-        }
+        };
+        response.truncate_texts();
+        response
     }
 
     fn describe_one(&self, ctx: &RequestContext, id: &str) -> DescribedGroup {

@@ -434,7 +434,7 @@ impl GroupCoordinator {
     ) -> Output<StreamsGroupHeartbeatResponse> {
         let mut records = Vec::new();
         let mut internal_topics = Vec::new();
-        let response = match self.handle(ctx, &req, &mut records, &mut internal_topics) {
+        let mut response = match self.handle(ctx, &req, &mut records, &mut internal_topics) {
             Ok(mut r) => {
                 r.member_id = req.member_id;
                 r
@@ -453,6 +453,7 @@ impl GroupCoordinator {
                 }
             }
         };
+        response.truncate_texts();
         self.apply_all(&records);
         self.output(response, records, internal_topics)
     }

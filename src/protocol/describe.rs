@@ -31,6 +31,19 @@ pub struct StreamsGroupDescribeResponse {
     pub groups: Vec<DescribedGroup>,
 }
 
+impl StreamsGroupDescribeResponse {
+    /// Cuts every group's error message to the wire's string limit
+    /// ([`truncate_text`](super::wire::truncate_text)), so that a message quoting a long group
+    /// id still encodes. The coordinator and the service call it on every response.
+    pub fn truncate_texts(&mut self) {
+        for g in &mut self.groups {
+            if let Some(m) = &mut g.error_message {
+                super::wire::truncate_text(m);
+            }
+        }
+    }
+}
+
 /// `DescribedGroup.AuthorizedOperations` default: INT32_MIN, "not requested".
 pub const AUTHORIZED_OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
 

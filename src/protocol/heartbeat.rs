@@ -211,6 +211,20 @@ pub struct StreamsGroupHeartbeatResponse {
     pub partitions_by_user_endpoint: Option<Vec<EndpointToPartitions>>,
 }
 
+impl StreamsGroupHeartbeatResponse {
+    /// Cuts the error message and every status detail to the wire's string limit
+    /// ([`truncate_text`](super::wire::truncate_text)), so that a response quoting long ids or
+    /// topic names still encodes. The coordinator and the service call it on every response.
+    pub fn truncate_texts(&mut self) {
+        if let Some(m) = &mut self.error_message {
+            super::wire::truncate_text(m);
+        }
+        for s in self.status.iter_mut().flatten() {
+            super::wire::truncate_text(&mut s.status_detail);
+        }
+    }
+}
+
 impl Default for StreamsGroupHeartbeatResponse {
     fn default() -> Self {
         StreamsGroupHeartbeatResponse {

@@ -15,6 +15,20 @@ use bytes::BufMut;
 /// Longest string Kafka accepts in these messages, in UTF-8 bytes (`0x7fff`).
 pub const MAX_STRING_LEN: usize = 0x7fff;
 
+/// Cuts a human-readable text (an error message or a status detail) to at most
+/// [`MAX_STRING_LEN`] bytes, at a character boundary, so that it encodes. Such texts may quote
+/// ids and topic names of up to that length each; a response carrying one that is too long
+/// could not be sent at all. A text within the limit is left as it is.
+pub fn truncate_text(text: &mut String) {
+    if text.len() > MAX_STRING_LEN {
+        let mut end = MAX_STRING_LEN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
 /// What went wrong while decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -383,10 +383,11 @@ impl Service {
             error = tracing::field::Empty,
             response_epoch = tracing::field::Empty,
         );
-        let response = self
+        let mut response = self
             .heartbeat_inner(client, request)
             .instrument(span.clone())
             .await;
+        response.truncate_texts();
         if response.error_code != 0 {
             self.inner
                 .env
@@ -594,7 +595,8 @@ impl Service {
         request: StreamsGroupDescribeRequest,
     ) -> StreamsGroupDescribeResponse {
         let span = tracing::info_span!("streams_group_describe", groups = request.group_ids.len());
-        let response = self.describe_inner(client, request).instrument(span).await;
+        let mut response = self.describe_inner(client, request).instrument(span).await;
+        response.truncate_texts();
         for g in &response.groups {
             if g.error_code != 0 {
                 self.inner.env.counters.error(ErrorCode(g.error_code));
