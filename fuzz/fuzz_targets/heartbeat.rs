@@ -14,9 +14,11 @@
 //! * bit 4: first create the internal topics the coordinator asked for (as a broker does);
 //! * bit 5: append `op >> 6` to the member id (up to four members from one request).
 //!
-//! Properties: no call panics; every record the coordinator wrote replays into a fresh
-//! coordinator, and that coordinator describes every group as the live one does (fields
-//! deliberately not persisted cleared with `group::clear_not_persisted`).
+//! Properties: no call panics; every response and every record the coordinator returns
+//! encodes (a heartbeat response at the request's version); every record the coordinator
+//! wrote replays into a fresh coordinator, and that coordinator describes every group as the
+//! live one does (fields deliberately not persisted cleared with
+//! `group::clear_not_persisted`).
 
 #![no_main]
 
@@ -109,6 +111,12 @@ impl World {
     }
 
     fn absorb<R>(&mut self, out: Output<R>) -> R {
+        for r in &out.records {
+            // What the broker must persist must encode.
+            if let Err(e) = r.key_bytes().and_then(|_| r.value_bytes()) {
+                panic!("record {r:?} does not encode: {e}");
+            }
+        }
         self.log.extend(out.records);
         self.to_create.extend(out.internal_topics);
         out.response
@@ -162,6 +170,12 @@ impl World {
         let member_id = req.member_id.clone();
         let out = self.live.heartbeat(&ctx, req);
         let response = self.absorb(out);
+        if let Err(e) = response.to_bytes(ctx.api_version) {
+            panic!(
+                "response {response:?} does not encode at v{}: {e}",
+                ctx.api_version
+            );
+        }
         if response.error_code == 0 {
             let told = self.told.entry(member_id).or_default();
             told.epoch = response.member_epoch;
@@ -248,6 +262,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = rebuilt.on_loaded(world.now);
     let live = describe_all(&world.live, world.now);
+    if let Err(e) = live.to_bytes(1) {
+        panic!("describe response {live:?} does not encode: {e}");
+    }
     let again = describe_all(&rebuilt, world.now);
     assert_eq!(
         live, again,
