@@ -597,9 +597,10 @@ fn initial_delay_expiry_with_a_failing_assignor_warns_and_writes_nothing() {
     assert!(seen[0].contains("out of luck"), "{seen:?}");
 }
 
-// Found by the `heartbeat` fuzz target (docs/fuzzing.md): an error message quoting a group id
-// and a member id, each within the 32,767-byte limit, was longer than a wire string may be, so
-// the response could not be encoded and the client got no answer.
+// Found with the `heartbeat` fuzz target's encode check (docs/fuzzing.md), on a hand-made
+// input: an error message quoting a group id and a member id, each within the 32,767-byte
+// limit, was longer than a wire string may be, so the response could not be encoded and the
+// client got no answer.
 #[test]
 fn error_messages_quoting_long_ids_still_encode() {
     use streams_coordinator::protocol::{Message, StreamsGroupDescribeRequest};
