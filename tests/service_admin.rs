@@ -247,6 +247,21 @@ async fn commit_validation_waits_for_the_writes_it_observed() {
     );
 }
 
+/// A config change refused because `name` is unknown: INVALID_CONFIG.
+fn assert_refused_as_unknown(r: Result<GroupConfigUpdate, GroupConfigError>, name: &str) {
+    assert_eq!(
+        r,
+        Err(GroupConfigError::Invalid {
+            group_id: GROUP.into(),
+            source: ConfigError::Unknown(name.into()),
+        })
+    );
+    assert_eq!(
+        r.err().map(|e| e.error_code()),
+        Some(ErrorCode::INVALID_CONFIG)
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn invalid_group_configs_are_refused_and_change_nothing() {
     let broker = broker();
@@ -254,17 +269,7 @@ async fn invalid_group_configs_are_refused_and_change_nothing() {
     let unknown = service
         .update_group_config(GROUP, &set("streams.no.such.config", "1"))
         .await;
-    assert_eq!(
-        unknown,
-        Err(GroupConfigError::Invalid {
-            group_id: GROUP.into(),
-            source: ConfigError::Unknown("streams.no.such.config".into()),
-        })
-    );
-    assert_eq!(
-        unknown.err().map(|e| e.error_code()),
-        Some(ErrorCode::INVALID_CONFIG)
-    );
+    assert_refused_as_unknown(unknown, "streams.no.such.config");
     // Below the broker's minimum session timeout (45 s).
     let low = service
         .update_group_config(GROUP, &set("streams.session.timeout.ms", "1000"))
@@ -566,17 +571,7 @@ async fn removing_the_standby_override_returns_to_the_default_and_survives_reloa
     let unknown = service
         .remove_group_config(GROUP, &["streams.no.such.config".to_string()])
         .await;
-    assert_eq!(
-        unknown,
-        Err(GroupConfigError::Invalid {
-            group_id: GROUP.into(),
-            source: ConfigError::Unknown("streams.no.such.config".into()),
-        })
-    );
-    assert_eq!(
-        unknown.err().map(|e| e.error_code()),
-        Some(ErrorCode::INVALID_CONFIG)
-    );
+    assert_refused_as_unknown(unknown, "streams.no.such.config");
     let mixed = service
         .alter_group_config(
             GROUP,
