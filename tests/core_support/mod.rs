@@ -148,11 +148,7 @@ pub fn assert_replay_matches(live: &GroupCoordinator, log: &[CoordinatorRecord],
     let mut a = live.describe(&ctx(0), &req);
     let mut b = rebuilt.describe(&ctx(0), &req);
     for g in a.groups.iter_mut().chain(b.groups.iter_mut()) {
-        g.topology = None;
-        for m in &mut g.members {
-            m.task_offsets.clear();
-            m.task_end_offsets.clear();
-        }
+        streams_coordinator::group::clear_not_persisted(g);
     }
     assert_eq!(a, b, "replayed state differs from the live state");
 }
