@@ -139,15 +139,12 @@ async fn append_failure_mid_rebalance_loses_nothing_and_converges() {
     assert_eq!(fleet.live().count(), 4);
 }
 
-/// Task offsets are in-memory only and lost on rebuild by design (spec 06 §4.1).
+/// Task offsets are in-memory only and lost on rebuild by design (spec 06 §4.1):
+/// the persisted view of a described group.
 fn strip(
     mut g: streams_coordinator::protocol::describe::DescribedGroup,
 ) -> streams_coordinator::protocol::describe::DescribedGroup {
-    for m in &mut g.members {
-        m.task_offsets.clear();
-        m.task_end_offsets.clear();
-    }
-    g.topology = None;
+    streams_coordinator::group::clear_not_persisted(&mut g);
     g
 }
 
