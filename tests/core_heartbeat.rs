@@ -14,6 +14,16 @@ use streams_coordinator::group::{
 };
 use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupHeartbeatRequest};
 
+/// m1 joins group "app" at t=0 and m2 at t=10, both with the simple topology
+/// reading "input".
+fn join_m1_then_m2(
+    c: &mut GroupCoordinator,
+    log: &mut Vec<streams_coordinator::protocol::CoordinatorRecord>,
+) {
+    hb(c, log, 0, join("app", "m1", simple_topology("input")));
+    hb(c, log, 10, join("app", "m2", simple_topology("input")));
+}
+
 #[test]
 fn single_member_gets_every_task_and_replay_matches() {
     let mut c = coordinator(&[]);
@@ -157,18 +167,7 @@ fn session_timeout_fences_and_revocation_timeout_fences() {
     let mut c = coordinator(&[]);
     c.update_metadata(metadata(&[("input", 2)]), 0);
     let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
-    hb(
-        &mut c,
-        &mut log,
-        10,
-        join("app", "m2", simple_topology("input")),
-    );
+    join_m1_then_m2(&mut c, &mut log);
     // m1 is told to revoke at t=20, then never acknowledges: fenced at 20+30000.
     let out = hb(&mut c, &mut log, 20, beat("app", "m1", 2));
     assert_eq!(out.response.member_epoch, 2);
@@ -407,18 +406,7 @@ fn failover_rebuilds_state_and_rearms_timers_without_a_rebalance() {
     let md = metadata(&[("input", 4)]);
     c.update_metadata(md.clone(), 0);
     let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
-    hb(
-        &mut c,
-        &mut log,
-        10,
-        join("app", "m2", simple_topology("input")),
-    );
+    join_m1_then_m2(&mut c, &mut log);
     // m1 is left revoking.
     let out = hb(&mut c, &mut log, 20, beat("app", "m1", 2));
     assert_eq!(out.response.member_epoch, 2);

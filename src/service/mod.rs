@@ -218,6 +218,25 @@ fn describe_error(group_id: &str, failure: &Failure) -> DescribedGroup {
     }
 }
 
+/// A write run on a shard's coordinator at `now`: its answer and the records
+/// to make durable before the answer leaves.
+trait CoreWrite<T>:
+    FnOnce(&mut crate::group::GroupCoordinator, i64) -> (T, Vec<crate::protocol::CoordinatorRecord>)
+    + Send
+    + 'static
+{
+}
+
+impl<T, F> CoreWrite<T> for F where
+    F: FnOnce(
+            &mut crate::group::GroupCoordinator,
+            i64,
+        ) -> (T, Vec<crate::protocol::CoordinatorRecord>)
+        + Send
+        + 'static
+{
+}
+
 impl Service {
     /// Starts a service over the broker's hooks. No partition is loaded yet:
     /// call [`load`](Self::load) for each `__consumer_offsets` partition this
@@ -747,12 +766,7 @@ impl Service {
     async fn write<T: Send + 'static>(
         &self,
         partition: i32,
-        op: impl FnOnce(
-                &mut crate::group::GroupCoordinator,
-                i64,
-            ) -> (T, Vec<crate::protocol::CoordinatorRecord>)
-            + Send
-            + 'static,
+        op: impl CoreWrite<T>,
     ) -> Result<T, Failure> {
         self.write_via(self.route(partition)?, op).await
     }
@@ -763,12 +777,7 @@ impl Service {
     async fn write_via<T: Send + 'static>(
         &self,
         tx: mpsc::Sender<ShardRequest>,
-        op: impl FnOnce(
-                &mut crate::group::GroupCoordinator,
-                i64,
-            ) -> (T, Vec<crate::protocol::CoordinatorRecord>)
-            + Send
-            + 'static,
+        op: impl CoreWrite<T>,
     ) -> Result<T, Failure> {
         let slot = Arc::new(Mutex::new(None));
         let out = slot.clone();
