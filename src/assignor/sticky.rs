@@ -714,14 +714,15 @@ impl<'a> State<'a> {
         if tasks.len() == 0 {
             return Ok(());
         }
-        if tasks.len() <= SCAN_MAX_OPS && self.uniform_capacity() {
+        let uniform = self.uniform_capacity();
+        if tasks.len() <= SCAN_MAX_OPS && uniform {
             // A handful of tasks (a member joined a balanced group): scanning
             // the processes per task beats building a queue.
             let mut q = ScanQueue::build(&self.proc_count, &mut self.scratch);
             let result = self.least_loaded_actives_with(&mut q, tasks);
             q.recycle(&mut self.scratch);
             result
-        } else if self.uniform_capacity() {
+        } else if uniform {
             let mut q = self.level_queue();
             let result = self.least_loaded_actives_with(&mut q, tasks);
             q.recycle(&mut self.scratch);
