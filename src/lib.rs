@@ -14,10 +14,13 @@
 //!   assignment invariants.
 //! * [`group`]: the pure coordinator state machine (no I/O, no clock).
 //! * [`service`]: the tokio driver a broker embeds.
+//! * [`interop`]: glue for brokers built on a Kafka protocol library
+//!   (`kafka-protocol`, behind the cargo feature of that name).
 #![deny(missing_docs)]
 
 pub mod assignor;
 pub mod group;
+pub mod interop;
 pub mod protocol;
 pub mod service;
 pub mod topology;

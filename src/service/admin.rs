@@ -264,6 +264,51 @@ impl Service {
         self.settle(&span, result)
     }
 
+    /// Checks an OffsetDelete of `group_id` (spec 07 §4.4) against the
+    /// committed state of its shard. For a streams group the answer holds,
+    /// per topic of `topics` in order, whether the group is subscribed to it
+    /// (the group is not Empty and the topic is a source or repartition
+    /// source topic of its topology): every partition of a subscribed topic
+    /// gets `GROUP_SUBSCRIBED_TO_TOPIC`, the others' offsets may be deleted.
+    /// `GROUP_ID_NOT_FOUND` means no streams group has this id (the broker
+    /// then treats the id as it treats any other group's); the routing
+    /// errors are those of
+    /// [`validate_offset_commit`](Self::validate_offset_commit).
+    pub async fn validate_offset_delete(
+        &self,
+        group_id: &str,
+        topics: &[String],
+    ) -> Result<Vec<bool>, ErrorCode> {
+        let partition = self.partition_for(group_id);
+        let span = tracing::info_span!(
+            "streams_offset_delete_validation",
+            group_id = %group_id,
+            topics = topics.len(),
+            partition,
+            error = tracing::field::Empty,
+        );
+        let group_id = group_id.to_owned();
+        let topics = topics.to_vec();
+        let result = self
+            .read(partition, move |core| match core.group_state(&group_id) {
+                None => Err(ErrorCode::GROUP_ID_NOT_FOUND),
+                Some(_) => Ok(topics
+                    .iter()
+                    .map(|t| core.is_subscribed_to_topic(&group_id, t))
+                    .collect()),
+            })
+            .instrument(span.clone())
+            .await;
+        let verdict = result.unwrap_or_else(|f| Err(f.code));
+        if let Err(code) = verdict {
+            if code != ErrorCode::GROUP_ID_NOT_FOUND {
+                self.inner.env.counters.error(code);
+            }
+            span.record("error", code.name());
+        }
+        verdict
+    }
+
     /// Flattens a routed validation's outcome, counting and tracing its error.
     fn settle(
         &self,

@@ -1,0 +1,193 @@
+//! One client connection: Kafka framing, requests answered in order, one at a
+//! time (as Kafka does per connection).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::decode_request_header_from_buffer;
+use streams_coordinator::interop::kafka_protocol as glue;
+use streams_coordinator::protocol::{
+    STREAMS_GROUP_DESCRIBE_API_KEY, STREAMS_GROUP_HEARTBEAT_API_KEY,
+};
+use streams_coordinator::service::net::{read_frame, ANONYMOUS};
+use streams_coordinator::service::ClientContext;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::api::{self, ApiError, Node};
+
+/// Distinct (client id, API key, version) triples logged so far, bounded.
+#[derive(Default)]
+pub struct FirstUse(Mutex<HashSet<(String, i16, i16)>>);
+
+const FIRST_USE_LIMIT: usize = 10_000;
+
+impl FirstUse {
+    fn first(&self, client_id: &str, key: i16, version: i16) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.len() < FIRST_USE_LIMIT && seen.insert((client_id.to_owned(), key, version))
+    }
+}
+
+/// The fixed start of every request header (v1 and v2).
+struct Peek {
+    key: i16,
+    version: i16,
+    correlation_id: i32,
+    client_id: String,
+}
+
+fn peek(frame: &[u8]) -> Option<Peek> {
+    let i16_at = |at: usize| {
+        frame
+            .get(at..at + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+    };
+    let key = i16_at(0)?;
+    let version = i16_at(2)?;
+    let correlation_id = i32::from_be_bytes(frame.get(4..8)?.try_into().ok()?);
+    let len = i16_at(8).unwrap_or(-1);
+    let client_id = usize::try_from(len)
+        .ok()
+        .and_then(|n| frame.get(10..10 + n))
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    Some(Peek {
+        key,
+        version,
+        correlation_id,
+        client_id,
+    })
+}
+
+/// The API's name as Kafka spells it.
+pub fn api_name(key: i16) -> String {
+    match key {
+        STREAMS_GROUP_HEARTBEAT_API_KEY => "StreamsGroupHeartbeat".into(),
+        STREAMS_GROUP_DESCRIBE_API_KEY => "StreamsGroupDescribe".into(),
+        k => ApiKey::try_from(k).map_or_else(|_| "Unknown".into(), |k| format!("{k:?}")),
+    }
+}
+
+/// Accepts connections for `node` until the listener fails.
+pub async fn serve(node: Arc<Node>, listener: TcpListener, first_use: Arc<FirstUse>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(connection(node.clone(), stream, peer, first_use.clone()));
+            }
+            Err(e) => {
+                tracing::warn!(node = node.id, error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn connection(
+    node: Arc<Node>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    first_use: Arc<FirstUse>,
+) {
+    let host = peer.ip().to_string();
+    tracing::info!(node = node.id, %peer, "connection opened");
+    let closed = loop {
+        let frame = match read_frame(&mut stream).await {
+            Ok(Some(f)) => f,
+            Ok(None) => break "closed by the client".to_string(),
+            Err(e) => break format!("read failed: {e}"),
+        };
+        let Some(p) = peek(&frame) else {
+            break format!(
+                "a {}-byte frame is too short for a request header",
+                frame.len()
+            );
+        };
+        if first_use.first(&p.client_id, p.key, p.version) {
+            tracing::info!(
+                node = node.id,
+                "{}({}) v{} from {}",
+                api_name(p.key),
+                p.key,
+                p.version,
+                p.client_id
+            );
+        }
+        let client = ClientContext {
+            principal: ANONYMOUS.into(),
+            client_id: p.client_id.clone(),
+            client_host: host.clone(),
+            api_version: p.version,
+        };
+        let answer = answer(&node, &client, &p, frame).await;
+        match answer {
+            Ok(Some(bytes)) => {
+                if let Err(e) = stream.write_all(&bytes).await {
+                    break format!("write failed: {e}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // Kafka closes the connection on a request it cannot parse or
+                // does not serve; so do we, but never silently.
+                tracing::warn!(
+                    node = node.id,
+                    %peer,
+                    client_id = %p.client_id,
+                    api = %api_name(p.key),
+                    api_key = p.key,
+                    version = p.version,
+                    error = %e,
+                    "closing the connection: request not served"
+                );
+                break format!("{}({}) v{} not served", api_name(p.key), p.key, p.version);
+            }
+        }
+    };
+    tracing::info!(node = node.id, %peer, reason = %closed, "connection closed");
+}
+
+async fn answer(
+    node: &Node,
+    client: &ClientContext,
+    p: &Peek,
+    frame: Vec<u8>,
+) -> Result<Option<Bytes>, ApiError> {
+    if glue::is_streams_request(&frame) {
+        return glue::handle_streams_frame(
+            &node.service,
+            &client.principal,
+            &client.client_host,
+            &frame,
+        )
+        .await
+        .map(|b| Some(Bytes::from(b)))
+        .map_err(|e| ApiError::Codec(e.to_string()));
+    }
+    let key = ApiKey::try_from(p.key)
+        .map_err(|_| ApiError::Unsupported(format!("unknown API key {}", p.key)))?;
+    let Some((lo, hi)) = api::served(key) else {
+        return Err(ApiError::Unsupported(format!(
+            "{key:?} ({}) is not served",
+            p.key
+        )));
+    };
+    if !(lo..=hi).contains(&p.version) {
+        if key == ApiKey::ApiVersions {
+            return api::unsupported_api_versions(p.correlation_id).map(Some);
+        }
+        return Err(ApiError::Unsupported(format!(
+            "{key:?} v{} is outside the served versions {lo}-{hi}",
+            p.version
+        )));
+    }
+    let mut body = Bytes::from(frame);
+    let header = decode_request_header_from_buffer(&mut body)
+        .map_err(|e| ApiError::Codec(format!("request header: {e}")))?;
+    api::handle(node, client, &header, body).await
+}
