@@ -18,7 +18,24 @@ use std::process::ExitCode;
 use streams_coordinator::protocol::records::*;
 use streams_coordinator::protocol::*;
 
-const USAGE: &str = "usage: codec decode KIND KEY VERSION HEX\n       codec encode KIND KEY VERSION   (JSON on stdin)\n  KIND: request | response | record-key | record-value\n  KEY: 88 | 89 (request/response), 17 | 19 | 20 | 21 | 22 | 23 (records)";
+const USAGE: &str = "\
+usage: codec decode KIND KEY VERSION HEX
+       codec encode KIND KEY VERSION   (JSON on stdin)
+       codec --help
+
+Decodes a message body or record from hex to its JSON form (one line), or
+encodes the JSON form read on stdin to hex.
+  KIND: request | response | record-key | record-value
+  KEY: 88 | 89 (request/response), 17 | 19 | 20 | 21 | 22 | 23 (records)
+  VERSION: the message or record version
+  HEX: the body alone (no size, header or record type/version prefix)
+Exit status: 0 on success, 2 on bad input (the message names the problem).";
+
+/// What the command line asks for: the help text, or a result to print.
+enum Outcome {
+    Help,
+    Printed(String),
+}
 
 enum Op {
     Decode(String),
@@ -110,12 +127,13 @@ fn dispatch(op: &Op, kind: &str, key: i16, version: i16) -> Result<String, Strin
     }
 }
 
-fn main_inner() -> Result<String, String> {
+fn main_inner() -> Result<Outcome, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (cmd, rest) = args
         .split_first()
         .ok_or_else(|| "missing command".to_string())?;
     let expected = match cmd.as_str() {
+        "-h" | "--help" if rest.is_empty() => return Ok(Outcome::Help),
         "decode" => 4,
         "encode" => 3,
         other => return Err(format!("unknown command {other:?} (decode or encode)")),
@@ -142,12 +160,16 @@ fn main_inner() -> Result<String, String> {
             .map_err(|e| format!("cannot read stdin: {e}"))?;
         Op::Encode(json)
     };
-    dispatch(&op, kind, key, version)
+    dispatch(&op, kind, key, version).map(Outcome::Printed)
 }
 
 fn main() -> ExitCode {
     match main_inner() {
-        Ok(out) => {
+        Ok(Outcome::Help) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Printed(out)) => {
             println!("{out}");
             ExitCode::SUCCESS
         }

@@ -15,10 +15,29 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+const USAGE: &str = "\
+usage: scenario FILE.json [FILE.json ...]
+       scenario --help
+
+Runs each scenario file (spec 08) on a simulated clock, with a replay check
+after every step, and prints one JSON object per step.
+Exit status: 0 when every expectation of every file holds, 1 when any fails,
+2 when a file cannot be read or is not a valid scenario.";
+
 fn main() -> ExitCode {
     let files: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag] = files.as_slice() {
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+    }
     if files.is_empty() {
-        eprintln!("usage: scenario FILE.json [FILE.json ...]");
+        eprintln!("scenario: no scenario file given\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    if let Some(option) = files.iter().find(|f| f.starts_with('-')) {
+        eprintln!("scenario: unknown option {option:?}\n{USAGE}");
         return ExitCode::from(2);
     }
     let stdout = std::io::stdout();
