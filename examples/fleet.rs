@@ -2,44 +2,54 @@
 //!
 //! ```text
 //! cargo run --release --example fleet                  # service in process
-//! cargo run --release --example fleet -- --connect 127.0.0.1:9092
+//! cargo run --release --example fleet -- --connect localhost:9092
+//! cargo run --release --example fleet -- --help
 //! ```
 //! In process, the coordinator service runs inside this program behind the
 //! real codec (every request and response is encoded and decoded as Kafka
-//! bytes). With `--connect`, the clients talk to the demo broker over TCP
-//! (start it with `cargo run --release --example broker -- --demo-timings
-//! input:12`).
+//! bytes), with the demo timings and the group config
+//! `streams.num.standby.replicas=1`. With `--connect`, the clients talk to a
+//! broker over TCP (e.g. `cargo run --release --example broker --
+//! --demo-timings --config group.streams.num.standby.replicas=1 input:12`);
+//! its timings and standby replicas are then the broker's.
 //!
 //! Script: 3 clients join; 2 more scale out; one leaves (scale in); one is
 //! killed (no more heartbeats: its session times out); one more joins. The
-//! timeline shows members, epochs and tasks moving; each change ends with its
-//! measured rebalance latency (from the change until the group is Stable
+//! timeline shows what an operator looks for: members, epochs, the active
+//! tasks a member gets and those it is told to revoke, standby tasks, the
+//! internal topics being created, and the group's status (why it is
+//! NotReady or delayed). Each change ends with the assignment per member and
+//! its measured rebalance latency (from the change until the group is Stable
 //! with every member owning its target).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
+use streams_coordinator::group::CoordinatorConfig;
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::frame::{
     decode_response_frame, encode_request_frame, RequestHeader,
 };
+use streams_coordinator::protocol::heartbeat::Status;
 use streams_coordinator::protocol::{
-    Message, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
+    Message, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
-use streams_coordinator::service::broker::topic_id_for;
+use streams_coordinator::service::broker::{
+    topic_id_for, BoxFuture, MemoryTopicCreator, TopicCreation, TopicCreator,
+};
 use streams_coordinator::service::net::{self, Connection, NetError};
 use streams_coordinator::service::sim::{
-    demo_topology, task_count, Reaction, SimClient, DEMO_TIMINGS,
+    demo_topology, from_task_ids, task_count, Reaction, SimClient, Tasks, DEMO_TIMINGS,
 };
-use streams_coordinator::service::{MemoryBroker, Service, ServiceConfig};
-use streams_coordinator::topology::ClusterMetadata;
+use streams_coordinator::service::{Broker, MemoryBroker, Service, ServiceConfig};
+use streams_coordinator::topology::{ClusterMetadata, InternalTopic};
 
 /// `println!` that ignores a closed stdout (e.g. `fleet | head`).
 macro_rules! out {
@@ -49,12 +59,36 @@ macro_rules! out {
     }};
 }
 
+const USAGE: &str = "\
+usage: fleet [--connect HOST:PORT]
+
+Simulated Kafka Streams clients of the group \"wordcount\" join, scale out,
+scale in and crash; the timeline shows members, epochs, active tasks gained
+and revoked, standby tasks, internal topics created, the group's status and
+each rebalance's latency.
+
+  (no option)          run the coordinator service in this process (demo
+                       timings, one standby replica per task)
+  --connect HOST:PORT  talk to a broker over TCP (host names such as
+                       localhost are resolved); it needs the topic input
+                       with 12 partitions, e.g.
+                         cargo run --release --example broker -- --demo-timings \\
+                           --config group.streams.num.standby.replicas=1 input:12
+  -h, --help           print this text";
+
 const GROUP: &str = "wordcount";
 const INPUT: &str = "input";
 const INPUT_PARTITIONS: i32 = 12;
 const VERSION: i16 = 1;
-/// Give up on a change after this long.
+/// The standby replicas the in-process fleet sets as the group's config.
+const STANDBY_REPLICAS: &str = "1";
+/// Give up on a change after this long, plus ten heartbeat intervals (plus a
+/// session timeout for the crash).
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Kafka's default `group.streams.max.session.timeout.ms`: the most a
+/// broker's session timeout can be unless raised; bounds how long the crash
+/// takes to detect over `--connect`.
+const MAX_SESSION_TIMEOUT_MS: u64 = 60_000;
 
 /// How requests reach the coordinator: in process through the codec, or TCP.
 enum Transport {
@@ -126,16 +160,149 @@ enum Target {
     Tcp(SocketAddr),
 }
 
-/// The demo's clock and printer.
+/// What the fleet has seen of the group so far (shared by its clients).
+#[derive(Default)]
+struct Seen {
+    /// The status list of the latest heartbeat response that changed it.
+    statuses: Vec<(StatusCode, String)>,
+    /// The heartbeat interval the coordinator asks for (0: none seen yet).
+    heartbeat_interval_ms: i32,
+    /// Whether the internal topics (from describe) were shown.
+    internal_topics_shown: bool,
+    /// Whether the hint about a broker without standby replicas was shown.
+    standby_hint_shown: bool,
+}
+
+/// The demo's clock and printer, and what it has seen.
 #[derive(Clone)]
 struct Timeline {
     start: Instant,
+    seen: Arc<StdMutex<Seen>>,
 }
 
 impl Timeline {
+    fn new() -> Self {
+        Timeline {
+            start: Instant::now(),
+            seen: Arc::new(StdMutex::new(Seen::default())),
+        }
+    }
+
     fn say(&self, who: &str, what: &str) {
         let t = self.start.elapsed().as_secs_f64();
         out!("{t:7.3}s  {who:<10} {what}");
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        // A printer's state: a panic elsewhere cannot leave it inconsistent.
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Prints what a heartbeat response says about the group when it differs
+    /// from what was seen last: its status list and heartbeat interval.
+    fn heartbeat_seen(&self, who: &str, resp: &StreamsGroupHeartbeatResponse) {
+        if resp.error_code != 0 {
+            return;
+        }
+        let statuses: Vec<(StatusCode, String)> = resp
+            .status
+            .iter()
+            .flatten()
+            .map(|s: &Status| (StatusCode(s.status_code), s.status_detail.clone()))
+            .collect();
+        let mut seen = self.seen();
+        if statuses != seen.statuses {
+            if statuses.is_empty() {
+                self.say("status", &format!("clear (reported to {who})"));
+            }
+            for (code, detail) in &statuses {
+                self.say(
+                    "status",
+                    &format!("{}: {detail} (reported to {who})", code.name()),
+                );
+            }
+            seen.statuses = statuses;
+        }
+        if resp.heartbeat_interval_ms > 0
+            && resp.heartbeat_interval_ms != seen.heartbeat_interval_ms
+        {
+            seen.heartbeat_interval_ms = resp.heartbeat_interval_ms;
+            self.say(
+                "broker",
+                &format!(
+                    "heartbeat interval {} ms (from its heartbeat responses)",
+                    resp.heartbeat_interval_ms
+                ),
+            );
+        }
+    }
+
+    /// The status codes last seen, e.g. `MISSING_SOURCE_TOPICS`, or `none`
+    /// when there are none.
+    fn status_names(&self, none: &str) -> String {
+        let seen = self.seen();
+        if seen.statuses.is_empty() {
+            return none.to_owned();
+        }
+        let names: Vec<&str> = seen.statuses.iter().map(|(c, _)| c.name()).collect();
+        names.join(", ")
+    }
+
+    /// The statuses last seen with their detail text.
+    fn status_details(&self) -> String {
+        let seen = self.seen();
+        let parts: Vec<String> = seen
+            .statuses
+            .iter()
+            .map(|(c, d)| format!("{} ({d})", c.name()))
+            .collect();
+        parts.join("; ")
+    }
+}
+
+/// The in-process broker's topic creation, shown on the timeline: what a
+/// broker does when the coordinator finds the group's internal topics
+/// missing.
+struct ShownTopicCreator {
+    inner: Arc<MemoryTopicCreator>,
+    timeline: Timeline,
+}
+
+impl TopicCreator for ShownTopicCreator {
+    fn create_topics(&self, topics: Vec<InternalTopic>) -> BoxFuture<'_, Vec<TopicCreation>> {
+        Box::pin(async move {
+            let before = self.inner.created().len();
+            let partitions: BTreeMap<String, i32> = topics
+                .iter()
+                .map(|t| (t.name.clone(), t.partitions))
+                .collect();
+            let outcome = self.inner.create_topics(topics).await;
+            let created = self.inner.created();
+            let new: Vec<String> = created
+                .get(before..)
+                .unwrap_or_default()
+                .iter()
+                .map(|name| match partitions.get(name) {
+                    Some(n) if *n > 0 => format!("{name} ({n} partitions)"),
+                    _ => format!("{name} (broker default partitions)"),
+                })
+                .collect();
+            if !new.is_empty() {
+                self.timeline.say(
+                    "broker",
+                    &format!("creates internal topics {}", new.join(", ")),
+                );
+            }
+            for (name, result) in &outcome {
+                if let Err(e) = result {
+                    self.timeline.say(
+                        "broker",
+                        &format!("cannot create internal topic {name}: {e}"),
+                    );
+                }
+            }
+            outcome
+        })
     }
 }
 
@@ -179,17 +346,13 @@ fn spawn_client(i: usize, target: Target, timeline: Timeline) -> Running {
                 Ok(r) => r,
                 Err(e) => return timeline.say(&name, &format!("connection failed: {e}")),
             };
-            match client.on_response(now(), &resp) {
-                Reaction::Assigned { gained, revoked } => timeline.say(
-                    &name,
-                    &format!(
-                        "{}epoch {:>2}: +{gained} -{revoked} active → owns {} active {}",
-                        if joining { "joined, " } else { "" },
-                        client.member_epoch,
-                        task_count(&client.active),
-                        tasks_str(&client)
-                    ),
-                ),
+            let before = Owned::of(&client);
+            let reaction = client.on_response(now(), &resp);
+            timeline.heartbeat_seen(&name, &resp);
+            match reaction {
+                Reaction::Assigned { .. } => {
+                    timeline.say(&name, &change_line(joining, &before, &client))
+                }
                 Reaction::Fenced(code) => {
                     timeline.say(&name, &format!("fenced ({}), rejoining", code.name()))
                 }
@@ -207,25 +370,120 @@ fn spawn_client(i: usize, target: Target, timeline: Timeline) -> Running {
     }
 }
 
-fn tasks_str(c: &SimClient) -> String {
-    let parts: Vec<String> = c
-        .active
+/// The tasks a client owns, by kind.
+struct Owned {
+    active: Tasks,
+    standby: Tasks,
+    warmup: Tasks,
+}
+
+impl Owned {
+    fn of(c: &SimClient) -> Self {
+        Owned {
+            active: c.active.clone(),
+            standby: c.standby.clone(),
+            warmup: c.warmup.clone(),
+        }
+    }
+}
+
+/// The tasks of `a` that are not in `b`.
+fn minus(a: &Tasks, b: &Tasks) -> Tasks {
+    let mut d = Tasks::new();
+    for (s, parts) in a {
+        let left: std::collections::BTreeSet<i32> = match b.get(s) {
+            Some(other) => parts.difference(other).copied().collect(),
+            None => parts.clone(),
+        };
+        if !left.is_empty() {
+            d.insert(s.clone(), left);
+        }
+    }
+    d
+}
+
+/// `0:[1,3] 1:[2]`: subtopology and partitions (task `0_1` is `0:[1]`).
+fn fmt_tasks(t: &Tasks) -> String {
+    let parts: Vec<String> = t
         .iter()
-        .map(|(s, p)| format!("{s}:{:?}", p.iter().collect::<Vec<_>>()))
+        .map(|(s, p)| {
+            let p: Vec<String> = p.iter().map(i32::to_string).collect();
+            format!("{s}:[{}]", p.join(","))
+        })
         .collect();
     parts.join(" ")
 }
 
+/// The tasks in both `a` and `b`.
+fn both(a: &Tasks, b: &Tasks) -> Tasks {
+    minus(a, &minus(a, b))
+}
+
+/// One member's line for a new assignment: the active tasks it is told to
+/// revoke (give up: the group waits for it to confirm before handing them
+/// on), standby tasks promoted to active, what else it gets or drops, and
+/// what it runs afterwards.
+fn change_line(joining: bool, before: &Owned, c: &SimClient) -> String {
+    let revoked = minus(&before.active, &c.active);
+    let promoted = both(&minus(&before.standby, &c.standby), &c.active);
+    let got_active = minus(&minus(&c.active, &before.active), &promoted);
+    let got_standby = minus(&c.standby, &before.standby);
+    let dropped_standby = minus(&minus(&before.standby, &c.standby), &promoted);
+    let got_warmup = minus(&c.warmup, &before.warmup);
+    let dropped_warmup = minus(&before.warmup, &c.warmup);
+    let changes: Vec<String> = [
+        ("REVOKE active", &revoked, " (told to give them up)"),
+        ("promotes standby → active", &promoted, ""),
+        ("gets active", &got_active, ""),
+        ("gets standby", &got_standby, ""),
+        ("drops standby", &dropped_standby, ""),
+        ("gets warm-up", &got_warmup, ""),
+        ("drops warm-up", &dropped_warmup, ""),
+    ]
+    .into_iter()
+    .filter(|(_, tasks, _)| !tasks.is_empty())
+    .map(|(what, tasks, note)| format!("{what} {}{note}", fmt_tasks(tasks)))
+    .collect();
+    let changes = if changes.is_empty() {
+        if joining {
+            "no tasks yet"
+        } else {
+            "same tasks"
+        }
+        .to_owned()
+    } else {
+        changes.join("; ")
+    };
+    let head = if joining {
+        format!("joined, epoch {:>2}", c.member_epoch)
+    } else {
+        format!("epoch {:>2}", c.member_epoch)
+    };
+    let mut line = format!(
+        "{head}: {changes} → runs {} active, {} standby",
+        task_count(&c.active),
+        task_count(&c.standby)
+    );
+    if !c.warmup.is_empty() {
+        line.push_str(&format!(", {} warm-up", task_count(&c.warmup)));
+    }
+    line
+}
+
 /// Polls describe until the group is Stable with `members` members, all at the
-/// assignment epoch, at a group epoch above `after_epoch`.
+/// assignment epoch, at a group epoch above `after_epoch`; gives up after
+/// [`CHANGE_TIMEOUT`] plus ten heartbeat intervals plus `extra`.
 async fn wait_stable(
     observer: &Mutex<Transport>,
     timeline: &Timeline,
     members: usize,
     after_epoch: i32,
+    extra: Duration,
+    connected: bool,
 ) -> Result<(DescribedGroup, Duration), String> {
     let start = Instant::now();
-    let mut last = (String::new(), -1);
+    let mut last = (String::new(), -1, String::new());
+    let mut last_state = String::from("(not described yet)");
     loop {
         let resp = observer
             .lock()
@@ -234,19 +492,33 @@ async fn wait_stable(
             .await
             .map_err(|e| e.to_string())?;
         if let Some(g) = resp.groups.into_iter().next().filter(|g| g.error_code == 0) {
-            if (g.group_state.clone(), g.group_epoch) != last {
-                last = (g.group_state.clone(), g.group_epoch);
+            let held = if g.group_state == "NotReady" {
+                format!(
+                    " — held by {}",
+                    timeline.status_names("(no status seen yet)")
+                )
+            } else {
+                String::new()
+            };
+            let now = (g.group_state.clone(), g.group_epoch, held);
+            if now != last {
+                let held = &now.2;
                 timeline.say(
                     "group",
                     &format!(
-                        "{:<11} group epoch {:>2}, assignment epoch {:>2}, {} members",
+                        "{:<11} group epoch {:>2}, assignment epoch {:>2}, {} members{held}",
                         g.group_state,
                         g.group_epoch,
                         g.assignment_epoch,
                         g.members.len()
                     ),
                 );
+                last = now;
             }
+            if connected && g.group_state != "NotReady" {
+                show_internal_topics(timeline, &g);
+            }
+            last_state.clone_from(&g.group_state);
             let settled = g.group_state == "Stable"
                 && g.group_epoch > after_epoch
                 && g.members.len() == members
@@ -257,94 +529,268 @@ async fn wait_stable(
                 return Ok((g, start.elapsed()));
             }
         }
-        if start.elapsed() > CHANGE_TIMEOUT {
-            return Err(format!("no stable group after {CHANGE_TIMEOUT:?}"));
+        let heartbeat = timeline.seen().heartbeat_interval_ms.max(0) as u32;
+        let limit = CHANGE_TIMEOUT + Duration::from_millis(10) * heartbeat + extra;
+        if start.elapsed() > limit {
+            let why = match timeline.status_details() {
+                s if s.is_empty() => "no status reported".to_owned(),
+                s => format!("status {s}"),
+            };
+            let hint = if connected {
+                format!(
+                    "\n(the fleet needs the topic {INPUT:?} with {INPUT_PARTITIONS} partitions on the broker)"
+                )
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "no Stable group after {} s: the group is {last_state}, {why}{hint}",
+                limit.as_secs()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
-fn print_assignment(g: &DescribedGroup) {
-    let mut by_member: BTreeMap<&str, usize> = BTreeMap::new();
+/// Over `--connect`, the internal topics the broker's coordinator configured
+/// for the group (from describe), shown once.
+fn show_internal_topics(timeline: &Timeline, g: &DescribedGroup) {
+    let Some(subtopologies) = g.topology.as_ref().and_then(|t| t.subtopologies.as_ref()) else {
+        return;
+    };
+    let topics: BTreeMap<&str, i32> = subtopologies
+        .iter()
+        .flat_map(|s| {
+            s.repartition_source_topics
+                .iter()
+                .chain(&s.state_changelog_topics)
+        })
+        .map(|t| (t.name.as_str(), t.partitions))
+        .collect();
+    if topics.is_empty() || std::mem::replace(&mut timeline.seen().internal_topics_shown, true) {
+        return;
+    }
+    let list: Vec<String> = topics
+        .iter()
+        .map(|(name, n)| format!("{name} ({n} partitions)"))
+        .collect();
+    timeline.say(
+        "group",
+        &format!("internal topics (from describe): {}", list.join(", ")),
+    );
+}
+
+/// The assignment per member, as describe shows it.
+fn print_assignment(timeline: &Timeline, g: &DescribedGroup, connected: bool) {
+    let mut by_member: BTreeMap<&str, (Tasks, Tasks, Tasks)> = BTreeMap::new();
     for m in &g.members {
+        let a = &m.assignment;
         by_member.insert(
             &m.member_id,
-            m.assignment
-                .active_tasks
-                .iter()
-                .map(|t| t.partitions.len())
-                .sum(),
+            (
+                from_task_ids(&a.active_tasks),
+                from_task_ids(&a.standby_tasks),
+                from_task_ids(&a.warmup_tasks),
+            ),
         );
     }
-    let line: Vec<String> = by_member.iter().map(|(m, n)| format!("{m}={n}")).collect();
+    let (mut active, mut standby, mut warmup) = (0, 0, 0);
+    for (member, (a, s, w)) in &by_member {
+        active += task_count(a);
+        standby += task_count(s);
+        warmup += task_count(w);
+        let mut line = format!(
+            "{:>2} active {:<28} {:>2} standby {}",
+            task_count(a),
+            fmt_tasks(a),
+            task_count(s),
+            fmt_tasks(s)
+        )
+        .trim_end()
+        .to_owned();
+        if !w.is_empty() {
+            line.push_str(&format!("  {} warm-up {}", task_count(w), fmt_tasks(w)));
+        }
+        out!("           {:<10} {member:<10} {line}", "");
+    }
+    let replicas = if active > 0 && standby % active == 0 {
+        let n = standby / active;
+        format!(
+            " ({n} standby replica{} per task)",
+            if n == 1 { "" } else { "s" }
+        )
+    } else {
+        String::new()
+    };
     out!(
-        "           {:<10} active tasks per member: {}",
-        "",
-        line.join(", ")
+        "           {:<10} {active} active, {standby} standby{replicas}, {warmup} warm-up tasks",
+        ""
     );
+    if connected
+        && by_member.len() > 1
+        && standby == 0
+        && !std::mem::replace(&mut timeline.seen().standby_hint_shown, true)
+    {
+        out!(
+            "           {:<10} (no standby tasks: the broker runs without standby replicas; start it with --config group.streams.num.standby.replicas=1)",
+            ""
+        );
+    }
+}
+
+enum Cli {
+    Help,
+    InProcess,
+    Connect(String),
+}
+
+fn parse_args(args: &[String]) -> Result<Cli, String> {
+    match args {
+        [] => Ok(Cli::InProcess),
+        [flag] if flag == "-h" || flag == "--help" => Ok(Cli::Help),
+        [flag, addr] if flag == "--connect" => Ok(Cli::Connect(addr.clone())),
+        [flag] if flag == "--connect" => Err("--connect needs HOST:PORT".into()),
+        other => Err(format!("unexpected arguments {other:?}")),
+    }
+}
+
+/// Resolves `addr` (`HOST:PORT`, host names allowed) and opens the observer's
+/// connection to the first address that accepts it.
+async fn connect(addr: &str) -> Result<(SocketAddr, Connection), String> {
+    let resolved: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| format!("--connect {addr}: cannot resolve (expected HOST:PORT): {e}"))?
+        .collect();
+    let mut failures = Vec::new();
+    for a in &resolved {
+        match Connection::connect(*a, "fleet-observer").await {
+            Ok(c) => return Ok((*a, c)),
+            Err(e) => failures.push(format!("{a}: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        return Err(format!("--connect {addr}: the name resolves to no address"));
+    }
+    Err(format!(
+        "--connect {addr}: cannot connect ({}); is the broker running?",
+        failures.join("; ")
+    ))
+}
+
+/// The in-process coordinator: demo timings, the group's standby replicas
+/// set as an operator sets a group config; prints the settings in force.
+async fn start_in_process(timeline: &Timeline) -> Result<(Service, CoordinatorConfig), String> {
+    let mut config = ServiceConfig {
+        partition_count: 4,
+        ..ServiceConfig::default()
+    };
+    for (k, v) in DEMO_TIMINGS {
+        config
+            .coordinator
+            .set(k, v)
+            .map_err(|e| format!("{k}={v}: {e}"))?;
+    }
+    config.coordinator.validate().map_err(|e| e.to_string())?;
+    let metadata = ClusterMetadata::new().with_topic(topic_id_for(INPUT), INPUT, INPUT_PARTITIONS);
+    let broker = MemoryBroker::new(metadata, INPUT_PARTITIONS);
+    let hooks = Broker {
+        topics: Arc::new(ShownTopicCreator {
+            inner: broker.topics.clone(),
+            timeline: timeline.clone(),
+        }),
+        ..broker.hooks()
+    };
+    let c = config.coordinator.clone();
+    let service = Service::new(config, hooks);
+    for p in 0..4 {
+        service
+            .load(p)
+            .await
+            .map_err(|e| format!("loading partition {p}: {e}"))?;
+    }
+    let standby = [(
+        "streams.num.standby.replicas".to_owned(),
+        STANDBY_REPLICAS.to_owned(),
+    )];
+    service
+        .update_group_config(GROUP, &standby)
+        .await
+        .map_err(|e| format!("group config {standby:?}: {e}"))?;
+    out!("fleet: coordinator service in process (requests go through the Kafka codec)");
+    out!(
+        "fleet: settings in force: heartbeat interval {} ms, session timeout {} ms, initial rebalance delay {} ms, assignment interval {} ms (group.streams.*, the demo timings); streams.num.standby.replicas={STANDBY_REPLICAS} (group config)",
+        c.heartbeat_interval_ms,
+        c.session_timeout_ms,
+        c.initial_rebalance_delay_ms,
+        c.assignment_interval_ms
+    );
+    // Responses asking for this interval are what the header says: not news.
+    timeline.seen().heartbeat_interval_ms = c.heartbeat_interval_ms;
+    Ok((service, c))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let target = match args.as_slice() {
-        [] => None,
-        [flag, addr] if flag == "--connect" => match addr.parse::<SocketAddr>() {
-            Ok(a) => Some(a),
-            Err(e) => {
-                eprintln!("fleet: --connect {addr}: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        _ => {
-            eprintln!("usage: fleet [--connect HOST:PORT]");
+    let cli = match parse_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fleet: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let target = match target {
-        Some(addr) => {
-            out!("fleet: clients connect to the broker at {addr}");
-            Target::Tcp(addr)
+    let (target, observer, timeline, session_timeout) = match cli {
+        Cli::Help => {
+            out!("{USAGE}");
+            return ExitCode::SUCCESS;
         }
-        None => {
-            let mut config = ServiceConfig {
-                partition_count: 4,
-                ..ServiceConfig::default()
+        Cli::Connect(addr) => {
+            let (resolved, conn) = match connect(&addr).await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("fleet: {e}");
+                    return ExitCode::FAILURE;
+                }
             };
-            for (k, v) in DEMO_TIMINGS {
-                if let Err(e) = config.coordinator.set(k, v) {
-                    eprintln!("fleet: {k}={v}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-            let metadata =
-                ClusterMetadata::new().with_topic(topic_id_for(INPUT), INPUT, INPUT_PARTITIONS);
-            let broker = MemoryBroker::new(metadata, INPUT_PARTITIONS);
-            let service = Service::new(config, broker.hooks());
-            for p in 0..4 {
-                if let Err(e) = service.load(p).await {
-                    eprintln!("fleet: loading partition {p}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-            out!("fleet: coordinator service in process (requests go through the Kafka codec)");
-            Target::InProcess(service)
+            out!("fleet: clients connect to the broker at {addr} ({resolved})");
+            out!("fleet: settings in force are the broker's: the heartbeat interval shows in its heartbeat responses, standby replicas in the assignment; its session timeout and rebalance delays do not travel over the protocol");
+            let timeline = Timeline::new();
+            (Target::Tcp(resolved), Transport::Tcp(conn), timeline, None)
         }
+        Cli::InProcess => {
+            let timeline = Timeline::new();
+            let (service, config) = match start_in_process(&timeline).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("fleet: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let target = Target::InProcess(service);
+            let observer = match Transport::open(&target, "fleet-observer").await {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("fleet: cannot reach the coordinator: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let session = Duration::from_millis(config.session_timeout_ms.max(0) as u64);
+            (target, observer, timeline, Some(session))
+        }
+    };
+    let connected = matches!(target, Target::Tcp(_));
+    let tasks = if connected {
+        "one active task per subtopology and partition of it".to_owned()
+    } else {
+        format!(
+            "{INPUT_PARTITIONS} partitions → {} active tasks",
+            2 * INPUT_PARTITIONS
+        )
     };
     out!(
-        "fleet: group {GROUP:?}, topology: 2 subtopologies over {INPUT:?} ({INPUT_PARTITIONS} partitions) → 24 tasks; heartbeat 300 ms, session timeout 2 s\n"
+        "fleet: group {GROUP:?}, topology: 2 subtopologies over {INPUT:?} ({tasks}); changelog and repartition topics are internal topics"
     );
-    let timeline = Timeline {
-        start: Instant::now(),
-    };
-    let observer = match Transport::open(&target, "fleet-observer").await {
-        Ok(t) => Mutex::new(t),
-        Err(e) => {
-            eprintln!("fleet: cannot reach the coordinator: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let observer = Arc::new(observer);
+    let observer = Arc::new(Mutex::new(observer));
     let mut running: BTreeMap<usize, Running> = BTreeMap::new();
     let mut next_id = 1;
     let mut epoch = 0;
@@ -360,6 +806,7 @@ async fn main() -> ExitCode {
     for (label, change) in steps {
         out!("\n── {label} ──");
         timeline.say("fleet", label);
+        let mut extra = Duration::ZERO;
         match change {
             n if n > 0 => {
                 for _ in 0..n {
@@ -381,12 +828,13 @@ async fn main() -> ExitCode {
                     r.task.abort();
                     timeline.say("member-4", "killed: no more heartbeats");
                 }
+                extra = session_timeout.unwrap_or(Duration::from_millis(MAX_SESSION_TIMEOUT_MS));
             }
         }
-        match wait_stable(&observer, &timeline, running.len(), epoch).await {
+        match wait_stable(&observer, &timeline, running.len(), epoch, extra, connected).await {
             Ok((g, took)) => {
                 epoch = g.group_epoch;
-                print_assignment(&g);
+                print_assignment(&timeline, &g, connected);
                 timeline.say(
                     "fleet",
                     &format!("rebalance done in {} ms", took.as_millis()),
@@ -407,6 +855,12 @@ async fn main() -> ExitCode {
     for (label, took) in &results {
         out!("  {label:<28} {:>6} ms", took.as_millis());
     }
-    out!("  (the crash includes the 2 s session timeout that detects it)");
+    match session_timeout {
+        Some(s) => out!(
+            "  (the crash includes the {} ms session timeout that detects it)",
+            s.as_millis()
+        ),
+        None => out!("  (the crash includes the broker's session timeout that detects it)"),
+    }
     ExitCode::SUCCESS
 }

@@ -91,7 +91,9 @@ fn to_task_ids(tasks: &Tasks) -> Vec<TaskIds> {
         .collect()
 }
 
-fn from_task_ids(ids: &[TaskIds]) -> Tasks {
+/// The tasks of a wire task list (a heartbeat response's or a described
+/// member's), merged per subtopology; empty subtopologies dropped.
+pub fn from_task_ids(ids: &[TaskIds]) -> Tasks {
     let mut t = Tasks::new();
     for i in ids {
         t.entry(i.subtopology_id.clone())
