@@ -9,7 +9,7 @@
 //! real codec (every request and response is encoded and decoded as Kafka
 //! bytes), with the demo timings and the group config
 //! `streams.num.standby.replicas=1`. With `--connect`, the clients talk to a
-//! broker over TCP (e.g. `cargo run --release --example broker --
+//! broker over TCP (e.g. `cargo run --release --features kafka-protocol --example broker --
 //! --demo-timings --config group.streams.num.standby.replicas=1 input:12`);
 //! its timings and standby replicas are then the broker's.
 //!
@@ -72,7 +72,7 @@ each rebalance's latency.
   --connect HOST:PORT  talk to a broker over TCP (host names such as
                        localhost are resolved); it needs the topic input
                        with 12 partitions, e.g.
-                         cargo run --release --example broker -- --demo-timings \\
+                         cargo run --release --features kafka-protocol --example broker -- --demo-timings \\
                            --config group.streams.num.standby.replicas=1 input:12
   -h, --help           print this text";
 

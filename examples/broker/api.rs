@@ -777,13 +777,25 @@ async fn offset_commit(
     response
 }
 
+/// Offsets by topic, in answer order: `None` for a partition with none.
+type TopicOffsets = Vec<(String, Vec<(i32, Option<Committed>)>)>;
+
+/// What OffsetFetch answers for a partition without a committed offset.
+fn or_none(c: Option<Committed>) -> Committed {
+    c.unwrap_or(Committed {
+        offset: -1,
+        leader_epoch: -1,
+        metadata: String::new(),
+    })
+}
+
 /// One group's committed offsets as OffsetFetch answers them: every
 /// partition when `wanted` is `None`, else the ones asked for (-1: none).
 fn committed_for(
     cluster: &Cluster,
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
-) -> Vec<(String, Vec<(i32, Option<Committed>)>)> {
+) -> TopicOffsets {
     cluster.with_offsets(|o| {
         let offsets = o.get(group);
         match wanted {
@@ -837,11 +849,7 @@ async fn offset_fetch(node: &Node, req: OffsetFetchRequest, version: i16) -> Off
                             .with_partitions(
                                 ps.into_iter()
                                     .map(|(p, c)| {
-                                        let c = c.unwrap_or(Committed {
-                                            offset: -1,
-                                            leader_epoch: -1,
-                                            metadata: String::new(),
-                                        });
+                                        let c = or_none(c);
                                         OffsetFetchResponsePartitions::default()
                                             .with_partition_index(p)
                                             .with_committed_offset(c.offset)
@@ -882,11 +890,7 @@ async fn offset_fetch(node: &Node, req: OffsetFetchRequest, version: i16) -> Off
                 .with_partitions(
                     ps.into_iter()
                         .map(|(p, c)| {
-                            let c = c.unwrap_or(Committed {
-                                offset: -1,
-                                leader_epoch: -1,
-                                metadata: String::new(),
-                            });
+                            let c = or_none(c);
                             OffsetFetchResponsePartition::default()
                                 .with_partition_index(p)
                                 .with_committed_offset(c.offset)

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use streams_coordinator::protocol::{CoordinatorRecord, Uuid};
+use streams_coordinator::protocol::records::CurrentAssignmentTaskIds;
+use streams_coordinator::protocol::{CoordinatorRecord, RecordKey, RecordValue, Uuid};
 use streams_coordinator::service::broker::TopicCreation;
 use streams_coordinator::service::{
     AllowAll, BoxFuture, Broker, MetadataSource, RecordSink, Service, SinkError, TopicCreator,
@@ -236,7 +237,8 @@ impl TopicCreator for Cluster {
 }
 
 /// The streams coordinator's `__consumer_offsets` records, per partition,
-/// shared by every node (the stand-in for a replicated log).
+/// shared by every node (the stand-in for a replicated log). Every append is
+/// logged as the coordinator's events (INFO): what a record says happened.
 #[derive(Default)]
 pub struct CoordinatorLog {
     logs: Mutex<BTreeMap<i32, Vec<CoordinatorRecord>>>,
@@ -248,6 +250,60 @@ impl CoordinatorLog {
     }
 }
 
+fn tasks(t: &[CurrentAssignmentTaskIds]) -> usize {
+    t.iter().map(|s| s.partitions.len()).sum()
+}
+
+/// Logs what one persisted record says the coordinator did.
+fn log_event(partition: i32, record: &CoordinatorRecord) {
+    match (&record.key, &record.value) {
+        (RecordKey::GroupMetadata(k), Some(RecordValue::GroupMetadata(v))) => {
+            tracing::info!(partition, group = %k.group_id, epoch = v.epoch, "group epoch bumped")
+        }
+        (RecordKey::GroupMetadata(k), None) => {
+            tracing::info!(partition, group = %k.group_id, "group deleted")
+        }
+        (RecordKey::MemberMetadata(k), Some(RecordValue::MemberMetadata(v))) => tracing::info!(
+            partition,
+            group = %k.group_id,
+            member = %k.member_id,
+            client_id = %v.client_id,
+            process = %v.process_id,
+            "member joined or updated"
+        ),
+        (RecordKey::MemberMetadata(k), None) => {
+            tracing::info!(partition, group = %k.group_id, member = %k.member_id, "member removed")
+        }
+        (
+            RecordKey::TargetAssignmentMetadata(k),
+            Some(RecordValue::TargetAssignmentMetadata(v)),
+        ) => {
+            tracing::info!(partition, group = %k.group_id, epoch = v.assignment_epoch, "target assignment computed")
+        }
+        (RecordKey::CurrentMemberAssignment(k), Some(RecordValue::CurrentMemberAssignment(v))) => {
+            tracing::info!(
+                partition,
+                group = %k.group_id,
+                member = %k.member_id,
+                epoch = v.member_epoch,
+                active = tasks(&v.active_tasks),
+                standby = tasks(&v.standby_tasks),
+                warmup = tasks(&v.warmup_tasks),
+                revoking = tasks(&v.active_tasks_pending_revocation),
+                "member assignment"
+            )
+        }
+        (RecordKey::Topology(k), Some(RecordValue::Topology(v))) => tracing::info!(
+            partition,
+            group = %k.group_id,
+            epoch = v.epoch,
+            subtopologies = v.subtopologies.len(),
+            "topology stored"
+        ),
+        (key, _) => tracing::debug!(partition, ?key, "coordinator record"),
+    }
+}
+
 impl RecordSink for CoordinatorLog {
     fn append(
         &self,
@@ -255,6 +311,9 @@ impl RecordSink for CoordinatorLog {
         records: Vec<CoordinatorRecord>,
     ) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(async move {
+            for r in &records {
+                log_event(partition, r);
+            }
             lock(&self.logs)
                 .entry(partition)
                 .or_default()

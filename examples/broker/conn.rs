@@ -152,6 +152,19 @@ async fn connection(
     tracing::info!(node = node.id, %peer, reason = %closed, "connection closed");
 }
 
+/// Answers one request frame as a connection of `client_id` would (tests).
+#[cfg(test)]
+pub async fn answer_frame(node: &Node, frame: Vec<u8>) -> Result<Option<Bytes>, ApiError> {
+    let p = peek(&frame).ok_or_else(|| ApiError::Codec("short frame".into()))?;
+    let client = ClientContext {
+        principal: ANONYMOUS.into(),
+        client_id: p.client_id.clone(),
+        client_host: "127.0.0.1".into(),
+        api_version: p.version,
+    };
+    answer(node, &client, &p, frame).await
+}
+
 async fn answer(
     node: &Node,
     client: &ClientContext,

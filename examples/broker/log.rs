@@ -184,21 +184,22 @@ impl PartitionLog {
     }
 }
 
+/// A v2 batch header with `records` records and no record bodies (the log
+/// never looks past the header), for tests.
+#[cfg(test)]
+pub fn batch(records: i32, timestamp: i64) -> Vec<u8> {
+    let mut b = vec![0u8; BATCH_HEADER];
+    b[8..12].copy_from_slice(&((BATCH_HEADER - 12) as i32).to_be_bytes());
+    b[16] = 2;
+    b[23..27].copy_from_slice(&(records - 1).to_be_bytes());
+    b[27..35].copy_from_slice(&timestamp.to_be_bytes());
+    b[35..43].copy_from_slice(&timestamp.to_be_bytes());
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A v2 batch header with `records` records and no record bodies (the log
-    /// never looks past the header).
-    fn batch(records: i32, timestamp: i64) -> Vec<u8> {
-        let mut b = vec![0u8; BATCH_HEADER];
-        b[8..12].copy_from_slice(&((BATCH_HEADER - 12) as i32).to_be_bytes());
-        b[16] = 2;
-        b[23..27].copy_from_slice(&(records - 1).to_be_bytes());
-        b[27..35].copy_from_slice(&timestamp.to_be_bytes());
-        b[35..43].copy_from_slice(&timestamp.to_be_bytes());
-        b
-    }
 
     #[test]
     fn offsets_are_assigned_and_written_into_the_batches() {

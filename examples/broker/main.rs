@@ -18,6 +18,8 @@ mod api;
 mod cluster;
 mod conn;
 mod log;
+#[cfg(test)]
+mod tests_api;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -57,7 +59,7 @@ struct Args {
 }
 
 enum Parsed {
-    Run(Args),
+    Run(Box<Args>),
     Help,
 }
 
@@ -118,7 +120,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Parsed, String> {
             a.port, a.nodes
         ));
     }
-    Ok(Parsed::Run(a))
+    Ok(Parsed::Run(Box::new(a)))
 }
 
 #[tokio::main]
@@ -235,7 +237,7 @@ mod tests {
 
     #[test]
     fn the_command_line_is_parsed() {
-        let Ok(Parsed::Run(a)) = args("--port 0 --nodes 3 --partitions 6 --config group.streams.session.timeout.ms=6000 input:4 output:2") else {
+        let Ok(Parsed::Run(a)) = args("--port 0 --nodes 3 --partitions 6 --config group.streams.num.standby.replicas=1 input:4 output:2") else {
             panic!("valid arguments refused");
         };
         assert_eq!((a.port, a.nodes, a.config.partition_count), (0, 3, 6));
