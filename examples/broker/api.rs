@@ -435,11 +435,7 @@ fn resolve_topic(
 
 /// Checks that `partition` of `topic` exists and this node leads it.
 fn check_leader(node: &Node, topic: &str, partition: i32) -> Result<(), i16> {
-    let exists = node.cluster.with_topics(|t| {
-        t.get(topic)
-            .is_some_and(|t| (0..t.partitions.len() as i32).contains(&partition))
-    });
-    if !exists {
+    if node.cluster.with_log(topic, partition, |_| ()).is_none() {
         Err(UNKNOWN_TOPIC_OR_PARTITION)
     } else if node.cluster.leader(topic, partition) != node.id {
         Err(NOT_LEADER_OR_FOLLOWER)
@@ -471,13 +467,11 @@ fn produce(node: &Node, req: ProduceRequest, version: i16) -> ProduceResponse {
                     return r.with_error_code(code);
                 }
                 let records = p.records.unwrap_or_default();
-                let outcome = cluster.with_topics(|topics| {
-                    let log = topics
-                        .get_mut(name)
-                        .and_then(|t| t.partitions.get_mut(p.index as usize))
-                        .ok_or((UNKNOWN_TOPIC_OR_PARTITION, String::new()))?;
-                    log.append(&records).map(|base| (base, log.log_start()))
-                });
+                let outcome = cluster
+                    .with_log(name, p.index, |log| {
+                        log.append(&records).map(|base| (base, log.log_start()))
+                    })
+                    .unwrap_or(Err((UNKNOWN_TOPIC_OR_PARTITION, String::new())));
                 match outcome {
                     Ok((base, start)) => {
                         appended = true;
@@ -539,29 +533,36 @@ fn fetch_once(node: &Node, req: &FetchRequest, version: i16) -> (FetchResponse, 
                 let partition_max = usize::try_from(p.partition_max_bytes)
                     .unwrap_or(0)
                     .min(room);
-                cluster.with_topics(|topics| {
-                    let log = &topics[&name].partitions[p.partition as usize];
-                    let r = r
-                        .with_high_watermark(log.high_watermark())
-                        .with_last_stable_offset(log.high_watermark())
-                        .with_log_start_offset(log.log_start());
+                let read = cluster.with_log(&name, p.partition, |log| {
                     // Past the response's byte budget the partition is left
                     // empty this time (Kafka returns at least one batch only
                     // for the first non-empty partition).
-                    if room == 0 && total > 0 {
-                        return r.with_records(Some(Bytes::new()));
+                    let read = if room == 0 && total > 0 {
+                        Ok(Bytes::new())
+                    } else {
+                        log.read(p.fetch_offset, partition_max.max(1))
+                            .map(|r| r.records)
+                    };
+                    (log.high_watermark(), log.log_start(), read)
+                });
+                let Some((high_watermark, log_start, read)) = read else {
+                    errors = true;
+                    return r.with_error_code(UNKNOWN_TOPIC_OR_PARTITION);
+                };
+                let r = r
+                    .with_high_watermark(high_watermark)
+                    .with_last_stable_offset(high_watermark)
+                    .with_log_start_offset(log_start);
+                match read {
+                    Ok(records) => {
+                        total += records.len();
+                        r.with_records(Some(records))
                     }
-                    match log.read(p.fetch_offset, partition_max.max(1)) {
-                        Ok(read) => {
-                            total += read.records.len();
-                            r.with_records(Some(read.records))
-                        }
-                        Err(code) => {
-                            errors = true;
-                            r.with_error_code(code)
-                        }
+                    Err(code) => {
+                        errors = true;
+                        r.with_error_code(code)
                     }
-                })
+                }
             })
             .collect();
         responses.push(
@@ -621,22 +622,21 @@ fn list_offsets(node: &Node, req: ListOffsetsRequest) -> ListOffsetsResponse {
                     if p.current_leader_epoch > 0 {
                         return r.with_error_code(UNKNOWN_LEADER_EPOCH);
                     }
-                    cluster.with_topics(|topics| {
-                        let log = &topics[&name].partitions[p.partition_index as usize];
-                        let found = match p.timestamp {
+                    let found =
+                        cluster.with_log(&name, p.partition_index, |log| match p.timestamp {
                             -1 => Some((log.high_watermark(), -1)),
                             -3 => log.max_timestamp(),
                             ts if ts < 0 => Some((log.log_start(), -1)),
                             ts => log.offset_for_timestamp(ts),
-                        };
-                        match found {
-                            Some((offset, ts)) => r
-                                .with_offset(offset)
-                                .with_timestamp(ts)
-                                .with_leader_epoch(0),
-                            None => r,
-                        }
-                    })
+                        });
+                    match found {
+                        None => r.with_error_code(UNKNOWN_TOPIC_OR_PARTITION),
+                        Some(Some((offset, ts))) => r
+                            .with_offset(offset)
+                            .with_timestamp(ts)
+                            .with_leader_epoch(0),
+                        Some(None) => r,
+                    }
                 })
                 .collect();
             ListOffsetsTopicResponse::default()
@@ -677,10 +677,13 @@ fn offset_for_leader_epoch(
                     if p.leader_epoch > 0 {
                         return r;
                     }
-                    let end = node.cluster.with_topics(|topics| {
-                        topics[&name].partitions[p.partition as usize].high_watermark()
-                    });
-                    r.with_leader_epoch(0).with_end_offset(end)
+                    match node
+                        .cluster
+                        .with_log(&name, p.partition, |log| log.high_watermark())
+                    {
+                        Some(end) => r.with_leader_epoch(0).with_end_offset(end),
+                        None => r.with_error_code(UNKNOWN_TOPIC_OR_PARTITION),
+                    }
                 })
                 .collect();
             OffsetForLeaderTopicResult::default()
@@ -707,12 +710,9 @@ fn delete_records(node: &Node, req: DeleteRecordsRequest) -> DeleteRecordsRespon
                     if let Err(code) = check_leader(node, &name, p.partition_index) {
                         return r.with_error_code(code);
                     }
-                    let outcome = node.cluster.with_topics(|topics| {
-                        topics
-                            .get_mut(&name)
-                            .and_then(|t| t.partitions.get_mut(p.partition_index as usize))
-                            .map(|log| log.delete_before(p.offset))
-                    });
+                    let outcome = node
+                        .cluster
+                        .with_log(&name, p.partition_index, |log| log.delete_before(p.offset));
                     match outcome {
                         Some(Ok(low)) => r.with_low_watermark(low),
                         Some(Err(code)) => r.with_error_code(code),
@@ -748,11 +748,7 @@ async fn offset_commit(
                 .as_ref()
                 .map(|m| m.to_string())
                 .unwrap_or_default();
-            let exists = cluster.with_topics(|topics| {
-                topics
-                    .get(&name)
-                    .is_some_and(|t| (0..t.partitions.len() as i32).contains(&p.partition_index))
-            });
+            let exists = cluster.with_log(&name, p.partition_index, |_| ()).is_some();
             rp.error_code = if !exists {
                 UNKNOWN_TOPIC_OR_PARTITION
             } else if metadata.len() > MAX_OFFSET_METADATA {

@@ -146,6 +146,21 @@ impl Cluster {
         f(&mut lock(&self.topics))
     }
 
+    /// Runs `f` on one partition's log; `None` if there is no such partition.
+    pub fn with_log<T>(
+        &self,
+        topic: &str,
+        partition: i32,
+        f: impl FnOnce(&mut PartitionLog) -> T,
+    ) -> Option<T> {
+        let mut topics = lock(&self.topics);
+        let log = topics
+            .get_mut(topic)?
+            .partitions
+            .get_mut(usize::try_from(partition).ok()?)?;
+        Some(f(log))
+    }
+
     /// Runs `f` on the committed offsets of every group.
     pub fn with_offsets<T>(&self, f: impl FnOnce(&mut BTreeMap<String, GroupOffsets>) -> T) -> T {
         f(&mut lock(&self.offsets))
