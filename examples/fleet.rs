@@ -9,9 +9,12 @@
 //! real codec (every request and response is encoded and decoded as Kafka
 //! bytes), with the demo timings and the group config
 //! `streams.num.standby.replicas=1`. With `--connect`, the clients talk to a
-//! broker over TCP (e.g. `cargo run --release --features kafka-protocol --example broker --
-//! --demo-timings --config group.streams.num.standby.replicas=1 input:12`);
-//! its timings and standby replicas are then the broker's.
+//! broker over TCP (e.g. `cargo run --release --features kafka-protocol
+//! --example broker -- --demo-timings --config
+//! group.streams.num.standby.replicas=1 input:12`); its timings and standby
+//! replicas are then the broker's. The fleet asks that broker for the group's
+//! coordinator (FindCoordinator) and follows it when it moves
+//! (NOT_COORDINATOR), so it also runs against `--nodes N` with SIGUSR1 moves.
 //!
 //! Script: 3 clients join; 2 more scale out; one leaves (scale in); one is
 //! killed (no more heartbeats: its session times out); one more joins. The
@@ -28,6 +31,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
@@ -37,8 +42,9 @@ use streams_coordinator::protocol::frame::{
     decode_response_frame, encode_request_frame, RequestHeader,
 };
 use streams_coordinator::protocol::heartbeat::Status;
+use streams_coordinator::protocol::wire;
 use streams_coordinator::protocol::{
-    Message, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
+    ErrorCode, Message, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
 use streams_coordinator::service::broker::{
@@ -70,9 +76,12 @@ each rebalance's latency.
   (no option)          run the coordinator service in this process (demo
                        timings, one standby replica per task)
   --connect HOST:PORT  talk to a broker over TCP (host names such as
-                       localhost are resolved); it needs the topic input
-                       with 12 partitions, e.g.
-                         cargo run --release --features kafka-protocol --example broker -- --demo-timings \\
+                       localhost are resolved) and to the group's coordinator
+                       it names (FindCoordinator), following it when it
+                       moves; the broker needs the topic input with 12
+                       partitions, e.g.
+                         cargo run --release --features kafka-protocol \\
+                           --example broker -- --demo-timings \\
                            --config group.streams.num.standby.replicas=1 input:12
   -h, --help           print this text";
 
@@ -90,10 +99,20 @@ const CHANGE_TIMEOUT: Duration = Duration::from_secs(15);
 /// takes to detect over `--connect`.
 const MAX_SESSION_TIMEOUT_MS: u64 = 60_000;
 
-/// How requests reach the coordinator: in process through the codec, or TCP.
+/// How requests reach the coordinator: in process through the codec, or TCP
+/// to the node the broker names as the group's coordinator.
 enum Transport {
-    InProcess { service: Service, correlation: i32 },
-    Tcp(Connection),
+    InProcess {
+        service: Service,
+        correlation: i32,
+    },
+    Tcp {
+        conn: Connection,
+        /// The node this connection goes to.
+        at: SocketAddr,
+        client_id: String,
+        cluster: Cluster,
+    },
 }
 
 impl Transport {
@@ -103,8 +122,45 @@ impl Transport {
                 service: service.clone(),
                 correlation: 0,
             },
-            Target::Tcp(addr) => Transport::Tcp(Connection::connect(*addr, client_id).await?),
+            Target::Tcp(cluster) => {
+                let at = cluster.coordinator();
+                Transport::Tcp {
+                    conn: Connection::connect(at, client_id).await?,
+                    at,
+                    client_id: client_id.to_owned(),
+                    cluster: cluster.clone(),
+                }
+            }
         })
+    }
+
+    /// After NOT_COORDINATOR (the group's coordinator moved to another node):
+    /// asks the broker where it is now and reconnects there. Prints the move
+    /// once for the whole fleet.
+    async fn follow_coordinator(&mut self, timeline: &Timeline) -> Result<(), String> {
+        let Transport::Tcp {
+            conn,
+            at,
+            client_id,
+            cluster,
+        } = self
+        else {
+            return Ok(());
+        };
+        let now = find_coordinator(cluster.bootstrap, GROUP).await?;
+        if cluster.moved_to(now) {
+            timeline.say(
+                "broker",
+                &format!("the group's coordinator is now {now} (FindCoordinator)"),
+            );
+        }
+        if now != *at {
+            *conn = Connection::connect(now, client_id)
+                .await
+                .map_err(|e| format!("{now}: {e}"))?;
+            *at = now;
+        }
+        Ok(())
     }
 
     async fn in_process<M: Message, R: Message>(
@@ -135,7 +191,7 @@ impl Transport {
                 service,
                 correlation,
             } => Self::in_process(service, correlation, req).await,
-            Transport::Tcp(c) => c.heartbeat(VERSION, req).await,
+            Transport::Tcp { conn, .. } => conn.heartbeat(VERSION, req).await,
         }
     }
 
@@ -149,7 +205,7 @@ impl Transport {
                 service,
                 correlation,
             } => Self::in_process(service, correlation, &req).await,
-            Transport::Tcp(c) => c.describe(VERSION, &req).await,
+            Transport::Tcp { conn, .. } => conn.describe(VERSION, &req).await,
         }
     }
 }
@@ -157,7 +213,73 @@ impl Transport {
 #[derive(Clone)]
 enum Target {
     InProcess(Service),
-    Tcp(SocketAddr),
+    Tcp(Cluster),
+}
+
+/// A broker cluster over TCP: the address given on the command line, and
+/// the group's coordinator as last found.
+#[derive(Clone)]
+struct Cluster {
+    bootstrap: SocketAddr,
+    coordinator: Arc<StdMutex<SocketAddr>>,
+}
+
+impl Cluster {
+    fn coordinator(&self) -> SocketAddr {
+        *self.coordinator.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records `now` as the coordinator; true if that is a change.
+    fn moved_to(&self, now: SocketAddr) -> bool {
+        let mut c = self.coordinator.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::replace(&mut *c, now) != now
+    }
+}
+
+/// FindCoordinator (API key 10) v0 for `group`, asked of `node`: the address
+/// of the group's coordinator node.
+async fn find_coordinator(node: SocketAddr, group: &str) -> Result<SocketAddr, String> {
+    const FIND_COORDINATOR: i16 = 10;
+    let fail = |e: &dyn std::fmt::Display| format!("FindCoordinator to {node}: {e}");
+    let mut body = Vec::new();
+    RequestHeader {
+        request_api_key: FIND_COORDINATOR,
+        request_api_version: 0,
+        correlation_id: 1,
+        client_id: Some("fleet".into()),
+    }
+    .write(1, &mut body);
+    wire::put_legacy_nullable_string(&mut body, Some(group));
+    let size = i32::try_from(body.len()).map_err(|e| fail(&e))?;
+    let mut frame = size.to_be_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    let mut stream = TcpStream::connect(node).await.map_err(|e| fail(&e))?;
+    stream.write_all(&frame).await.map_err(|e| fail(&e))?;
+    let reply = net::read_frame(&mut stream)
+        .await
+        .map_err(|e| fail(&e))?
+        .ok_or_else(|| fail(&"the broker closed the connection"))?;
+    let mut r = wire::Reader::new(&reply);
+    let parse = |r: &mut wire::Reader| -> Result<(i32, i16, String, i32), wire::DecodeError> {
+        let correlation = r.i32()?;
+        let error = r.i16()?;
+        let _node_id = r.i32()?;
+        Ok((correlation, error, r.legacy_string()?, r.i32()?))
+    };
+    let (correlation, error, host, port) = parse(&mut r).map_err(|e| fail(&e))?;
+    if correlation != 1 {
+        return Err(fail(&format!("correlation id {correlation}, expected 1")));
+    }
+    if error != 0 {
+        return Err(fail(&ErrorCode(error).name()));
+    }
+    let port = u16::try_from(port).map_err(|e| fail(&e))?;
+    let mut found = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| fail(&format!("cannot resolve {host}:{port}: {e}")))?;
+    found
+        .next()
+        .ok_or_else(|| fail(&format!("{host}:{port} resolves to no address")))
 }
 
 /// What the fleet has seen of the group so far (shared by its clients).
@@ -360,6 +482,11 @@ fn spawn_client(i: usize, target: Target, timeline: Timeline) -> Running {
                     return timeline.say(&name, &format!("stopped on {}", code.name()))
                 }
                 Reaction::Left => return timeline.say(&name, "left the group"),
+                Reaction::Retry(ErrorCode::NOT_COORDINATOR) => {
+                    if let Err(e) = transport.follow_coordinator(&timeline).await {
+                        timeline.say(&name, &format!("cannot follow the coordinator: {e}"));
+                    }
+                }
                 Reaction::Retry(_) | Reaction::EpochChanged | Reaction::Nothing => {}
             }
         }
@@ -485,13 +612,19 @@ async fn wait_stable(
     let mut last = (String::new(), -1, String::new());
     let mut last_state = String::from("(not described yet)");
     loop {
-        let resp = observer
-            .lock()
-            .await
-            .describe(GROUP)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(g) = resp.groups.into_iter().next().filter(|g| g.error_code == 0) {
+        let mut observer = observer.lock().await;
+        let resp = observer.describe(GROUP).await.map_err(|e| e.to_string())?;
+        let group = resp.groups.into_iter().next();
+        if let Some(code) = group.as_ref().map(|g| ErrorCode(g.error_code)) {
+            if code != ErrorCode::NONE {
+                last_state = format!("not described ({})", code.name());
+            }
+            if code == ErrorCode::NOT_COORDINATOR {
+                observer.follow_coordinator(timeline).await?;
+            }
+        }
+        drop(observer);
+        if let Some(g) = group.filter(|g| g.error_code == 0) {
             let held = if g.group_state == "NotReady" {
                 format!(
                     " — held by {}",
@@ -654,17 +787,17 @@ fn parse_args(args: &[String]) -> Result<Cli, String> {
     }
 }
 
-/// Resolves `addr` (`HOST:PORT`, host names allowed) and opens the observer's
-/// connection to the first address that accepts it.
-async fn connect(addr: &str) -> Result<(SocketAddr, Connection), String> {
+/// Resolves `addr` (`HOST:PORT`, host names allowed) to the first of its
+/// addresses that accepts a connection.
+async fn connect(addr: &str) -> Result<SocketAddr, String> {
     let resolved: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await
         .map_err(|e| format!("--connect {addr}: cannot resolve (expected HOST:PORT): {e}"))?
         .collect();
     let mut failures = Vec::new();
     for a in &resolved {
-        match Connection::connect(*a, "fleet-observer").await {
-            Ok(c) => return Ok((*a, c)),
+        match TcpStream::connect(*a).await {
+            Ok(_) => return Ok(*a),
             Err(e) => failures.push(format!("{a}: {e}")),
         }
     }
@@ -745,17 +878,36 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Cli::Connect(addr) => {
-            let (resolved, conn) = match connect(&addr).await {
-                Ok(c) => c,
+            let bootstrap = match connect(&addr).await {
+                Ok(a) => a,
                 Err(e) => {
                     eprintln!("fleet: {e}");
                     return ExitCode::FAILURE;
                 }
             };
-            out!("fleet: clients connect to the broker at {addr} ({resolved})");
+            let coordinator = match find_coordinator(bootstrap, GROUP).await {
+                Ok(c) => {
+                    out!("fleet: broker {addr} ({bootstrap}); the group's coordinator is {c} (FindCoordinator)");
+                    c
+                }
+                Err(e) => {
+                    out!("fleet: broker {addr} ({bootstrap}); no coordinator found ({e}): the clients talk to {bootstrap}");
+                    bootstrap
+                }
+            };
             out!("fleet: settings in force are the broker's: the heartbeat interval shows in its heartbeat responses, standby replicas in the assignment; its session timeout and rebalance delays do not travel over the protocol");
-            let timeline = Timeline::new();
-            (Target::Tcp(resolved), Transport::Tcp(conn), timeline, None)
+            let target = Target::Tcp(Cluster {
+                bootstrap,
+                coordinator: Arc::new(StdMutex::new(coordinator)),
+            });
+            let observer = match Transport::open(&target, "fleet-observer").await {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("fleet: cannot reach the coordinator at {coordinator}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            (target, observer, Timeline::new(), None)
         }
         Cli::InProcess => {
             let timeline = Timeline::new();
