@@ -97,7 +97,9 @@ fn a_fresh_assignment_allocates_only_its_output() {
 fn allocations_do_not_grow_with_tasks_or_members() {
     let c = standbys(1);
     let mut counts = Vec::new();
-    for (m, pp, subs, parts) in [(60, 3, 6, 10), (600, 3, 60, 10), (600, 3, 60, 100)] {
+    // More than 32 processes each, so every size takes the same process
+    // queue (a few processes are scanned without one).
+    for (m, pp, subs, parts) in [(120, 3, 6, 10), (600, 3, 60, 10), (600, 3, 60, 100)] {
         let (space, members) = fixture(m, pp, subs, parts);
         // Feed a first assignment back, with offsets for every stateful task
         // a member holds, and add one member: a sticky rebalance with
@@ -115,8 +117,9 @@ fn allocations_do_not_grow_with_tasks_or_members() {
         again.push(Member::new("member-99999", "process-99999"));
         counts.push(steady_allocations(&space, &again, &c));
     }
-    // Output (3), the candidate table (2), the member heaps and the process
-    // heap of mixed-size processes: a fixed number, whatever the size.
-    assert!(counts.iter().all(|&n| n <= 10), "{counts:?}");
+    // Output (3), the candidate entries and their sorted copy, and the
+    // process heap of mixed-size processes: a fixed number, whatever the
+    // size. (The member heap keys come from the thread's pool.)
+    assert!(counts.iter().all(|&n| n <= 7), "{counts:?}");
     assert!(counts.windows(2).all(|w| w[0] == w[1]), "{counts:?}");
 }

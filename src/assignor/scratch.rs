@@ -6,7 +6,8 @@
 //! back when it ends. Only capacity is reused: every vector handed out is
 //! cleared and filled, so no value crosses from one call to the next and the
 //! assignors stay stateless. The pool keeps at most [`MAX_POOLED`] vectors of
-//! at most [`MAX_POOLED_LEN`] elements each (≤ 8 MiB per thread); larger
+//! at most [`MAX_POOLED_LEN`] elements each (≤ 8 MiB per thread), and
+//! [`MAX_POOLED_WIDE`] `u64` vectors of that length at most (≤ 2 MiB); larger
 //! ones are freed.
 
 use std::cell::Cell;
@@ -18,12 +19,17 @@ const MAX_POOLED_LEN: usize = 1 << 16;
 
 thread_local! {
     static POOL: Cell<Vec<Vec<u32>>> = const { Cell::new(Vec::new()) };
+    static WIDE_POOL: Cell<Vec<Vec<u64>>> = const { Cell::new(Vec::new()) };
 }
+
+/// Most `u64` vectors kept per thread (the member heap keys).
+const MAX_POOLED_WIDE: usize = 4;
 
 /// The calling thread's pool, taken for the length of one call; it goes back
 /// to the thread when dropped (also on an early error return).
 pub(crate) struct Scratch {
     free: Vec<Vec<u32>>,
+    wide: Vec<Vec<u64>>,
 }
 
 impl Scratch {
@@ -32,6 +38,25 @@ impl Scratch {
     pub(crate) fn take() -> Self {
         Scratch {
             free: POOL.with(Cell::take),
+            wide: WIDE_POOL.with(Cell::take),
+        }
+    }
+
+    /// A `u64` vector of `n` elements, all `fill`.
+    #[inline]
+    pub(crate) fn filled_wide(&mut self, n: usize, fill: u64) -> Vec<u64> {
+        let mut v = self.wide.pop().unwrap_or_default();
+        v.clear();
+        v.resize(n, fill);
+        v
+    }
+
+    /// Returns a `u64` vector to the pool (same bounds as [`Scratch::give`]).
+    #[inline]
+    pub(crate) fn give_wide(&mut self, v: Vec<u64>) {
+        if v.capacity() != 0 && v.capacity() <= MAX_POOLED_LEN && self.wide.len() < MAX_POOLED_WIDE
+        {
+            self.wide.push(v);
         }
     }
 
@@ -70,6 +95,8 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let free = std::mem::take(&mut self.free);
         POOL.with(|p| p.set(free));
+        let wide = std::mem::take(&mut self.wide);
+        WIDE_POOL.with(|p| p.set(wide));
     }
 }
 

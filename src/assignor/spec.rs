@@ -45,6 +45,12 @@ pub trait ClientTags {
 pub trait Partitions {
     /// Calls `f` with the partitions, in one or more slices.
     fn with_slices(&self, f: &mut dyn FnMut(&[i32]));
+
+    /// The partitions as one slice, when they are stored contiguously (then
+    /// a visit passes it on without going through [`Partitions::with_slices`]).
+    fn as_slice(&self) -> Option<&[i32]> {
+        None
+    }
 }
 
 /// A collection of `(partition, offset)` pairs, the value side of an
@@ -78,15 +84,30 @@ impl Partitions for [i32] {
     fn with_slices(&self, f: &mut dyn FnMut(&[i32])) {
         f(self)
     }
+    fn as_slice(&self) -> Option<&[i32]> {
+        Some(self)
+    }
 }
 impl Partitions for Vec<i32> {
     fn with_slices(&self, f: &mut dyn FnMut(&[i32])) {
         f(self)
     }
+    fn as_slice(&self) -> Option<&[i32]> {
+        Some(self)
+    }
 }
 impl Partitions for BTreeSet<i32> {
     fn with_slices(&self, f: &mut dyn FnMut(&[i32])) {
-        chunked(self.iter().copied(), f)
+        // One partition (common) without a tree iterator or a buffer.
+        match self.len() {
+            0 => {}
+            1 => {
+                if let Some(&p) = self.first() {
+                    f(&[p])
+                }
+            }
+            _ => chunked(self.iter().copied(), f),
+        }
     }
 }
 impl<H: BuildHasher> Partitions for HashSet<i32, H> {
@@ -107,7 +128,17 @@ impl PartitionOffsets for Vec<(i32, i64)> {
 }
 impl PartitionOffsets for BTreeMap<i32, i64> {
     fn with_slices(&self, f: &mut dyn FnMut(&[PartitionOffset])) {
-        chunked(self.iter().map(|(&p, &o)| (p, o)), f)
+        // One reported task per subtopology (common) without a tree
+        // iterator or a buffer.
+        match self.len() {
+            0 => {}
+            1 => {
+                if let Some((&p, &o)) = self.first_key_value() {
+                    f(&[(p, o)])
+                }
+            }
+            _ => chunked(self.iter().map(|(&p, &o)| (p, o)), f),
+        }
     }
 }
 impl<H: BuildHasher> PartitionOffsets for HashMap<i32, i64, H> {
@@ -140,8 +171,17 @@ fn visit_tasks<'x, K: AsRef<str> + 'x, V: Partitions + ?Sized + 'x>(
     f: &mut dyn FnMut(&str, &[i32]),
 ) {
     for (k, v) in pairs {
-        let k = k.as_ref();
-        v.with_slices(&mut |ps| f(k, ps));
+        visit_one(k.as_ref(), v, f);
+    }
+}
+
+/// Visits one `(key, partitions)` pair: contiguous partitions go to `f`
+/// directly, others through [`Partitions::with_slices`].
+#[inline(always)]
+fn visit_one<V: Partitions + ?Sized>(k: &str, v: &V, f: &mut dyn FnMut(&str, &[i32])) {
+    match v.as_slice() {
+        Some(ps) => f(k, ps),
+        None => v.with_slices(&mut |ps| f(k, ps)),
     }
 }
 
@@ -165,8 +205,7 @@ impl<K: AsRef<str> + Ord, V: Partitions> TaskSource for BTreeMap<K, V> {
             // without setting up a tree iterator.
             1 => {
                 if let Some((k, v)) = self.first_key_value() {
-                    let k = k.as_ref();
-                    v.with_slices(&mut |ps| f(k, ps));
+                    visit_one(k.as_ref(), v, f);
                 }
             }
             _ => visit_tasks(self.iter(), f),

@@ -17,6 +17,15 @@ use super::{AssignorError, GroupSpec, TaskAssignor, TaskSpace};
 
 const NONE: u32 = u32::MAX;
 
+/// `heap_valid[p]`: the member order of process `p` must be rebuilt (a
+/// direct placement changed a count).
+const MEMBERS_STALE: u32 = 0;
+/// `heap_valid[p]`: its members are chosen through the heap in `heap_keys`.
+const MEMBERS_BY_HEAP: u32 = 1;
+/// `heap_valid[p]`: its members are chosen by a cursor (counts differ by at
+/// most one).
+const MEMBERS_BY_CURSOR: u32 = 2;
+
 /// Trunk's sticky task assignor.
 ///
 /// * [`StickyAssignor::new`] (`"sticky"`): trunk's behaviour exactly; client
@@ -124,7 +133,8 @@ struct State<'a> {
     proc_mem_start: Vec<u32>,
     proc_mem: Vec<u32>,
     heap_keys: Vec<u64>,
-    heap_valid: Vec<bool>,
+    /// Per process: how its least-loaded member is chosen (`MEMBERS_*`).
+    heap_valid: Vec<u32>,
     // tasks
     owner: Vec<u32>,
     width: usize,
@@ -219,14 +229,10 @@ impl Collect<'_, '_> {
 
     /// The candidate entry of the current member for task `t`, created with
     /// `member_bits` when absent.
-    #[inline]
+    #[inline(always)]
     fn entry(&mut self, t: usize, member_bits: u32) -> &mut Cand {
         if self.seen.is_empty() {
-            self.seen = self.scratch.filled(self.t_total, 0);
-            self.pos = self.scratch.filled(self.t_total, 0);
-            // About one candidate per task when members report standbys or
-            // offsets: sized once instead of doubling up to it.
-            self.cands.reserve(self.t_total);
+            self.first_entry();
         }
         if self.seen[t] != self.stamp {
             self.seen[t] = self.stamp;
@@ -239,6 +245,17 @@ impl Collect<'_, '_> {
         }
         let at = self.pos[t] as usize;
         &mut self.cands[at]
+    }
+
+    /// Allocates the candidate bookkeeping, on the first standby or offset.
+    #[cold]
+    #[inline(never)]
+    fn first_entry(&mut self) {
+        self.seen = self.scratch.filled(self.t_total, 0);
+        self.pos = self.scratch.filled(self.t_total, 0);
+        // About one candidate per task when members report standbys or
+        // offsets: sized once instead of doubling up to it.
+        self.cands.reserve(self.t_total);
     }
 
     #[inline]
@@ -300,15 +317,24 @@ impl<'a> State<'a> {
             member_proc.push(np as u32 - 1);
         }
         if member_proc.len() < m {
-            let mut pids: Vec<&str> = Vec::with_capacity(m);
+            let mut pids: Vec<&str> = Vec::new();
             member_proc.clear();
-            let mut pindex = StrIndex::with_capacity(m.min(1 << 16));
+            // Sized for a few processes and grown on demand: groups have
+            // far fewer processes than members when it matters.
+            let mut pindex = StrIndex::with_capacity(m.min(32));
+            let mut last: (&str, u32) = ("", NONE);
             for &i in &order {
                 let pid = group.members[i as usize].process_id;
+                // Neighbouring members (in id order) often share a process.
+                if last.1 != NONE && same(last.0, pid) {
+                    member_proc.push(last.1);
+                    continue;
+                }
                 let (p, new) = pindex.get_or_insert(pid, |k| pids[k as usize]);
                 if new {
                     pids.push(pid);
                 }
+                last = (pid, p);
                 member_proc.push(p);
             }
             if !pids.windows(2).all(|w| str_less(w[0], w[1])) {
@@ -451,9 +477,13 @@ impl<'a> State<'a> {
             proc_cap,
             proc_mem_start,
             proc_mem,
-            heap_keys: if multi_member { vec![0; m] } else { Vec::new() },
+            heap_keys: if multi_member {
+                scratch.filled_wide(m, 0)
+            } else {
+                Vec::new()
+            },
             heap_valid: if multi_member {
-                vec![false; np]
+                scratch.filled(np, MEMBERS_STALE)
             } else {
                 Vec::new()
             },
@@ -501,7 +531,7 @@ impl<'a> State<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn candidates(&self, t: u32) -> &[u32] {
         if self.cand_start.is_empty() {
             return &[];
@@ -511,7 +541,7 @@ impl<'a> State<'a> {
     }
 
     /// Whether process `p` already holds task `t` (active or standby).
-    #[inline]
+    #[inline(always)]
     fn holds(&self, t: u32, p: u32) -> bool {
         let o = self.owner[t as usize];
         if o != NONE && self.member_proc[o as usize] == p {
@@ -566,10 +596,37 @@ impl<'a> State<'a> {
 
     /// Spec 05 §4.2 `pickPrevMember`: the first eligible candidate, replaced
     /// only by one strictly less loaded at both the process and member level.
+    ///
+    /// No candidate (most tasks of a fresh group) and one candidate are
+    /// decided inline; longer lists go to [`State::pick_prev_among`].
+    #[inline(always)]
     fn pick_prev(&self, t: u32, standby: bool, with_tags: bool) -> Option<u32> {
+        let cands = self.candidates(t);
+        match cands {
+            [] => None,
+            &[m] => {
+                let eligible = !standby || {
+                    let p = self.member_proc[m as usize];
+                    !self.holds(t, p) && (!with_tags || self.tags_ok(t, p))
+                };
+                eligible.then_some(m)
+            }
+            _ => self.pick_prev_among(cands, t, standby, with_tags),
+        }
+    }
+
+    /// [`State::pick_prev`] over two or more candidates.
+    #[inline(never)]
+    fn pick_prev_among(
+        &self,
+        cands: &[u32],
+        t: u32,
+        standby: bool,
+        with_tags: bool,
+    ) -> Option<u32> {
         let mut best = NONE;
         let (mut bc, mut bcap, mut bm) = (0u32, 1u32, 0u32);
-        for &m in self.candidates(t) {
+        for &m in cands {
             let p = self.member_proc[m as usize];
             if standby && (self.holds(t, p) || (with_tags && !self.tags_ok(t, p))) {
                 continue;
@@ -602,7 +659,7 @@ impl<'a> State<'a> {
         self.member_count[m as usize] += 1;
         self.proc_count[p] += 1;
         if direct && !self.heap_valid.is_empty() {
-            self.heap_valid[p] = false;
+            self.heap_valid[p] = MEMBERS_STALE;
         }
         let c = self.member_count[m as usize];
         // The active quota only steers the sticky active phases (A1, A2),
@@ -628,18 +685,67 @@ impl<'a> State<'a> {
             self.place(t, m, active, false);
             return;
         }
-        if !self.heap_valid[p as usize] {
-            for j in a..b {
+        let mut mode = self.heap_valid[p as usize];
+        if mode == MEMBERS_STALE {
+            mode = self.order_members(p as usize, a, b);
+        }
+        if mode == MEMBERS_BY_CURSOR {
+            // Every count is `level` or `level + 1`, and every member before
+            // the cursor is at `level + 1`: the next member at `level` from
+            // the cursor on is the least loaded, lowest id; none left means
+            // all are at `level + 1`, which becomes the level.
+            let mut level = self.heap_keys[a] as u32;
+            let mut j = self.heap_keys[a + 1] as usize;
+            let m = loop {
+                if j == b {
+                    level += 1;
+                    j = a;
+                }
                 let m = self.proc_mem[j];
-                self.heap_keys[j] = (u64::from(self.member_count[m as usize]) << 32) | u64::from(m);
-            }
-            heapify(&mut self.heap_keys[a..b]);
-            self.heap_valid[p as usize] = true;
+                if self.member_count[m as usize] == level {
+                    break m;
+                }
+                j += 1;
+            };
+            self.heap_keys[a] = u64::from(level);
+            self.heap_keys[a + 1] = (j + 1) as u64;
+            self.place(t, m, active, false);
+            return;
         }
         let m = self.heap_keys[a] as u32;
         self.place(t, m, active, false);
         self.heap_keys[a] += 1 << 32;
         sift_down(&mut self.heap_keys[a..b], 0);
+    }
+
+    /// Prepares the choice of the least-loaded member of process `p`
+    /// (members `proc_mem[a..b]`, ascending): when the counts differ by at
+    /// most one, a cursor walking the members in id order (kept in
+    /// `heap_keys[a..a + 2]`: level, position) gives them in the order a heap
+    /// would; otherwise a heap keyed `(count << 32) | member`.
+    #[cold]
+    #[inline(never)]
+    fn order_members(&mut self, p: usize, a: usize, b: usize) -> u32 {
+        let (mut lo, mut hi) = (u32::MAX, 0u32);
+        for &m in &self.proc_mem[a..b] {
+            let c = self.member_count[m as usize];
+            lo = lo.min(c);
+            hi = hi.max(c);
+        }
+        let mode = if hi - lo <= 1 {
+            self.heap_keys[a] = u64::from(lo);
+            self.heap_keys[a + 1] = a as u64;
+            MEMBERS_BY_CURSOR
+        } else {
+            for j in a..b {
+                let m = self.proc_mem[j];
+                self.heap_keys[j] = (u64::from(self.member_count[m as usize]) << 32) | u64::from(m);
+            }
+            heapify(&mut self.heap_keys[a..b]);
+            MEMBERS_BY_HEAP
+        };
+        self.heap_valid[p] = mode;
+        mode
     }
 
     /// Whether every process has the same number of members (then the
@@ -651,6 +757,10 @@ impl<'a> State<'a> {
 
     fn level_queue(&mut self) -> LevelQueue {
         LevelQueue::build(&self.proc_count, &mut self.scratch)
+    }
+
+    fn tiny_queue(&self) -> TinyQueue {
+        TinyQueue::build(&self.proc_count, &self.proc_cap)
     }
 
     fn heap_queue(&self) -> HeapQueue {
@@ -713,6 +823,10 @@ impl<'a> State<'a> {
     ) -> Result<(), AssignorError> {
         if tasks.len() == 0 {
             return Ok(());
+        }
+        if self.proc_cap.len() <= TINY_MAX_PROCS {
+            let mut q = self.tiny_queue();
+            return self.least_loaded_actives_with(&mut q, tasks);
         }
         let uniform = self.uniform_capacity();
         if tasks.len() <= SCAN_MAX_OPS && uniform {
@@ -790,7 +904,10 @@ impl<'a> State<'a> {
         if leftover.is_empty() {
             return;
         }
-        if self.uniform_capacity() {
+        if self.proc_cap.len() <= TINY_MAX_PROCS {
+            let mut q = self.tiny_queue();
+            self.least_loaded_standbys(&mut q, &leftover, with_tags);
+        } else if self.uniform_capacity() {
             let mut q = self.level_queue();
             self.least_loaded_standbys(&mut q, &leftover, with_tags);
             q.recycle(&mut self.scratch);
@@ -930,9 +1047,11 @@ impl<'a> State<'a> {
             &mut self.prev_active,
             &mut self.cand_start,
             &mut self.cand,
+            &mut self.heap_valid,
         ] {
             s.give(std::mem::take(v));
         }
+        s.give_wide(std::mem::take(&mut self.heap_keys));
     }
 }
 
@@ -1002,6 +1121,82 @@ fn sift_down(keys: &mut [u64], mut i: usize) {
 trait ProcQueue {
     fn pop(&mut self) -> Option<u32>;
     fn push(&mut self, p: u32, count: u32, cap: u32);
+}
+
+/// Most processes for which [`TinyQueue`] is used instead of the others.
+const TINY_MAX_PROCS: usize = 32;
+
+/// The order of [`HeapQueue`] for a few processes (at most
+/// [`TINY_MAX_PROCS`]), without a structure: each process is in the queue at
+/// most once (every caller pops a process before pushing it again), so the
+/// queue is a key per process and a bit mask of the processes in it; `pop`
+/// scans the mask for the least (count / capacity, sequence). Building it
+/// costs nothing, and for a handful of processes a scan is cheaper than
+/// keeping any order.
+struct TinyQueue {
+    count: [u32; TINY_MAX_PROCS],
+    cap: [u32; TINY_MAX_PROCS],
+    seq: [u32; TINY_MAX_PROCS],
+    present: u32,
+    next_seq: u32,
+}
+
+impl TinyQueue {
+    /// Every process, in process order, at its current count.
+    fn build(counts: &[u32], caps: &[u32]) -> Self {
+        debug_assert!(counts.len() <= TINY_MAX_PROCS && counts.len() == caps.len());
+        let mut q = TinyQueue {
+            count: [0; TINY_MAX_PROCS],
+            cap: [0; TINY_MAX_PROCS],
+            seq: [0; TINY_MAX_PROCS],
+            present: 0,
+            next_seq: 0,
+        };
+        for (p, (&c, &k)) in counts.iter().zip(caps).enumerate() {
+            q.push(p as u32, c, k);
+        }
+        q
+    }
+
+    /// Whether `a` comes before `b` (both present).
+    #[inline(always)]
+    fn before(&self, a: usize, b: usize) -> bool {
+        let x = u64::from(self.count[a]) * u64::from(self.cap[b]);
+        let y = u64::from(self.count[b]) * u64::from(self.cap[a]);
+        x < y || (x == y && self.seq[a] < self.seq[b])
+    }
+}
+
+impl ProcQueue for TinyQueue {
+    #[inline]
+    fn pop(&mut self) -> Option<u32> {
+        let mut rest = self.present;
+        if rest == 0 {
+            return None;
+        }
+        let mut best = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        while rest != 0 {
+            let p = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if self.before(p, best) {
+                best = p;
+            }
+        }
+        self.present &= !(1 << best);
+        Some(best as u32)
+    }
+
+    #[inline]
+    fn push(&mut self, p: u32, count: u32, cap: u32) {
+        let p = p as usize;
+        debug_assert!(self.present & (1 << p) == 0, "process queued twice");
+        self.count[p] = count;
+        self.cap[p] = cap;
+        self.seq[p] = self.next_seq;
+        self.next_seq += 1;
+        self.present |= 1 << p;
+    }
 }
 
 /// Most tasks for which [`ScanQueue`] is used instead of a [`LevelQueue`].
@@ -1354,6 +1549,8 @@ mod tests {
             let mut counts: Vec<u32> = (0..np).map(|_| rng.below(spread) as u32).collect();
             let mut level = LevelQueue::build(&counts, &mut scratch);
             let mut scan = ScanQueue::build(&counts, &mut scratch);
+            let ones = vec![1u32; np];
+            let mut tiny = (np <= TINY_MAX_PROCS).then(|| TinyQueue::build(&counts, &ones));
             let mut heap = HeapQueue {
                 heap: Vec::new(),
                 seq: 0,
@@ -1371,6 +1568,9 @@ mod tests {
                     let (a, b, c) = (level.pop(), heap.pop(), scan.pop());
                     assert_eq!(a, b, "round {round}: counts {counts:?}");
                     assert_eq!(c, b, "round {round}: counts {counts:?}");
+                    if let Some(q) = tiny.as_mut() {
+                        assert_eq!(q.pop(), b, "round {round}: counts {counts:?}");
+                    }
                     match a {
                         Some(p) => out.push(p),
                         None => break,
@@ -1381,10 +1581,50 @@ mod tests {
                     level.push(p, counts[p as usize], 1);
                     scan.push(p, counts[p as usize], 1);
                     heap.push(p, counts[p as usize], 1);
+                    if let Some(q) = tiny.as_mut() {
+                        q.push(p, counts[p as usize], 1);
+                    }
                 }
             }
             level.recycle(&mut scratch);
             scan.recycle(&mut scratch);
+        }
+    }
+
+    /// With mixed capacities the tiny queue must pop what the heap pops.
+    #[test]
+    fn tiny_queue_pops_in_heap_order_with_mixed_capacities() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for round in 0..300 {
+            let np = 1 + rng.below(TINY_MAX_PROCS as u64) as usize;
+            let caps: Vec<u32> = (0..np).map(|_| 1 + rng.below(6) as u32).collect();
+            let mut counts: Vec<u32> = (0..np).map(|_| rng.below(8) as u32).collect();
+            let mut tiny = TinyQueue::build(&counts, &caps);
+            let mut heap = HeapQueue {
+                heap: Vec::new(),
+                seq: 0,
+            };
+            for p in 0..np {
+                heap.push(p as u32, counts[p], caps[p]);
+            }
+            let mut out = Vec::new();
+            for _ in 0..200 {
+                let k = 1 + rng.below(3) as usize;
+                out.clear();
+                for _ in 0..k {
+                    let (a, b) = (tiny.pop(), heap.pop());
+                    assert_eq!(a, b, "round {round}: counts {counts:?} caps {caps:?}");
+                    match a {
+                        Some(p) => out.push(p),
+                        None => break,
+                    }
+                }
+                for &p in out.iter().rev() {
+                    counts[p as usize] += rng.below(3) as u32;
+                    tiny.push(p, counts[p as usize], caps[p as usize]);
+                    heap.push(p, counts[p as usize], caps[p as usize]);
+                }
+            }
         }
     }
 
