@@ -125,11 +125,20 @@ async fn append_failure_mid_rebalance_loses_nothing_and_converges() {
 
     // What the live shard holds equals a fresh replay of the durable log.
     let live = describe(&service, GROUP).await.expect("describe live");
-    let other = Service::new(config(), broker.hooks());
-    other
-        .load(other.partition_for(GROUP))
-        .await
-        .expect("load replica");
+    // The replica reads a copy of the log: loading the same log would start
+    // a new load epoch and fence the live shard.
+    let copy = service_support::broker();
+    let p = service.partition_for(GROUP);
+    streams_coordinator::service::RecordSink::append(
+        &*copy.records,
+        p,
+        0,
+        broker.records.records(p),
+    )
+    .await
+    .expect("copy the log");
+    let other = Service::new(config(), copy.hooks());
+    other.load(p).await.expect("load replica");
     let replayed = describe(&other, GROUP).await.expect("describe replayed");
     assert_eq!(strip(live), strip(replayed));
     other.shutdown().await;
@@ -379,8 +388,11 @@ async fn list_and_delete_groups() {
     fleet.run_for(&service, 100).await;
     assert_eq!(service.list_groups(&["Empty".to_string()]).await.len(), 1);
 
+    // Authorization is checked before routing. Another service on the same
+    // log would fence this one (its load starts a new epoch): it gets a log
+    // of its own.
     let acl = Arc::new(MemoryAuthorizer::new());
-    let denied = Service::new(config(), broker.hooks_with(acl));
+    let denied = Service::new(config(), service_support::broker().hooks_with(acl));
     denied
         .load(denied.partition_for(GROUP))
         .await

@@ -182,7 +182,7 @@ impl GroupCoordinator {
                 ..DescribedGroup::default()
             };
         }
-        let Some(g) = self.groups.get(id) else {
+        let Some(g) = self.committed_group(id) else {
             let message = if self.foreign.contains_key(id) {
                 format!("Group {id} is not a streams group.")
             } else {
@@ -222,8 +222,8 @@ impl GroupCoordinator {
     /// every group. Sorted by group id.
     pub fn list_groups(&self, states: &[String]) -> Vec<ListedGroup> {
         let wanted: Vec<String> = states.iter().map(|s| s.trim().to_lowercase()).collect();
-        self.groups
-            .values()
+        self.committed_groups()
+            .into_iter()
             .filter_map(|g| {
                 let state = g.state();
                 if !wanted.is_empty() && !wanted.iter().any(|w| w == state.lower_name()) {
@@ -355,7 +355,7 @@ impl GroupCoordinator {
         if member_id.is_none_or(str::is_empty) && member_epoch < 0 {
             return Ok(());
         }
-        let Some(g) = self.groups.get(group_id) else {
+        let Some(g) = self.committed_group(group_id) else {
             return Err(ErrorCode::GROUP_ID_NOT_FOUND);
         };
         let Some(m) = member_id.and_then(|id| g.members.get(id)) else {

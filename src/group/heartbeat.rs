@@ -506,12 +506,14 @@ impl GroupCoordinator {
         let creating = fresh.is_some();
         let group: &mut StreamsGroup = match fresh.as_mut() {
             Some(g) => g,
-            None => self.groups.get_mut(gid).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::GROUP_ID_NOT_FOUND,
-                    format!("Streams group {gid} not found."),
-                )
-            })?,
+            None => {
+                super::tracked_mut(&mut self.groups, &mut self.commits, gid).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::GROUP_ID_NOT_FOUND,
+                        format!("Streams group {gid} not found."),
+                    )
+                })?
+            }
         };
         let StreamsGroup {
             core: group,
@@ -950,7 +952,7 @@ impl GroupCoordinator {
     ) -> Result<StreamsGroupHeartbeatResponse, ApiError> {
         let gid = req.group_id.as_str();
         let mid = req.member_id.as_str();
-        let Some(group) = self.groups.get_mut(gid) else {
+        let Some(group) = super::tracked_mut(&mut self.groups, &mut self.commits, gid) else {
             let msg = if self.foreign.contains_key(gid) {
                 format!("Group {gid} is not a streams group.")
             } else {

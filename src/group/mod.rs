@@ -129,11 +129,58 @@ pub struct GroupCoordinator {
     config: CoordinatorConfig,
     assignors: Arc<AssignorRegistry>,
     metadata: Arc<ClusterMetadata>,
-    groups: BTreeMap<String, StreamsGroup>,
+    /// Shared with the pre-images of [`Commits`] (copy on write), so a read
+    /// at the committed state costs no copy of a group that did not change.
+    groups: BTreeMap<String, Arc<StreamsGroup>>,
     group_configs: BTreeMap<String, GroupConfig>,
     foreign: BTreeMap<String, Foreign>,
     timers: Timers,
     rebalance_count: u64,
+    /// `Some` when reads answer at the committed state (see
+    /// [`track_commits`](Self::track_commits)).
+    commits: Option<Commits>,
+}
+
+/// The group ids changed since a point, each with its image as it was then
+/// (`None`: the group did not exist).
+type PreImages = BTreeMap<String, Option<Arc<StreamsGroup>>>;
+
+/// What reads at the committed state need: the pre-image of every group
+/// changed since the last durable append. Kafka's coordinator keeps a
+/// snapshot per offset of its timeline structures; a shard has at most one
+/// append in flight, so two generations suffice.
+#[derive(Clone, Debug, Default)]
+struct Commits {
+    /// Changes sealed into the append in flight: their pre-images are the
+    /// committed state.
+    sealed: Option<PreImages>,
+    /// Changes since the last seal (records pending, or changes that write
+    /// none and become visible once a later append is durable).
+    open: PreImages,
+}
+
+/// Records the pre-image of `id` before its first change since the last seal.
+fn note_change(
+    commits: &mut Option<Commits>,
+    groups: &BTreeMap<String, Arc<StreamsGroup>>,
+    id: &str,
+) {
+    if let Some(c) = commits {
+        if !c.open.contains_key(id) {
+            c.open.insert(id.to_string(), groups.get(id).cloned());
+        }
+    }
+}
+
+/// The live group `id`, to change (its pre-image kept first when reads are
+/// at the committed state).
+fn tracked_mut<'a>(
+    groups: &'a mut BTreeMap<String, Arc<StreamsGroup>>,
+    commits: &mut Option<Commits>,
+    id: &str,
+) -> Option<&'a mut StreamsGroup> {
+    note_change(commits, groups, id);
+    groups.get_mut(id).map(Arc::make_mut)
 }
 
 impl std::fmt::Debug for GroupCoordinator {
@@ -147,7 +194,7 @@ impl std::fmt::Debug for GroupCoordinator {
 
 impl GroupStore for GroupCoordinator {
     fn group_mut(&mut self, group_id: &str) -> Option<&mut StreamsGroup> {
-        self.groups.get_mut(group_id)
+        tracked_mut(&mut self.groups, &mut self.commits, group_id)
     }
 
     fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError> {
@@ -162,17 +209,19 @@ impl GroupStore for GroupCoordinator {
                     });
                 }
             }
+            note_change(&mut self.commits, &self.groups, group_id);
             self.groups
-                .insert(group_id.to_string(), StreamsGroup::new(group_id));
+                .insert(group_id.to_string(), Arc::new(StreamsGroup::new(group_id)));
         }
-        self.groups
-            .get_mut(group_id)
-            .ok_or_else(|| ReplayError::GroupTypeConflict {
+        tracked_mut(&mut self.groups, &mut self.commits, group_id).ok_or_else(|| {
+            ReplayError::GroupTypeConflict {
                 group_id: group_id.to_string(),
-            })
+            }
+        })
     }
 
     fn remove_group(&mut self, group_id: &str) {
+        note_change(&mut self.commits, &self.groups, group_id);
         self.groups.remove(group_id);
     }
 }
@@ -190,6 +239,72 @@ impl GroupCoordinator {
             foreign: BTreeMap::new(),
             timers: Timers::default(),
             rebalance_count: 0,
+            commits: None,
+        }
+    }
+
+    /// From now on the reads ([`describe`](Self::describe),
+    /// [`list_groups`](Self::list_groups),
+    /// [`validate_offset_fetch`](Self::validate_offset_fetch)) answer at the
+    /// committed state: each group as it was at the last
+    /// [`commit_sealed`](Self::commit_sealed) before its later changes.
+    /// Without it they read the current state. The [`shard`](crate::shard)
+    /// turns it on; its caller only then knows what is durable.
+    pub(crate) fn track_commits(&mut self) {
+        self.commits.get_or_insert_with(Commits::default);
+    }
+
+    /// The changes so far belong to the append now starting (at most one is
+    /// in flight).
+    pub(crate) fn seal_changes(&mut self) {
+        if let Some(c) = &mut self.commits {
+            let open = std::mem::take(&mut c.open);
+            match &mut c.sealed {
+                // Not expected (one append at a time): the older pre-image wins.
+                Some(sealed) => {
+                    for (id, image) in open {
+                        sealed.entry(id).or_insert(image);
+                    }
+                }
+                None => c.sealed = Some(open),
+            }
+        }
+    }
+
+    /// The append of the sealed changes is durable: they are committed.
+    pub(crate) fn commit_sealed(&mut self) {
+        if let Some(c) = &mut self.commits {
+            c.sealed = None;
+        }
+    }
+
+    /// Group `id` at the committed state (the current state unless
+    /// [`track_commits`](Self::track_commits) is on and it changed since).
+    fn committed_group(&self, id: &str) -> Option<&StreamsGroup> {
+        if let Some(c) = &self.commits {
+            if let Some(image) = c.sealed.as_ref().and_then(|s| s.get(id)) {
+                return image.as_deref();
+            }
+            if let Some(image) = c.open.get(id) {
+                return image.as_deref();
+            }
+        }
+        self.groups.get(id).map(|g| &**g)
+    }
+
+    /// Every group at the committed state, by id.
+    fn committed_groups(&self) -> Vec<&StreamsGroup> {
+        match &self.commits {
+            Some(c) if c.sealed.as_ref().is_some_and(|s| !s.is_empty()) || !c.open.is_empty() => {
+                let mut ids: std::collections::BTreeSet<&str> =
+                    self.groups.keys().map(String::as_str).collect();
+                ids.extend(c.open.keys().map(String::as_str));
+                ids.extend(c.sealed.iter().flat_map(|s| s.keys().map(String::as_str)));
+                ids.into_iter()
+                    .filter_map(|id| self.committed_group(id))
+                    .collect()
+            }
+            _ => self.groups.values().map(|g| &**g).collect(),
         }
     }
 
@@ -268,6 +383,7 @@ impl GroupCoordinator {
             .map(str::to_string)
             .collect();
         if !changed.is_empty() {
+            // The refresh deadline is not shown by reads: no pre-image needed.
             for g in self.groups.values_mut() {
                 let affected = g.topology.as_ref().is_some_and(|t| {
                     t.required_topics()
@@ -275,7 +391,7 @@ impl GroupCoordinator {
                         .any(|name| changed.contains(name))
                 });
                 if affected {
-                    g.transient.refresh_deadline = (0, 0);
+                    Arc::make_mut(g).transient.refresh_deadline = (0, 0);
                 }
             }
         }

@@ -10,93 +10,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::auth::{AllowAll, Authorizer};
-use crate::protocol::{CoordinatorRecord, ErrorCode};
+use crate::protocol::CoordinatorRecord;
+pub use crate::shard::{LoadedLog, SinkError};
 use crate::topology::{ClusterMetadata, InternalTopic};
 
 /// A boxed, sendable future: what the broker traits return, so that they stay
 /// object safe (`Arc<dyn RecordSink>`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Why the broker could not append to (or read) a `__consumer_offsets`
-/// partition. Each kind maps to the error code Kafka answers with (spec 01 §6).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SinkError {
-    /// This broker is no longer the partition's leader.
-    #[error("partition {partition}: this broker is not the leader: {detail}")]
-    NotLeader {
-        /// The partition.
-        partition: i32,
-        /// The broker's explanation.
-        detail: String,
-    },
-    /// The log could not be written or read.
-    #[error("partition {partition}: storage error: {detail}")]
-    Storage {
-        /// The partition.
-        partition: i32,
-        /// The broker's explanation.
-        detail: String,
-    },
-    /// The partition does not exist (yet).
-    #[error("partition {partition}: unknown topic or partition")]
-    UnknownPartition {
-        /// The partition.
-        partition: i32,
-    },
-    /// Too few in-sync replicas to accept the write.
-    #[error("partition {partition}: not enough replicas")]
-    NotEnoughReplicas {
-        /// The partition.
-        partition: i32,
-    },
-    /// The write was not acknowledged in time.
-    #[error("partition {partition}: request timed out")]
-    Timeout {
-        /// The partition.
-        partition: i32,
-    },
-    /// The batch exceeds the broker's size limit.
-    #[error("partition {partition}: record batch too large: {detail}")]
-    TooLarge {
-        /// The partition.
-        partition: i32,
-        /// The broker's explanation.
-        detail: String,
-    },
-    /// A network failure between replicas.
-    #[error("partition {partition}: network error: {detail}")]
-    Network {
-        /// The partition.
-        partition: i32,
-        /// The broker's explanation.
-        detail: String,
-    },
-}
-
-impl SinkError {
-    /// The error code a request affected by this failure is answered with
-    /// (spec 01 §6: storage failures to client errors).
-    pub fn error_code(&self) -> ErrorCode {
-        match self {
-            SinkError::UnknownPartition { .. }
-            | SinkError::NotEnoughReplicas { .. }
-            | SinkError::Timeout { .. } => ErrorCode::COORDINATOR_NOT_AVAILABLE,
-            SinkError::NotLeader { .. } | SinkError::Storage { .. } => ErrorCode::NOT_COORDINATOR,
-            SinkError::TooLarge { .. } => ErrorCode::UNKNOWN_SERVER_ERROR,
-            SinkError::Network { .. } => ErrorCode::COORDINATOR_LOAD_IN_PROGRESS,
-        }
-    }
-
-    /// The error message sent with [`error_code`](Self::error_code): this
-    /// error's text, except none for UNKNOWN_SERVER_ERROR (as Kafka does).
-    pub fn error_message(&self) -> Option<String> {
-        if self.error_code() == ErrorCode::UNKNOWN_SERVER_ERROR {
-            None
-        } else {
-            Some(self.to_string())
-        }
-    }
-}
 
 /// The broker's `__consumer_offsets` log, one partition per shard.
 ///
@@ -105,19 +25,37 @@ impl SinkError {
 ///   order, after everything appended before, or none does and it fails.
 /// * `append` resolves `Ok` only once the records are durable (replicated as
 ///   the broker requires for committed data); a later `read` returns them.
-/// * The service issues at most one `append` per partition at a time and
-///   never reorders them.
 /// * `read` returns every durable record of the partition in log order (after
-///   compaction only the latest value per key may remain; tombstones may go).
+///   compaction only the latest value per key may remain; tombstones may go),
+///   and the load epoch under which the reader appends
+///   ([`LoadedLog::epoch`]).
+/// * Fencing: an `append` whose `epoch` is older than the epoch of the
+///   latest `read` of the partition fails with [`SinkError::NotLeader`] and
+///   stores nothing. So a late write of a former coordinator (one that was
+///   unloaded, here or on another broker) cannot land after its successor
+///   read the log. A broker over a replicated log gives the partition
+///   leader epoch as the load epoch, as Kafka's coordinator writes under it.
+///
+/// What the service does in return:
+/// * At most one `append` per partition at a time, never reordered, each
+///   carrying the epoch of the `read` that loaded the shard.
+/// * On unload it drops the future of the append in flight: the append is
+///   abandoned. It may still become durable (the sink decides; a dropped
+///   future of [`MemoryRecordSink`] stores nothing) but the requests waiting
+///   on it were answered NOT_COORDINATOR, and the fence above keeps it from
+///   landing after the next load's read.
 pub trait RecordSink: Send + Sync + 'static {
-    /// Appends `records` to `partition`; resolves when they are durable.
+    /// Appends `records` to `partition` under load `epoch`; resolves when
+    /// they are durable.
     fn append(
         &self,
         partition: i32,
+        epoch: u64,
         records: Vec<CoordinatorRecord>,
     ) -> BoxFuture<'_, Result<(), SinkError>>;
-    /// Reads back all durable records of `partition`, in order (for loading).
-    fn read(&self, partition: i32) -> BoxFuture<'_, Result<Vec<CoordinatorRecord>, SinkError>>;
+    /// Reads back all durable records of `partition`, in order, for a load:
+    /// starts a new load epoch (fencing appends of older ones).
+    fn read(&self, partition: i32) -> BoxFuture<'_, Result<LoadedLog, SinkError>>;
 }
 
 /// The broker's view of cluster metadata (topics, ids, partitions, racks).
@@ -165,6 +103,9 @@ impl std::fmt::Debug for Broker {
 #[derive(Debug, Default)]
 struct SinkState {
     logs: BTreeMap<i32, Vec<CoordinatorRecord>>,
+    /// The epoch of the latest read of each partition.
+    epochs: BTreeMap<i32, u64>,
+    fenced: u64,
     fail_next: u32,
     failing: bool,
     reads_failing: bool,
@@ -172,7 +113,8 @@ struct SinkState {
 }
 
 /// An in-memory [`RecordSink`] with fault injection: appends can be made to
-/// fail (atomically: a failed append stores nothing) and to take time.
+/// fail (atomically: a failed append stores nothing) and to take time. It
+/// fences stale appends: each read starts a new epoch of its partition.
 #[derive(Debug, Default)]
 pub struct MemoryRecordSink {
     state: Mutex<SinkState>,
@@ -233,12 +175,26 @@ impl MemoryRecordSink {
     pub fn append_count(&self) -> u64 {
         self.state.lock().map(|s| s.appends).unwrap_or(0)
     }
+
+    /// Number of appends refused because their epoch was stale.
+    pub fn fenced_count(&self) -> u64 {
+        self.state.lock().map(|s| s.fenced).unwrap_or(0)
+    }
+
+    /// The epoch of the latest read of `partition` (0 before any).
+    pub fn epoch(&self, partition: i32) -> u64 {
+        self.state
+            .lock()
+            .map(|s| s.epochs.get(&partition).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
 }
 
 impl RecordSink for MemoryRecordSink {
     fn append(
         &self,
         partition: i32,
+        epoch: u64,
         records: Vec<CoordinatorRecord>,
     ) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(async move {
@@ -250,6 +206,14 @@ impl RecordSink for MemoryRecordSink {
                 partition,
                 detail: "in-memory log poisoned".into(),
             })?;
+            let current = s.epochs.get(&partition).copied().unwrap_or(0);
+            if epoch < current {
+                s.fenced += 1;
+                return Err(SinkError::NotLeader {
+                    partition,
+                    detail: format!("append of load epoch {epoch}, the partition is at {current}"),
+                });
+            }
             if s.failing || s.fail_next > 0 {
                 s.fail_next = s.fail_next.saturating_sub(1);
                 return Err(SinkError::Storage {
@@ -263,13 +227,13 @@ impl RecordSink for MemoryRecordSink {
         })
     }
 
-    fn read(&self, partition: i32) -> BoxFuture<'_, Result<Vec<CoordinatorRecord>, SinkError>> {
+    fn read(&self, partition: i32) -> BoxFuture<'_, Result<LoadedLog, SinkError>> {
         Box::pin(async move {
             let delay = self.read_delay.lock().ok().and_then(|d| *d);
             if let Some(d) = delay {
                 tokio::time::sleep(d).await;
             }
-            let s = self.state.lock().map_err(|_| SinkError::Storage {
+            let mut s = self.state.lock().map_err(|_| SinkError::Storage {
                 partition,
                 detail: "in-memory log poisoned".into(),
             })?;
@@ -279,7 +243,12 @@ impl RecordSink for MemoryRecordSink {
                     detail: "injected read failure".into(),
                 });
             }
-            Ok(s.logs.get(&partition).cloned().unwrap_or_default())
+            let epoch = s.epochs.get(&partition).copied().unwrap_or(0) + 1;
+            s.epochs.insert(partition, epoch);
+            Ok(LoadedLog {
+                epoch,
+                records: s.logs.get(&partition).cloned().unwrap_or_default(),
+            })
         })
     }
 }

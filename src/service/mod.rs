@@ -37,20 +37,20 @@ mod shard;
 pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 pub use admin::{GroupConfigError, GroupConfigUpdate, OffsetCommitValidation};
 pub use auth::{AclOperation, AllowAll, Authorizer, MemoryAuthorizer, Resource};
 pub use broker::{
-    BoxFuture, Broker, MemoryBroker, MemoryMetadata, MemoryRecordSink, MemoryTopicCreator,
-    MetadataSource, RecordSink, SinkError, TopicCreator,
+    BoxFuture, Broker, LoadedLog, MemoryBroker, MemoryMetadata, MemoryRecordSink,
+    MemoryTopicCreator, MetadataSource, RecordSink, SinkError, TopicCreator,
 };
 pub use metrics::ServiceMetrics;
 pub use shard::LoadError;
@@ -63,8 +63,9 @@ use crate::protocol::{
     ErrorCode, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
+use crate::shard::Request;
 use metrics::Counters;
-use shard::{Failure, Shard, ShardRequest, ACTIVE, LOADING};
+use shard::{Failure, Responder, ShardRequest, ACTIVE, LOADING};
 
 /// Settings of the service.
 #[derive(Clone)]
@@ -170,10 +171,35 @@ pub(crate) struct Env {
     pub group_configs: admin::GroupConfigStore,
 }
 
+/// The router's side of one shard task. The entry stays in the map until
+/// the task has stopped, so a partition never has two live shards.
 struct ShardHandle {
     tx: mpsc::Sender<ShardRequest>,
     state: Arc<AtomicU8>,
+    /// Set by `unload` before it signals the task: requests are refused.
+    stopping: AtomicBool,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    /// The outcome of the load, once known.
+    loaded: watch::Receiver<shard::LoadOutcome>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// Resolves (with an error: the sender is dropped) once the task stopped.
+    stopped: watch::Receiver<()>,
+}
+
+impl ShardHandle {
+    async fn wait_stopped(&self) {
+        let mut stopped = self.stopped.clone();
+        while stopped.changed().await.is_ok() {}
+    }
+
+    async fn load_outcome(&self, partition: i32) -> Result<(), LoadError> {
+        let mut loaded = self.loaded.clone();
+        let outcome = match loaded.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone(),
+            Err(_) => None,
+        };
+        outcome.unwrap_or(Err(LoadError::Unloaded(partition)))
+    }
 }
 
 struct Inner {
@@ -284,59 +310,90 @@ impl Service {
                 partition_count: count,
             });
         }
-        let (loaded_tx, loaded_rx) = oneshot::channel();
-        // A shard that gave up (its log could not be re-read) is replaced.
-        self.inner.shards.remove_if(&partition, |_, h| {
-            h.state.load(Ordering::Acquire) == shard::FAILED
-        });
-        {
-            let entry = self.inner.shards.entry(partition);
-            if let dashmap::Entry::Occupied(_) = entry {
-                return Ok(());
+        loop {
+            let handle = match self.inner.shards.entry(partition) {
+                dashmap::Entry::Occupied(e) => e.get().clone(),
+                dashmap::Entry::Vacant(v) => v.insert(self.spawn_shard(partition)).clone(),
+            };
+            // A shard being unloaded, or one that gave up (its log could not
+            // be re-read), is replaced once its task has stopped.
+            if handle.stopping.load(Ordering::Acquire)
+                || handle.state.load(Ordering::Acquire) == shard::FAILED
+            {
+                handle.wait_stopped().await;
+                self.inner
+                    .shards
+                    .remove_if(&partition, |_, h| Arc::ptr_eq(h, &handle));
+                continue;
             }
-            let (tx, rx) = mpsc::channel(self.inner.config.shard_queue_capacity.max(1));
-            let state = Arc::new(AtomicU8::new(LOADING));
-            let task = tokio::spawn(
-                Shard::run(
-                    partition,
-                    self.inner.env.clone(),
-                    rx,
-                    self.inner.broker.metadata.subscribe(),
-                    state.clone(),
-                    loaded_tx,
-                )
-                .instrument(tracing::info_span!("streams_shard", partition)),
-            );
-            entry.or_insert(Arc::new(ShardHandle {
-                tx,
-                state,
-                task: Mutex::new(Some(task)),
-            }));
-        }
-        match loaded_rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                self.inner.shards.remove(&partition);
-                Err(e.into())
-            }
-            Err(_) => {
-                self.inner.shards.remove(&partition);
-                Err(LoadError::Unloaded(partition).into())
-            }
+            // Every caller of a load in progress gets its real outcome.
+            return match handle.load_outcome(partition).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    handle.wait_stopped().await;
+                    self.inner
+                        .shards
+                        .remove_if(&partition, |_, h| Arc::ptr_eq(h, &handle));
+                    Err(e.into())
+                }
+            };
         }
     }
 
-    /// Resigns `partition`: requests in flight and queued get NOT_COORDINATOR,
-    /// later ones too. Resolves once the shard task has stopped.
+    fn spawn_shard(&self, partition: i32) -> Arc<ShardHandle> {
+        let (tx, rx) = mpsc::channel(self.inner.config.shard_queue_capacity.max(1));
+        let state = Arc::new(AtomicU8::new(LOADING));
+        let (stop_tx, stop) = oneshot::channel();
+        let (loaded_tx, loaded) = watch::channel(None);
+        let (stopped_tx, stopped) = watch::channel(());
+        let links = shard::Links {
+            rx,
+            stop,
+            metadata: self.inner.broker.metadata.subscribe(),
+            state: state.clone(),
+            loaded: loaded_tx,
+        };
+        let env = self.inner.env.clone();
+        let task = tokio::spawn(
+            async move {
+                shard::run(partition, env, links).await;
+                drop(stopped_tx);
+            }
+            .instrument(tracing::info_span!("streams_shard", partition)),
+        );
+        Arc::new(ShardHandle {
+            tx,
+            state,
+            stopping: AtomicBool::new(false),
+            stop: Mutex::new(Some(stop_tx)),
+            loaded,
+            task: Mutex::new(Some(task)),
+            stopped,
+        })
+    }
+
+    /// Resigns `partition`: requests in flight and queued get NOT_COORDINATOR
+    /// at once, later ones too; an append in flight is abandoned (see
+    /// [`RecordSink`]). Resolves once the shard task has stopped, without
+    /// waiting for that append. A load of the partition meanwhile waits for
+    /// it.
     pub async fn unload(&self, partition: i32) {
-        let Some((_, handle)) = self.inner.shards.remove(&partition) else {
+        let Some(handle) = self.inner.shards.get(&partition).map(|h| h.clone()) else {
             return;
         };
-        let _ = handle.tx.send(ShardRequest::Unload).await;
+        handle.stopping.store(true, Ordering::Release);
+        let stop = handle.stop.lock().ok().and_then(|mut s| s.take());
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        handle.wait_stopped().await;
         let task = handle.task.lock().ok().and_then(|mut t| t.take());
         if let Some(task) = task {
             let _ = task.await;
         }
+        self.inner
+            .shards
+            .remove_if(&partition, |_, h| Arc::ptr_eq(h, &handle));
     }
 
     /// Unloads every partition.
@@ -359,6 +416,9 @@ impl Service {
         let Some(handle) = self.inner.shards.get(&partition) else {
             return Err(Failure::new(ErrorCode::NOT_COORDINATOR));
         };
+        if handle.stopping.load(Ordering::Acquire) {
+            return Err(Failure::new(ErrorCode::NOT_COORDINATOR));
+        }
         match handle.state.load(Ordering::Acquire) {
             ACTIVE => Ok(handle.tx.clone()),
             LOADING => Err(Failure::new(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS)),
@@ -475,10 +535,9 @@ impl Service {
             Err(f) => return heartbeat_error(f),
         };
         let (reply, rx) = oneshot::channel();
-        let msg = ShardRequest::Heartbeat {
-            ctx: Self::core_context(client),
-            req: Box::new(request),
-            reply,
+        let msg = ShardRequest {
+            request: Request::Heartbeat(Self::core_context(client), Box::new(request)),
+            responder: Responder::Heartbeat(reply),
         };
         if tx.send(msg).await.is_err() {
             return heartbeat_error(Failure::new(ErrorCode::NOT_COORDINATOR));
@@ -674,10 +733,9 @@ impl Service {
                 Err(f) => Err(f),
                 Ok(tx) => {
                     let (reply, rx) = oneshot::channel();
-                    let msg = ShardRequest::Describe {
-                        ctx: Self::core_context(client),
-                        req: sub,
-                        reply,
+                    let msg = ShardRequest {
+                        request: Request::Describe(Self::core_context(client), sub),
+                        responder: Responder::Describe(reply),
                     };
                     match tx.send(msg).await {
                         Ok(()) => Ok(rx),
@@ -755,9 +813,12 @@ impl Service {
         let op: shard::ReadOp = Box::new(move |core| {
             let _ = reply.send(op(core));
         });
-        tx.send(ShardRequest::Read(op))
-            .await
-            .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))?;
+        tx.send(ShardRequest {
+            request: Request::Read(op),
+            responder: Responder::Read,
+        })
+        .await
+        .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))?;
         rx.await
             .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))
     }
@@ -789,9 +850,12 @@ impl Service {
             records
         });
         let (done, rx) = oneshot::channel();
-        tx.send(ShardRequest::Write { op, done })
-            .await
-            .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))?;
+        tx.send(ShardRequest {
+            request: Request::Write(op),
+            responder: Responder::Write(done),
+        })
+        .await
+        .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))?;
         rx.await
             .map_err(|_| Failure::new(ErrorCode::NOT_COORDINATOR))??;
         let answer = slot.lock().ok().and_then(|mut s| s.take());
@@ -870,7 +934,10 @@ impl Service {
                     let (reply, rx) = oneshot::channel();
                     if handle
                         .tx
-                        .send(ShardRequest::Metrics { reply })
+                        .send(ShardRequest {
+                            request: Request::Metrics,
+                            responder: Responder::Metrics(reply),
+                        })
                         .await
                         .is_ok()
                     {
