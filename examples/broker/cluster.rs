@@ -12,7 +12,8 @@ use streams_coordinator::protocol::records::CurrentAssignmentTaskIds;
 use streams_coordinator::protocol::{CoordinatorRecord, RecordKey, RecordValue, Uuid};
 use streams_coordinator::service::broker::TopicCreation;
 use streams_coordinator::service::{
-    AllowAll, BoxFuture, Broker, MetadataSource, RecordSink, Service, SinkError, TopicCreator,
+    AllowAll, BoxFuture, Broker, LoadedLog, MetadataSource, RecordSink, Service, SinkError,
+    TopicCreator,
 };
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic};
 use tokio::sync::{watch, Notify};
@@ -257,6 +258,9 @@ impl TopicCreator for Cluster {
 #[derive(Default)]
 pub struct CoordinatorLog {
     logs: Mutex<BTreeMap<i32, Vec<CoordinatorRecord>>>,
+    /// The load epoch of each partition's latest read: older appends are
+    /// fenced (the `RecordSink` contract).
+    epochs: Mutex<BTreeMap<i32, u64>>,
 }
 
 impl CoordinatorLog {
@@ -323,9 +327,17 @@ impl RecordSink for CoordinatorLog {
     fn append(
         &self,
         partition: i32,
+        epoch: u64,
         records: Vec<CoordinatorRecord>,
     ) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(async move {
+            let current = lock(&self.epochs).get(&partition).copied().unwrap_or(0);
+            if epoch < current {
+                return Err(SinkError::NotLeader {
+                    partition,
+                    detail: format!("load epoch {epoch} is older than {current}"),
+                });
+            }
             for r in &records {
                 log_event(partition, r);
             }
@@ -337,12 +349,19 @@ impl RecordSink for CoordinatorLog {
         })
     }
 
-    fn read(&self, partition: i32) -> BoxFuture<'_, Result<Vec<CoordinatorRecord>, SinkError>> {
+    fn read(&self, partition: i32) -> BoxFuture<'_, Result<LoadedLog, SinkError>> {
         Box::pin(async move {
-            Ok(lock(&self.logs)
+            let epoch = {
+                let mut epochs = lock(&self.epochs);
+                let e = epochs.entry(partition).or_insert(0);
+                *e += 1;
+                *e
+            };
+            let records = lock(&self.logs)
                 .get(&partition)
                 .cloned()
-                .unwrap_or_default())
+                .unwrap_or_default();
+            Ok(LoadedLog { epoch, records })
         })
     }
 }
