@@ -1,6 +1,24 @@
-//! The example broker's APIs, request frames in and response frames out, on
-//! one node with its service (no sockets, no Java): what the real-client e2e
-//! does not reach (OffsetDelete, filters, refusals, version errors).
+//! The example broker's modules (examples/broker/) compiled into a test
+//! crate, with their unit tests, and its APIs driven request frame in,
+//! response frame out, on one node with its service (no sockets, no Java):
+//! what the real-client e2e does not reach (OffsetDelete, filters, refusals,
+//! version errors). Compiled here rather than as the example's own test
+//! target so that `cargo test` still builds the example binary that
+//! tests/service_tcp.rs runs.
+#![cfg(feature = "kafka-protocol")]
+// Parts of the broker only its main() uses (listener, moves) are unused here.
+#![allow(dead_code)]
+
+#[path = "../examples/broker/api.rs"]
+mod api;
+#[path = "../examples/broker/args.rs"]
+mod args;
+#[path = "../examples/broker/cluster.rs"]
+mod cluster;
+#[path = "../examples/broker/conn.rs"]
+mod conn;
+#[path = "../examples/broker/log.rs"]
+mod log;
 
 use std::sync::Arc;
 
