@@ -627,3 +627,48 @@ fn error_messages_quoting_long_ids_still_encode() {
     );
     assert!(describe.to_bytes(1).is_ok());
 }
+
+/// `streams-group-rebalance-count` counts epoch bumps that happened: a join
+/// whose target assignment fails (the assignor errs) bumps nothing, writes
+/// nothing and is not counted (before, it was counted before the assignor ran).
+#[test]
+fn a_failed_heartbeat_is_not_counted_as_a_rebalance() {
+    let mut registry = AssignorRegistry::default();
+    registry.register(Arc::new(Failing)).unwrap();
+    let mut config = CoordinatorConfig::default();
+    config
+        .set("group.streams.initial.rebalance.delay.ms", "0")
+        .unwrap();
+    config
+        .set("group.streams.assignment.interval.ms", "0")
+        .unwrap();
+    let mut c = GroupCoordinator::new(config, Arc::new(registry));
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    c.update_group_config(
+        "failing-app",
+        &[("streams.assignor.name".into(), "failing".into())],
+        0,
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    let out = tracing::subscriber::with_default(Warnings::default(), || {
+        hb(
+            &mut c,
+            &mut log,
+            0,
+            join("failing-app", "m1", simple_topology("input")),
+        )
+    });
+    assert_eq!(out.response.error_code, ErrorCode::UNKNOWN_SERVER_ERROR.0);
+    assert!(out.records.is_empty());
+    assert_eq!(c.metrics().rebalance_count, 0, "a failed heartbeat counted");
+    // A join that succeeds is counted once.
+    let out = hb(
+        &mut c,
+        &mut log,
+        10,
+        join("app", "m1", simple_topology("input")),
+    );
+    assert_eq!(out.response.error_code, 0);
+    assert_eq!(c.metrics().rebalance_count, 1);
+}

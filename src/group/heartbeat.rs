@@ -425,6 +425,14 @@ fn endpoint_entry(
     })
 }
 
+/// State changes of a heartbeat kept aside until it succeeds (its records
+/// are the others: they are applied only on success too).
+#[derive(Debug, Default)]
+struct Effects {
+    /// The group epoch was bumped (`streams-group-rebalance-count`).
+    epoch_bumped: bool,
+}
+
 impl GroupCoordinator {
     /// Handles one StreamsGroupHeartbeat request (spec 02).
     pub fn heartbeat(
@@ -434,25 +442,32 @@ impl GroupCoordinator {
     ) -> Output<StreamsGroupHeartbeatResponse> {
         let mut records = Vec::new();
         let mut internal_topics = Vec::new();
-        let mut response = match self.handle(ctx, &req, &mut records, &mut internal_topics) {
-            Ok(mut r) => {
-                r.member_id = req.member_id;
-                r
-            }
-            Err(e) => {
-                records.clear();
-                internal_topics.clear();
-                StreamsGroupHeartbeatResponse {
-                    error_code: e.code.0,
-                    error_message: if e.code == ErrorCode::UNKNOWN_SERVER_ERROR {
-                        None
-                    } else {
-                        e.message
-                    },
-                    ..StreamsGroupHeartbeatResponse::default()
+        let mut effects = Effects::default();
+        let mut response =
+            match self.handle(ctx, &req, &mut records, &mut internal_topics, &mut effects) {
+                Ok(mut r) => {
+                    r.member_id = req.member_id;
+                    // Counted only now: a heartbeat that fails after deciding to
+                    // bump the epoch (its assignor failed, say) bumped nothing.
+                    if effects.epoch_bumped {
+                        self.rebalance_count += 1;
+                    }
+                    r
                 }
-            }
-        };
+                Err(e) => {
+                    records.clear();
+                    internal_topics.clear();
+                    StreamsGroupHeartbeatResponse {
+                        error_code: e.code.0,
+                        error_message: if e.code == ErrorCode::UNKNOWN_SERVER_ERROR {
+                            None
+                        } else {
+                            e.message
+                        },
+                        ..StreamsGroupHeartbeatResponse::default()
+                    }
+                }
+            };
         response.truncate_texts();
         self.apply_all(&records);
         self.output(response, records, internal_topics)
@@ -464,6 +479,7 @@ impl GroupCoordinator {
         req: &StreamsGroupHeartbeatRequest,
         records: &mut Vec<CoordinatorRecord>,
         internal_topics: &mut Vec<InternalTopic>,
+        effects: &mut Effects,
     ) -> Result<StreamsGroupHeartbeatResponse, ApiError> {
         validate(req)?;
         if req.member_epoch < 0 {
@@ -750,7 +766,7 @@ impl GroupCoordinator {
                 group.stored_description_epoch,
                 group.failed_description_epoch,
             ));
-            self.rebalance_count += 1;
+            effects.epoch_bumped = true;
             transient.refresh_deadline = (
                 now.saturating_add(METADATA_REFRESH_INTERVAL_MS),
                 group_epoch,

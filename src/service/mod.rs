@@ -426,13 +426,9 @@ impl Service {
         }
     }
 
+    /// The core's rule (one owner: `CoordinatorConfig::streams_enabled`).
     fn streams_enabled(&self) -> bool {
-        self.inner
-            .config
-            .coordinator
-            .rebalance_protocols
-            .iter()
-            .any(|p| p == "streams")
+        self.inner.config.coordinator.streams_enabled()
     }
 
     fn core_context(client: &ClientContext) -> RequestContext {
