@@ -225,6 +225,22 @@ pub trait GroupStore {
     fn remove_group(&mut self, group_id: &str);
 }
 
+/// Copies the fields of a member-metadata record value into `m`.
+fn set_member_metadata(m: &mut Member, v: &StreamsGroupMemberMetadataValue) {
+    m.instance_id.clone_from(&v.instance_id);
+    m.rack_id.clone_from(&v.rack_id);
+    m.client_id.clone_from(&v.client_id);
+    m.client_host.clone_from(&v.client_host);
+    m.rebalance_timeout_ms = v.rebalance_timeout_ms;
+    m.topology_epoch = v.topology_epoch;
+    m.process_id.clone_from(&v.process_id);
+    m.user_endpoint = v.user_endpoint.as_ref().map(|e| UserEndpoint {
+        host: e.host.clone(),
+        port: e.port,
+    });
+    m.client_tags = convert::map_from(&v.client_tags);
+}
+
 /// Applies one record (spec 06 §4).
 pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<(), ReplayError> {
     let gid = record.key.group_id();
@@ -236,11 +252,17 @@ pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<
             g.validated_topology_epoch = v.validated_topology_epoch;
             g.stored_description_epoch = v.stored_description_topology_epoch;
             g.failed_description_epoch = v.failed_description_topology_epoch;
-            g.last_assignment_configs = v
-                .last_assignment_configs
-                .as_deref()
-                .map(convert::map_from)
-                .unwrap_or_default();
+            let configs = v.last_assignment_configs.as_deref().unwrap_or_default();
+            // Every epoch bump repeats the configs: rebuild the map only when
+            // they changed (a sorted list equal to the map, entry by entry).
+            let unchanged = g.last_assignment_configs.len() == configs.len()
+                && g.last_assignment_configs
+                    .iter()
+                    .zip(configs)
+                    .all(|((k, v), kv)| *k == kv.key && *v == kv.value);
+            if !unchanged {
+                g.last_assignment_configs = convert::map_from(configs);
+            }
         }
         (RecordKey::GroupMetadata(_), None) => {
             if let Some(g) = store.group_mut(gid) {
@@ -271,24 +293,21 @@ pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<
         }
         (RecordKey::MemberMetadata(k), Some(RecordValue::MemberMetadata(v))) => {
             let g = store.group_or_create(gid)?;
-            let mut m = g
-                .members
-                .get(&k.member_id)
-                .cloned()
-                .unwrap_or_else(|| Member::new(&k.member_id));
-            m.instance_id = v.instance_id.clone();
-            m.rack_id = v.rack_id.clone();
-            m.client_id = v.client_id.clone();
-            m.client_host = v.client_host.clone();
-            m.rebalance_timeout_ms = v.rebalance_timeout_ms;
-            m.topology_epoch = v.topology_epoch;
-            m.process_id = v.process_id.clone();
-            m.user_endpoint = v.user_endpoint.as_ref().map(|e| UserEndpoint {
-                host: e.host.clone(),
-                port: e.port,
-            });
-            m.client_tags = convert::map_from(&v.client_tags);
-            g.put_member(m);
+            match g.members.get_mut(&k.member_id) {
+                // Same process and instance: neither the ownership index nor
+                // the static-member index changes, so the member is updated
+                // in place (no copy of its task maps, no index churn).
+                Some(m) if m.process_id == v.process_id && m.instance_id == v.instance_id => {
+                    set_member_metadata(m, v);
+                }
+                existing => {
+                    let mut m = existing
+                        .map(|m| m.clone())
+                        .unwrap_or_else(|| Member::new(&k.member_id));
+                    set_member_metadata(&mut m, v);
+                    g.put_member(m);
+                }
+            }
         }
         (RecordKey::MemberMetadata(k), None) => {
             if let Some(g) = store.group_mut(gid) {
