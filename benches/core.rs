@@ -11,9 +11,13 @@
 //! * `new_target/join_1000_to_1001`: only the join of that scale-out, the
 //!   heartbeat that computes a new target assignment (assignor run included);
 //!   more samples than the whole scale-out, so changes on that path show.
+//!
+//! Before timing it prints the bytes the Stable group holds (a global
+//! allocator counting live bytes; issue 14 item 2).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,18 +35,29 @@ thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
 }
 
+/// Bytes held by live allocations (all threads): the memory of the Stable
+/// group (issue 14 item 2).
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
+}
+
+fn live_bytes() -> i64 {
+    LIVE.load(Ordering::Relaxed)
 }
 
 #[global_allocator]
@@ -168,7 +183,20 @@ fn stable_group() -> (GroupCoordinator, Vec<Client>) {
 }
 
 fn bench(cr: &mut Criterion) {
+    let before = live_bytes();
     let (base, clients) = stable_group();
+    // The group's memory: what building it left allocated, less the
+    // simulated clients (measured as the size of a copy of them).
+    let built = live_bytes() - before;
+    let at = live_bytes();
+    let copy = clients.clone();
+    let clients_bytes = live_bytes() - at;
+    drop(copy);
+    let held = built - clients_bytes;
+    println!(
+        "memory: a Stable group of {MEMBERS} members over {TASKS} tasks holds {held} bytes = {} per member",
+        held / MEMBERS as i64
+    );
 
     // --- a heartbeat that changes nothing ---
     let mut c = base.clone();
