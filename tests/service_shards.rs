@@ -114,7 +114,9 @@ async fn append_failure_mid_rebalance_loses_nothing_and_converges() {
     fleet.clients.push(client(3));
     fleet.step(&service).await;
     broker.records.set_failing(true);
-    fleet.run_for(&service, 3_000).await;
+    // Longer than one heartbeat interval (5 s), so every member writes while the log is
+    // broken (with warm-ups the new member's own heartbeats may write nothing).
+    fleet.run_for(&service, 6_000).await;
     assert!(
         fleet.errors.contains(&ErrorCode::NOT_COORDINATOR.0),
         "requests in flight during the failure get NOT_COORDINATOR: {:?}",

@@ -11,13 +11,16 @@
 //!   themselves hold (tasks they still run while revoking included);
 //! * no member epoch seen in the coordinator's describe goes back (except to
 //!   −2, a static member's temporary leave);
+//! * a Stable group places at most the warm-up budget of warm-ups (clients
+//!   restore a warm-up at once or over up to 3 s, reporting task offsets);
 //! * a second coordinator fed the same records step by step describes the
 //!   group exactly as the live one does (fields deliberately not persisted
 //!   left out), and every few hundred steps a third one rebuilt from the whole
 //!   log does too.
 //!
 //! When the fleet stops changing the group must reach Stable with every member
-//! at the target, and every client must run exactly its target's active tasks.
+//! at the target, every warm-up promoted or dropped, and every client must run
+//! exactly its target's active tasks.
 //!
 //! `SIM_SEEDS` (default 4) seeds of `SIM_STEPS` (default 10,000) steps run under
 //! `cargo test`; docs/behaviour.md gives the command for a million steps.
@@ -224,9 +227,16 @@ impl World {
         } else {
             0
         };
+        // Warm-ups restore at once or over up to 3 s (promoted when caught up).
+        let restore = if self.rng.chance(500) {
+            0
+        } else {
+            self.rng.below(3_000) as i64
+        };
         let mut sim = SimClient::new(GROUP, &member, &process, topology())
             .with_rebalance_timeout(REBALANCE_TIMEOUT_MS)
-            .with_revocation_delay_ms(delay);
+            .with_revocation_delay_ms(delay)
+            .with_restore_ms(restore);
         if let Some(i) = &instance {
             sim = sim.with_instance_id(i);
         }
@@ -405,7 +415,29 @@ impl World {
             }
             self.last_epochs = epochs;
         }
-        // 3. The follower, fed the same records, describes the same group.
+        // 3. Warm-ups (src/group/warmup.rs): members reconciled to the assignment epoch hold
+        //    their refined slices, which together place at most the budget of warm-ups.
+        if let Some(g) = &live {
+            let warmups: usize = g
+                .members
+                .iter()
+                .map(|m| {
+                    m.assignment
+                        .warmup_tasks
+                        .iter()
+                        .map(|t| t.partitions.len())
+                        .sum::<usize>()
+                })
+                .sum();
+            if g.group_state == "Stable" {
+                assert!(
+                    warmups <= WARMUP_BUDGET,
+                    "t={}: {warmups} warm-ups in a Stable group, budget {WARMUP_BUDGET}",
+                    self.now
+                );
+            }
+        }
+        // 4. The follower, fed the same records, describes the same group.
         let live = Self::persisted_view(live);
         let follower = Self::persisted_view(Self::describe(&self.follower, self.now));
         assert_eq!(
@@ -480,12 +512,20 @@ impl World {
                 return false;
             };
             let target = tasks(&m.target_assignment.active_tasks);
-            m.member_epoch == g.assignment_epoch
+            // Every warm-up was promoted or dropped.
+            m.assignment
+                .warmup_tasks
+                .iter()
+                .all(|t| t.partitions.is_empty())
+                && m.member_epoch == g.assignment_epoch
                 && tasks(&m.assignment.active_tasks) == target
                 && c.sim.owned_active() == target
         })
     }
 }
+
+/// `group.streams.num.warmup.replicas`: the simulation runs with the broker default.
+const WARMUP_BUDGET: usize = 2;
 
 fn tasks(ids: &[streams_coordinator::protocol::heartbeat::TaskIds]) -> Tasks {
     let mut t = Tasks::new();

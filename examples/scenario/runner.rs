@@ -1074,6 +1074,11 @@ impl<'s> Run<'s> {
         config
             .set("group.streams.assignors", &scenario.assignor)
             .map_err(|e| BadScenario::top(format!("assignor: {e}")))?;
+        // Scenario files pin Kafka's answers, and Kafka places no warm-ups (its refiner is a
+        // pass-through): warm-ups are off unless a file turns them on (docs/scenarios.md).
+        config
+            .set("group.streams.num.warmup.replicas", "0")
+            .map_err(|e| BadScenario::top(format!("warm-ups: {e}")))?;
         for (k, v) in &scenario.broker_config {
             match config.set(k, v) {
                 Ok(()) => {}

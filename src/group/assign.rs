@@ -30,7 +30,7 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     /// Members in id order.
-    fn members(&self) -> Vec<&'a Member> {
+    pub fn members(&self) -> Vec<&'a Member> {
         let mut map: BTreeMap<&'a str, &'a Member> = BTreeMap::new();
         for (id, m) in &self.group.members {
             if Some(id.as_str()) != self.replaced {
@@ -44,7 +44,7 @@ impl<'a> View<'a> {
     }
 
     /// The stored target of a member of the view.
-    fn old_target(&self, member_id: &str) -> Option<&'a Tasks> {
+    pub fn old_target(&self, member_id: &str) -> Option<&'a Tasks> {
         if let (Some(u), Some(r)) = (self.updated, self.replaced) {
             if u.member_id == member_id {
                 return self.group.targets.get(r);
@@ -126,7 +126,7 @@ impl TaskSource for ActiveIds<'_> {
 /// Computes the target assignment for `epoch` and writes the records: one
 /// `StreamsGroupTargetAssignmentMember` per member whose target is new or
 /// changed (member id order), then `StreamsGroupTargetAssignmentMetadata`.
-/// Returns the target of the requesting member (empty when there is none).
+/// Returns every member's new target, by member id.
 /// The assignor works on the task space built once with `configured`.
 #[allow(clippy::too_many_arguments)]
 pub fn compute_target(
@@ -138,7 +138,7 @@ pub fn compute_target(
     offsets: &BTreeMap<String, MemberOffsets>,
     now_ms: i64,
     out: &mut Vec<CoordinatorRecord>,
-) -> Result<Tasks, AssignorError> {
+) -> Result<BTreeMap<String, Tasks>, AssignorError> {
     let gid = view.group.group_id.as_str();
     let members = view.members();
     let mut targets: BTreeMap<&str, Tasks> = BTreeMap::new();
@@ -186,9 +186,8 @@ pub fn compute_target(
         }
     }
     out.push(records::target_metadata(gid, epoch, now_ms));
-    let own = view
-        .updated
-        .and_then(|u| targets.remove(u.member_id.as_str()))
-        .unwrap_or_default();
-    Ok(own)
+    Ok(targets
+        .into_iter()
+        .map(|(id, t)| (id.to_string(), t))
+        .collect())
 }

@@ -546,6 +546,8 @@ pub struct Effective<'a> {
     pub task_offset_interval_ms: i32,
     /// Acceptable recovery lag.
     pub acceptable_recovery_lag: i64,
+    /// Number of warm-up replicas (the warm-up budget of the group).
+    pub num_warmup_replicas: i32,
     /// The group's `streams.assignor.name`, if set.
     pub assignor_name: Option<&'a str>,
 }
@@ -598,6 +600,12 @@ impl<'a> Effective<'a> {
             acceptable_recovery_lag: g
                 .and_then(|g| g.acceptable_recovery_lag)
                 .unwrap_or(broker.acceptable_recovery_lag),
+            num_warmup_replicas: clamp(
+                g.and_then(|g| g.num_warmup_replicas),
+                0,
+                broker.max_warmup_replicas,
+                broker.num_warmup_replicas,
+            ),
             assignor_name: g.and_then(|g| g.assignor_name.as_deref()),
         }
     }

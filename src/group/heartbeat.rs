@@ -27,6 +27,7 @@ use super::records;
 use super::state::{Configured, GroupCore, MemberOffsets, StreamsGroup};
 use super::tasks::{self, Tasks};
 use super::timers::{Fired, TimerKind};
+use super::warmup;
 use super::{ApiError, ForeignGroupKind, GroupCoordinator, Output, RequestContext};
 
 /// Refresh interval set with every epoch bump (Kafka's `Integer.MAX_VALUE` ms).
@@ -752,6 +753,34 @@ impl GroupCoordinator {
         {
             bump = true;
         }
+        // Refinement step (spec 02 §8 trigger 5, live with warm-ups): a settled group whose
+        // refinement changed with the reported lags (a warm-up caught up) starts a new
+        // assignment epoch without running the assignor.
+        let mut refine_step: Option<warmup::Refined> = None;
+        if !bump
+            && !creating
+            && eff.num_warmup_replicas > 0
+            && (req.task_offsets.is_some() || req.task_end_offsets.is_some())
+            && configured.is_ready()
+            && group.state() == super::GroupState::Stable
+        {
+            let view = assign::View {
+                group,
+                updated: Some(&updated),
+                replaced: replaced.as_deref(),
+            };
+            let fresh = warmup::derive(
+                &view,
+                |id| view.old_target(id),
+                &configured,
+                &transient.task_offsets,
+                &eff,
+            );
+            if warmup::differs_from_current(&view, &fresh) {
+                bump = true;
+                refine_step = Some(fresh);
+            }
+        }
 
         // §8 epoch bump.
         let mut group_epoch = group.group_epoch;
@@ -783,7 +812,9 @@ impl GroupCoordinator {
             );
         }
         let empty_target = Tasks::default();
-        let computed: Option<Tasks>;
+        let mut computed: Option<BTreeMap<String, Tasks>> = None;
+        let mut delayed = false;
+        let mut refinement: Option<Arc<warmup::EpochRefinement>> = None;
         let target_epoch;
         let view_target = || -> &Tasks {
             let key = replaced.as_deref().unwrap_or(mid);
@@ -796,9 +827,22 @@ impl GroupCoordinator {
                 "Assignment delayed due to the configured initial rebalance delay.",
             ));
             target_epoch = group.assignment_epoch;
+            delayed = true;
             Some(&empty_target)
         } else if group.assignment_epoch >= group_epoch {
             target_epoch = group.assignment_epoch;
+            None
+        } else if let Some(assignment) = refine_step.take() {
+            records.push(records::target_metadata(
+                gid,
+                group_epoch,
+                group.assignment_timestamp,
+            ));
+            target_epoch = group_epoch;
+            refinement = Some(Arc::new(warmup::EpochRefinement {
+                epoch: group_epoch,
+                assignment,
+            }));
             None
         } else if !interval_elapsed(group.assignment_timestamp, eff.assignment_interval_ms, now) {
             statuses.push(status(
@@ -847,14 +891,54 @@ impl GroupCoordinator {
             })?;
             computed = Some(t);
             target_epoch = group_epoch;
-            computed.as_ref()
+            computed
+                .as_ref()
+                .map(|all| all.get(mid).unwrap_or(&empty_target))
         };
+        // Warm-up refinement (src/group/warmup.rs): derived once per assignment epoch, for
+        // the whole group, and frozen for it; off with `num.warmup.replicas` 0.
+        if refinement.is_none() && eff.num_warmup_replicas > 0 && !delayed && configured.is_ready()
+        {
+            refinement = match &transient.refined {
+                Some(r) if r.epoch == target_epoch => Some(r.clone()),
+                _ => {
+                    let view = assign::View {
+                        group,
+                        updated: Some(&updated),
+                        replaced: replaced.as_deref(),
+                    };
+                    let assignment = match &computed {
+                        Some(all) => warmup::derive(
+                            &view,
+                            |id| all.get(id),
+                            &configured,
+                            &transient.task_offsets,
+                            &eff,
+                        ),
+                        None => warmup::derive(
+                            &view,
+                            |id| view.old_target(id),
+                            &configured,
+                            &transient.task_offsets,
+                            &eff,
+                        ),
+                    };
+                    Some(Arc::new(warmup::EpochRefinement {
+                        epoch: target_epoch,
+                        assignment,
+                    }))
+                }
+            };
+        }
+        let refined_target = refinement
+            .as_ref()
+            .map(|r| r.assignment.get(mid).unwrap_or(&empty_target));
 
         // §10 reconciliation.
         let mut current = updated;
         if !current.is_reconciled_to(target_epoch) {
             let owned = owned_tasks(req);
-            let target = target.unwrap_or_else(view_target);
+            let target = refined_target.or(target).unwrap_or_else(view_target);
             let next = reconcile(
                 &current,
                 target_epoch,
@@ -880,6 +964,9 @@ impl GroupCoordinator {
                 }
                 current = Cow::Owned(next);
             }
+        }
+        if !creating {
+            transient.refined = refinement;
         }
         self.timers.schedule(
             TimerKind::Session,

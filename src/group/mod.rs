@@ -46,6 +46,7 @@ mod records;
 mod state;
 mod tasks;
 mod timers;
+mod warmup;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

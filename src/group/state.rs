@@ -170,6 +170,9 @@ pub struct Transient {
     pub endpoint_epoch: i32,
     /// Member that requested an application shutdown.
     pub shutdown_requested_by: Option<String>,
+    /// The warm-up refinement of the current assignment epoch, frozen for that
+    /// epoch (derived again after a rebuild; src/group/warmup.rs).
+    pub refined: Option<Arc<super::warmup::EpochRefinement>>,
 }
 
 /// One streams group: its recorded state and its in-memory-only state.

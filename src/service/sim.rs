@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::protocol::heartbeat::{Subtopology, TaskIds, TopicInfo, Topology};
+use crate::protocol::heartbeat::{Subtopology, TaskIds, TaskOffset, TopicInfo, Topology};
 use crate::protocol::{ErrorCode, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse};
 
 /// Tasks by subtopology id.
@@ -165,7 +165,16 @@ pub struct SimClient {
     endpoint_information_epoch: i32,
     leaving: bool,
     stopped: bool,
+    /// How long a warm-up takes to restore its state (0: caught up at once).
+    restore_ms: i64,
+    /// When each held warm-up task was first seen.
+    warmup_since: BTreeMap<(String, i32), i64>,
+    /// Offsets were reported for warm-ups that are gone (cleared on the next heartbeat).
+    offsets_reported: bool,
 }
+
+/// The changelog end offset the simulated client reports for a warm-up task.
+pub const WARMUP_END_OFFSET: i64 = 100_000;
 
 impl SimClient {
     /// A client about to join `group_id` with `topology`.
@@ -190,7 +199,56 @@ impl SimClient {
             endpoint_information_epoch: 0,
             leaving: false,
             stopped: false,
+            restore_ms: 0,
+            warmup_since: BTreeMap::new(),
+            offsets_reported: false,
         }
+    }
+
+    /// Sets how long a warm-up task takes to restore: the client reports its
+    /// changelog offset rising linearly from 0 to [`WARMUP_END_OFFSET`] over
+    /// `ms` (with 0, the default, it is caught up at its first report).
+    pub fn with_restore_ms(mut self, ms: i64) -> Self {
+        self.restore_ms = ms.max(0);
+        self
+    }
+
+    /// `TaskOffsets` and `TaskEndOffsets` of the next heartbeat: the restore
+    /// progress of every warm-up task held (a Streams client reports offsets
+    /// for the state it has), empty lists once the last one is gone, else
+    /// null (unchanged).
+    fn offset_reports(&mut self, now_ms: i64) -> Option<(Vec<TaskOffset>, Vec<TaskOffset>)> {
+        let held: BTreeSet<(String, i32)> = self
+            .warmup
+            .iter()
+            .flat_map(|(s, p)| p.iter().map(move |p| (s.clone(), *p)))
+            .collect();
+        self.warmup_since.retain(|t, _| held.contains(t));
+        for t in held {
+            self.warmup_since.entry(t).or_insert(now_ms);
+        }
+        if self.warmup_since.is_empty() {
+            return std::mem::take(&mut self.offsets_reported).then(|| (Vec::new(), Vec::new()));
+        }
+        self.offsets_reported = true;
+        let mut offsets = Vec::new();
+        let mut ends = Vec::new();
+        for ((s, p), since) in &self.warmup_since {
+            let elapsed = now_ms.saturating_sub(*since).max(0);
+            let offset = if self.restore_ms == 0 {
+                WARMUP_END_OFFSET
+            } else {
+                WARMUP_END_OFFSET.min(WARMUP_END_OFFSET.saturating_mul(elapsed) / self.restore_ms)
+            };
+            let entry = |offset| TaskOffset {
+                subtopology_id: s.clone(),
+                partition: *p,
+                offset,
+            };
+            offsets.push(entry(offset));
+            ends.push(entry(WARMUP_END_OFFSET));
+        }
+        Some((offsets, ends))
     }
 
     /// Sets the rebalance timeout sent on join.
@@ -266,6 +324,10 @@ impl SimClient {
         let report = joining || self.report_tasks;
         self.report_tasks = false;
         let owned = self.owned_active();
+        let (task_offsets, task_end_offsets) = match self.offset_reports(now_ms) {
+            Some((o, e)) => (Some(o), Some(e)),
+            None => (None, None),
+        };
         StreamsGroupHeartbeatRequest {
             group_id: self.group_id.clone(),
             member_id: self.member_id.clone(),
@@ -283,6 +345,8 @@ impl SimClient {
             warmup_tasks: report.then(|| to_task_ids(&self.warmup)),
             process_id: joining.then(|| self.process_id.clone()),
             client_tags: joining.then(Vec::new),
+            task_offsets,
+            task_end_offsets,
             ..Default::default()
         }
     }

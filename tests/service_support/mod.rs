@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::{StreamsGroupDescribeRequest, Uuid};
-use streams_coordinator::service::sim::{demo_topology, Reaction, SimClient};
+use streams_coordinator::service::sim::{
+    demo_topology, from_task_ids, task_count, Reaction, SimClient,
+};
 use streams_coordinator::service::{ClientContext, MemoryBroker, Service, ServiceConfig};
 use streams_coordinator::topology::ClusterMetadata;
 
@@ -133,8 +135,9 @@ impl Fleet {
     }
 
     /// Stable: the group says so, every live client is a member at the
-    /// assignment epoch owning exactly its assignment, and the active tasks
-    /// cover every input partition exactly once.
+    /// assignment epoch owning exactly its assignment, which is its target
+    /// (no warm-up pending), and the active tasks cover every input partition
+    /// exactly once.
     pub async fn is_stable(&self, service: &Service) -> bool {
         let Some(g) = describe(service, GROUP).await else {
             return false;
@@ -170,6 +173,13 @@ impl Fleet {
                 })
                 .collect();
             if owned != assigned {
+                return false;
+            }
+            // Settled on the target: no warm-up still waiting for its promotion.
+            if from_task_ids(&m.assignment.active_tasks)
+                != from_task_ids(&m.target_assignment.active_tasks)
+                || task_count(&from_task_ids(&m.assignment.warmup_tasks)) != 0
+            {
                 return false;
             }
             for t in owned {
