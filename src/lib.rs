@@ -19,6 +19,7 @@
 //! * [`interop`]: glue for brokers built on a Kafka protocol library
 //!   (`kafka-protocol`, behind the cargo feature of that name).
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod assignor;
 pub mod group;

@@ -19,7 +19,7 @@ use super::tasks::{ActiveTasks, Tasks};
 
 /// The group as a computation sees it: its members, with the requesting
 /// member's updated value substituted and a statically replaced member left out.
-pub struct View<'a> {
+pub(super) struct View<'a> {
     /// The group before the request.
     pub group: &'a GroupCore,
     /// The requesting member after its update, if a request triggers this.
@@ -30,7 +30,7 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     /// Members in id order.
-    pub fn members(&self) -> Vec<&'a Member> {
+    pub(super) fn members(&self) -> Vec<&'a Member> {
         let mut map: BTreeMap<&'a str, &'a Member> = BTreeMap::new();
         for (id, m) in &self.group.members {
             if Some(id.as_str()) != self.replaced {
@@ -44,7 +44,7 @@ impl<'a> View<'a> {
     }
 
     /// The stored target of a member of the view.
-    pub fn old_target(&self, member_id: &str) -> Option<&'a Tasks> {
+    pub(super) fn old_target(&self, member_id: &str) -> Option<&'a Tasks> {
         if let (Some(u), Some(r)) = (self.updated, self.replaced) {
             if u.member_id == member_id {
                 return self.group.targets.get(r);
@@ -57,7 +57,7 @@ impl<'a> View<'a> {
 /// The assignor for a group: its `streams.assignor.name` if registered, else
 /// the first of `group.streams.assignors` that is registered, else the
 /// registry's default.
-pub fn select(
+pub(super) fn select(
     registry: &AssignorRegistry,
     config: &CoordinatorConfig,
     group_choice: Option<&str>,
@@ -74,7 +74,7 @@ pub fn select(
 }
 
 /// The name of the assignor [`select`] picks (describe's `AssignorName`).
-pub fn selected_name(
+pub(super) fn selected_name(
     registry: &AssignorRegistry,
     config: &CoordinatorConfig,
     group_choice: Option<&str>,
@@ -83,7 +83,7 @@ pub fn selected_name(
 }
 
 /// Assignment configs from the effective settings.
-pub fn configs(num_standby_replicas: i32, tags: &[String]) -> AssignmentConfigs {
+pub(super) fn configs(num_standby_replicas: i32, tags: &[String]) -> AssignmentConfigs {
     AssignmentConfigs {
         num_standby_replicas: u32::try_from(num_standby_replicas).unwrap_or(0),
         rack_aware_assignment_tags: tags.to_vec(),
@@ -92,7 +92,7 @@ pub fn configs(num_standby_replicas: i32, tags: &[String]) -> AssignmentConfigs 
 
 /// Assignment configs from the map stored with the group epoch (an
 /// unparsable map gives the defaults).
-pub fn configs_from_map(map: &BTreeMap<String, String>) -> AssignmentConfigs {
+pub(super) fn configs_from_map(map: &BTreeMap<String, String>) -> AssignmentConfigs {
     AssignmentConfigs::from_map(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .unwrap_or_default()
 }
@@ -129,7 +129,7 @@ impl TaskSource for ActiveIds<'_> {
 /// Returns every member's new target, by member id.
 /// The assignor works on the task space built once with `configured`.
 #[allow(clippy::too_many_arguments)]
-pub fn compute_target(
+pub(super) fn compute_target(
     view: &View<'_>,
     epoch: i32,
     configured: &Configured,

@@ -529,7 +529,7 @@ impl GroupConfig {
 /// The settings in force for one group: the group override, clamped to the
 /// broker bounds, else the broker value. Borrowed, so resolving it allocates nothing.
 #[derive(Clone, Copy, Debug)]
-pub struct Effective<'a> {
+pub(super) struct Effective<'a> {
     /// Session timeout.
     pub session_timeout_ms: i32,
     /// Heartbeat interval.
@@ -554,7 +554,7 @@ pub struct Effective<'a> {
 
 impl<'a> Effective<'a> {
     /// Resolves the group's settings.
-    pub fn resolve(broker: &'a CoordinatorConfig, group: Option<&'a GroupConfig>) -> Self {
+    pub(super) fn resolve(broker: &'a CoordinatorConfig, group: Option<&'a GroupConfig>) -> Self {
         let clamp = |v: Option<i32>, lo: i32, hi: i32, dflt: i32| match v {
             Some(x) => x.clamp(lo, hi.max(lo)),
             None => dflt,
@@ -612,14 +612,14 @@ impl<'a> Effective<'a> {
 }
 
 /// Key of the standby count in the assignment configuration.
-pub const NUM_STANDBY_REPLICAS_KEY: &str = "num.standby.replicas";
+pub(super) const NUM_STANDBY_REPLICAS_KEY: &str = "num.standby.replicas";
 /// Key of the rack-aware tags in the assignment configuration.
-pub const RACK_AWARE_TAGS_KEY: &str = "rack.aware.assignment.tags";
+pub(super) const RACK_AWARE_TAGS_KEY: &str = "rack.aware.assignment.tags";
 
 /// True when a stored assignment configuration equals the current one
 /// (`{"num.standby.replicas": n}` plus the comma-joined tags when non-empty),
 /// compared without building the map.
-pub fn assignment_configs_match(
+pub(super) fn assignment_configs_match(
     stored: &std::collections::BTreeMap<String, String>,
     standby: i32,
     tags: &[String],

@@ -8,7 +8,7 @@ use crate::protocol::records::CurrentAssignmentTaskIds;
 use super::tasks::{ActiveTasks, TaskSet};
 
 /// Task lists of a request or record as a set (duplicates collapse).
-pub fn task_set_from(list: &[TaskIds]) -> TaskSet {
+pub(super) fn task_set_from(list: &[TaskIds]) -> TaskSet {
     let mut set = TaskSet::new();
     for t in list {
         if t.partitions.is_empty() {
@@ -22,7 +22,7 @@ pub fn task_set_from(list: &[TaskIds]) -> TaskSet {
 }
 
 /// A set as wire task lists: subtopologies sorted, partitions ascending.
-pub fn task_ids(set: &TaskSet) -> Vec<TaskIds> {
+pub(super) fn task_ids(set: &TaskSet) -> Vec<TaskIds> {
     set.iter()
         .map(|(s, p)| TaskIds {
             subtopology_id: s.clone(),
@@ -32,7 +32,7 @@ pub fn task_ids(set: &TaskSet) -> Vec<TaskIds> {
 }
 
 /// Active tasks (epochs dropped) as wire task lists.
-pub fn active_task_ids(set: &ActiveTasks) -> Vec<TaskIds> {
+pub(super) fn active_task_ids(set: &ActiveTasks) -> Vec<TaskIds> {
     set.iter()
         .map(|(s, p)| TaskIds {
             subtopology_id: s.clone(),
@@ -42,7 +42,7 @@ pub fn active_task_ids(set: &ActiveTasks) -> Vec<TaskIds> {
 }
 
 /// Active tasks with epochs as current-assignment record entries.
-pub fn record_active(set: &ActiveTasks) -> Vec<CurrentAssignmentTaskIds> {
+pub(super) fn record_active(set: &ActiveTasks) -> Vec<CurrentAssignmentTaskIds> {
     set.iter()
         .map(|(s, p)| CurrentAssignmentTaskIds {
             subtopology_id: s.clone(),
@@ -57,7 +57,7 @@ pub fn record_active(set: &ActiveTasks) -> Vec<CurrentAssignmentTaskIds> {
 /// Kafka leaves `AssignmentEpochs` at its default, the empty list, which is
 /// not written at all; `None` would write an explicit null tag and make our
 /// bytes differ from a Java broker's.
-pub fn record_set(set: &TaskSet) -> Vec<CurrentAssignmentTaskIds> {
+pub(super) fn record_set(set: &TaskSet) -> Vec<CurrentAssignmentTaskIds> {
     set.iter()
         .map(|(s, p)| CurrentAssignmentTaskIds {
             subtopology_id: s.clone(),
@@ -69,7 +69,10 @@ pub fn record_set(set: &TaskSet) -> Vec<CurrentAssignmentTaskIds> {
 
 /// Active entries of a current-assignment record; stamps default to
 /// `member_epoch` when absent or of the wrong length (spec 06 §4).
-pub fn active_from_record(list: &[CurrentAssignmentTaskIds], member_epoch: i32) -> ActiveTasks {
+pub(super) fn active_from_record(
+    list: &[CurrentAssignmentTaskIds],
+    member_epoch: i32,
+) -> ActiveTasks {
     let mut out = ActiveTasks::new();
     for t in list {
         if t.partitions.is_empty() {
@@ -91,7 +94,7 @@ pub fn active_from_record(list: &[CurrentAssignmentTaskIds], member_epoch: i32) 
 }
 
 /// Standby / warm-up entries of a current-assignment record.
-pub fn set_from_record(list: &[CurrentAssignmentTaskIds]) -> TaskSet {
+pub(super) fn set_from_record(list: &[CurrentAssignmentTaskIds]) -> TaskSet {
     let mut set = TaskSet::new();
     for t in list {
         if t.partitions.is_empty() {
@@ -105,7 +108,7 @@ pub fn set_from_record(list: &[CurrentAssignmentTaskIds]) -> TaskSet {
 }
 
 /// Client tags as a sorted key/value list.
-pub fn key_values(map: &BTreeMap<String, String>) -> Vec<KeyValue> {
+pub(super) fn key_values(map: &BTreeMap<String, String>) -> Vec<KeyValue> {
     map.iter()
         .map(|(k, v)| KeyValue {
             key: k.clone(),
@@ -115,7 +118,7 @@ pub fn key_values(map: &BTreeMap<String, String>) -> Vec<KeyValue> {
 }
 
 /// A key/value list as a map (later duplicates win).
-pub fn map_from(list: &[KeyValue]) -> BTreeMap<String, String> {
+pub(super) fn map_from(list: &[KeyValue]) -> BTreeMap<String, String> {
     list.iter()
         .map(|kv| (kv.key.clone(), kv.value.clone()))
         .collect()

@@ -52,7 +52,7 @@ impl MemberState {
 
 /// An interactive-queries endpoint of a member.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserEndpoint {
+pub(super) struct UserEndpoint {
     /// Host name.
     pub host: String,
     /// Port.
@@ -61,7 +61,7 @@ pub struct UserEndpoint {
 
 /// One member of a streams group.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Member {
+pub(super) struct Member {
     /// Member id (chosen by the client).
     pub member_id: String,
     /// Static membership instance id.
@@ -96,7 +96,7 @@ pub struct Member {
 
 impl Member {
     /// A new member with Kafka's defaults (spec 02 §4a).
-    pub fn new(member_id: &str) -> Self {
+    pub(super) fn new(member_id: &str) -> Self {
         Member {
             member_id: member_id.to_string(),
             instance_id: None,
@@ -117,12 +117,12 @@ impl Member {
     }
 
     /// `isReconciledTo(e)` of spec 03 §1.
-    pub fn is_reconciled_to(&self, epoch: i32) -> bool {
+    pub(super) fn is_reconciled_to(&self, epoch: i32) -> bool {
         self.state == MemberState::Stable && self.member_epoch == epoch
     }
 
     /// True when the metadata persisted by a member-metadata record differs.
-    pub fn metadata_differs(&self, other: &Member) -> bool {
+    pub(super) fn metadata_differs(&self, other: &Member) -> bool {
         self.instance_id != other.instance_id
             || self.rack_id != other.rack_id
             || self.client_id != other.client_id
@@ -136,7 +136,7 @@ impl Member {
 
     /// True when the reconciliation state persisted by a current-assignment
     /// record differs.
-    pub fn assignment_differs(&self, other: &Member) -> bool {
+    pub(super) fn assignment_differs(&self, other: &Member) -> bool {
         self.member_epoch != other.member_epoch
             || self.previous_member_epoch != other.previous_member_epoch
             || self.state != other.state
@@ -145,7 +145,7 @@ impl Member {
     }
 
     /// The member's assigned tasks without epochs (assignor input).
-    pub fn assigned_tasks(&self) -> Tasks {
+    pub(super) fn assigned_tasks(&self) -> Tasks {
         self.assigned.without_epochs()
     }
 }

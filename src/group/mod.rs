@@ -125,7 +125,6 @@ struct Foreign {
 
 /// The streams groups of one shard. Pure: no I/O, no clock. Cloning gives an
 /// independent copy (timers included), e.g. to fork a simulation.
-#[derive(Clone)]
 pub struct GroupCoordinator {
     config: CoordinatorConfig,
     assignors: Arc<AssignorRegistry>,
@@ -182,6 +181,29 @@ fn tracked_mut<'a>(
 ) -> Option<&'a mut StreamsGroup> {
     note_change(commits, groups, id);
     groups.get_mut(id).map(Arc::make_mut)
+}
+
+impl Clone for GroupCoordinator {
+    /// A deep copy: the groups are copied now, not shared copy-on-write, so
+    /// the copy costs what it did before groups were shared and neither side
+    /// pays for the other's first change.
+    fn clone(&self) -> Self {
+        GroupCoordinator {
+            config: self.config.clone(),
+            assignors: self.assignors.clone(),
+            metadata: self.metadata.clone(),
+            groups: self
+                .groups
+                .iter()
+                .map(|(id, g)| (id.clone(), Arc::new(StreamsGroup::clone(g))))
+                .collect(),
+            group_configs: self.group_configs.clone(),
+            foreign: self.foreign.clone(),
+            timers: self.timers.clone(),
+            rebalance_count: self.rebalance_count,
+            commits: self.commits.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for GroupCoordinator {

@@ -9,7 +9,7 @@ use super::tasks::{ActiveTasks, TaskSet, TasksWithEpochs};
 
 /// Who holds each task, by process id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Ownership {
+pub(super) struct Ownership {
     active: BTreeMap<String, BTreeMap<i32, Arc<str>>>,
     standby: BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
     warmup: BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
@@ -17,12 +17,12 @@ pub struct Ownership {
 
 impl Ownership {
     /// Process id holding the task as active (assigned or pending revocation).
-    pub fn active_owner(&self, s: &str, p: i32) -> Option<&str> {
+    pub(super) fn active_owner(&self, s: &str, p: i32) -> Option<&str> {
         self.active.get(s).and_then(|m| m.get(&p)).map(|p| &**p)
     }
 
     /// True when process `pid` holds the task as standby.
-    pub fn standby_held_by(&self, s: &str, p: i32, pid: &str) -> bool {
+    pub(super) fn standby_held_by(&self, s: &str, p: i32, pid: &str) -> bool {
         self.standby
             .get(s)
             .and_then(|m| m.get(&p))
@@ -30,7 +30,7 @@ impl Ownership {
     }
 
     /// True when process `pid` holds the task as warm-up.
-    pub fn warmup_held_by(&self, s: &str, p: i32, pid: &str) -> bool {
+    pub(super) fn warmup_held_by(&self, s: &str, p: i32, pid: &str) -> bool {
         self.warmup
             .get(s)
             .and_then(|m| m.get(&p))
@@ -38,13 +38,13 @@ impl Ownership {
     }
 
     /// Adds a member's assigned and pending tasks under its process id.
-    pub fn add(&mut self, m: &Member) {
+    pub(super) fn add(&mut self, m: &Member) {
         self.add_tasks(&m.assigned, &m.process_id);
         self.add_tasks(&m.pending_revocation, &m.process_id);
     }
 
     /// Removes a member's assigned and pending tasks.
-    pub fn remove(&mut self, m: &Member) {
+    pub(super) fn remove(&mut self, m: &Member) {
         self.remove_tasks(&m.assigned, &m.process_id);
         self.remove_tasks(&m.pending_revocation, &m.process_id);
     }

@@ -11,17 +11,17 @@ use super::tasks::{self, ActiveTasks, TaskSet, Tasks, TasksWithEpochs};
 /// The member is in a state this coordinator does not know and reported owned
 /// tasks (or none at all): it must drop everything and rejoin.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownStateFenced;
+pub(super) struct UnknownStateFenced;
 
 impl UnknownStateFenced {
     /// Kafka's message for this fencing.
-    pub const MESSAGE: &'static str =
+    pub(super) const MESSAGE: &'static str =
         "The streams group member is in a unknown state. The member must abandon all its tasks and rejoin.";
 }
 
 /// Computes the member's next state (spec 03 §4). Returns the member unchanged
 /// (a clone) when no step applies.
-pub fn reconcile(
+pub(super) fn reconcile(
     member: &Member,
     target_epoch: i32,
     target: &Tasks,

@@ -100,7 +100,7 @@ fn ca_key(g: &str, m: &str) -> RecordKey {
 }
 
 /// `StreamsGroupMetadata` record.
-pub fn group_metadata(
+pub(super) fn group_metadata(
     group_id: &str,
     epoch: i32,
     metadata_hash: i64,
@@ -123,12 +123,12 @@ pub fn group_metadata(
 }
 
 /// `StreamsGroupTopology` record.
-pub fn topology(group_id: &str, value: StreamsGroupTopologyValue) -> CoordinatorRecord {
+pub(super) fn topology(group_id: &str, value: StreamsGroupTopologyValue) -> CoordinatorRecord {
     CoordinatorRecord::record(topo_key(group_id), RecordValue::Topology(value))
 }
 
 /// `StreamsGroupMemberMetadata` record.
-pub fn member_metadata(group_id: &str, m: &Member) -> CoordinatorRecord {
+pub(super) fn member_metadata(group_id: &str, m: &Member) -> CoordinatorRecord {
     CoordinatorRecord::record(
         mm_key(group_id, &m.member_id),
         RecordValue::MemberMetadata(StreamsGroupMemberMetadataValue {
@@ -149,7 +149,7 @@ pub fn member_metadata(group_id: &str, m: &Member) -> CoordinatorRecord {
 }
 
 /// `StreamsGroupTargetAssignmentMember` record.
-pub fn target_member(group_id: &str, member_id: &str, t: &Tasks) -> CoordinatorRecord {
+pub(super) fn target_member(group_id: &str, member_id: &str, t: &Tasks) -> CoordinatorRecord {
     CoordinatorRecord::record(
         ta_key(group_id, member_id),
         RecordValue::TargetAssignmentMember(StreamsGroupTargetAssignmentMemberValue {
@@ -161,7 +161,7 @@ pub fn target_member(group_id: &str, member_id: &str, t: &Tasks) -> CoordinatorR
 }
 
 /// `StreamsGroupTargetAssignmentMetadata` record.
-pub fn target_metadata(group_id: &str, epoch: i32, timestamp: i64) -> CoordinatorRecord {
+pub(super) fn target_metadata(group_id: &str, epoch: i32, timestamp: i64) -> CoordinatorRecord {
     CoordinatorRecord::record(
         tam_key(group_id),
         RecordValue::TargetAssignmentMetadata(StreamsGroupTargetAssignmentMetadataValue {
@@ -172,7 +172,7 @@ pub fn target_metadata(group_id: &str, epoch: i32, timestamp: i64) -> Coordinato
 }
 
 /// `StreamsGroupCurrentMemberAssignment` record.
-pub fn current_assignment(group_id: &str, m: &Member) -> CoordinatorRecord {
+pub(super) fn current_assignment(group_id: &str, m: &Member) -> CoordinatorRecord {
     CoordinatorRecord::record(
         ca_key(group_id, &m.member_id),
         RecordValue::CurrentMemberAssignment(StreamsGroupCurrentMemberAssignmentValue {
@@ -190,14 +190,14 @@ pub fn current_assignment(group_id: &str, m: &Member) -> CoordinatorRecord {
 }
 
 /// The three tombstones that remove a member, in the required order.
-pub fn member_tombstones(group_id: &str, member_id: &str, out: &mut Vec<CoordinatorRecord>) {
+pub(super) fn member_tombstones(group_id: &str, member_id: &str, out: &mut Vec<CoordinatorRecord>) {
     out.push(CoordinatorRecord::tombstone(ca_key(group_id, member_id)));
     out.push(CoordinatorRecord::tombstone(ta_key(group_id, member_id)));
     out.push(CoordinatorRecord::tombstone(mm_key(group_id, member_id)));
 }
 
 /// The tombstones that delete a group (spec 06 §3.5), in order.
-pub fn group_tombstones(g: &StreamsGroup, out: &mut Vec<CoordinatorRecord>) {
+pub(super) fn group_tombstones(g: &StreamsGroup, out: &mut Vec<CoordinatorRecord>) {
     let id = &g.group_id;
     for m in g.members.keys() {
         out.push(CoordinatorRecord::tombstone(ca_key(id, m)));
@@ -215,7 +215,7 @@ pub fn group_tombstones(g: &StreamsGroup, out: &mut Vec<CoordinatorRecord>) {
 
 /// What a group map must provide for replay: creation on demand, and a
 /// check for groups of other types holding the id.
-pub trait GroupStore {
+pub(super) trait GroupStore {
     /// The group, if present.
     fn group_mut(&mut self, group_id: &str) -> Option<&mut StreamsGroup>;
     /// The group, created (empty, defaults) if absent. Fails when a group of
@@ -242,7 +242,10 @@ fn set_member_metadata(m: &mut Member, v: &StreamsGroupMemberMetadataValue) {
 }
 
 /// Applies one record (spec 06 §4).
-pub fn apply(store: &mut impl GroupStore, record: &CoordinatorRecord) -> Result<(), ReplayError> {
+pub(super) fn apply(
+    store: &mut impl GroupStore,
+    record: &CoordinatorRecord,
+) -> Result<(), ReplayError> {
     let gid = record.key.group_id();
     match (&record.key, &record.value) {
         (RecordKey::GroupMetadata(_), Some(RecordValue::GroupMetadata(v))) => {

@@ -65,7 +65,7 @@ impl GroupState {
 
 /// Offsets a member last reported (in memory only).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MemberOffsets {
+pub(super) struct MemberOffsets {
     /// Changelog offset sums per task: subtopology -> partition -> offset sum.
     pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
     /// Changelog end-offset sums per task.
@@ -75,7 +75,7 @@ pub struct MemberOffsets {
 /// The state of a group that its records define, plus the ownership index
 /// derived from it.
 #[derive(Clone, Debug)]
-pub struct GroupCore {
+pub(super) struct GroupCore {
     /// Group id.
     pub group_id: String,
     // ---- persisted (group-metadata record) ----
@@ -117,7 +117,7 @@ pub struct GroupCore {
 /// ids. Derived state, in memory only like the configured topology itself (a rebuilt coordinator
 /// recomputes both at the group's next heartbeat).
 #[derive(Debug)]
-pub struct Configured {
+pub(super) struct Configured {
     topology: ConfiguredTopology,
     /// `None` while the topology is not ready; the error of an unbuildable space is kept, so
     /// every computation of this configuration fails the same way.
@@ -126,7 +126,7 @@ pub struct Configured {
 
 impl Configured {
     /// Wraps a configured topology, building its task space when it is ready.
-    pub fn new(topology: ConfiguredTopology) -> Self {
+    pub(super) fn new(topology: ConfiguredTopology) -> Self {
         let space = topology.is_ready().then(|| {
             TaskSpace::new(
                 topology
@@ -138,12 +138,12 @@ impl Configured {
     }
 
     /// The configured topology.
-    pub fn topology(&self) -> &ConfiguredTopology {
+    pub(super) fn topology(&self) -> &ConfiguredTopology {
         &self.topology
     }
 
     /// The task space of a ready topology (`None` when not ready), or why it cannot be built.
-    pub fn task_space(&self) -> Option<Result<&TaskSpace, AssignorError>> {
+    pub(super) fn task_space(&self) -> Option<Result<&TaskSpace, AssignorError>> {
         self.space
             .as_ref()
             .map(|r| r.as_ref().map_err(Clone::clone))
@@ -159,7 +159,7 @@ impl std::ops::Deref for Configured {
 
 /// What a group holds in memory only (spec 06 §4.1).
 #[derive(Clone, Debug, Default)]
-pub struct Transient {
+pub(super) struct Transient {
     /// The topology configured against the cluster metadata, with its task space.
     pub configured: Option<Arc<Configured>>,
     /// Metadata refresh deadline `(time, group epoch)`.
@@ -177,7 +177,7 @@ pub struct Transient {
 
 /// One streams group: its recorded state and its in-memory-only state.
 #[derive(Clone, Debug)]
-pub struct StreamsGroup {
+pub(super) struct StreamsGroup {
     /// State defined by the records.
     pub core: GroupCore,
     /// State held in memory only.
@@ -199,7 +199,7 @@ impl std::ops::DerefMut for StreamsGroup {
 
 impl StreamsGroup {
     /// A new, empty group with the defaults of spec 02 §3.
-    pub fn new(group_id: &str) -> Self {
+    pub(super) fn new(group_id: &str) -> Self {
         StreamsGroup {
             core: GroupCore {
                 group_id: group_id.to_string(),
@@ -224,7 +224,7 @@ impl StreamsGroup {
 
 impl GroupCore {
     /// The group state derived from persisted state (spec 02 §13).
-    pub fn state(&self) -> GroupState {
+    pub(super) fn state(&self) -> GroupState {
         if self.members.is_empty() {
             return GroupState::Empty;
         }
@@ -247,7 +247,7 @@ impl GroupCore {
     }
 
     /// Member registered for a static instance id.
-    pub fn static_member(&self, instance_id: &str) -> Option<&Member> {
+    pub(super) fn static_member(&self, instance_id: &str) -> Option<&Member> {
         self.static_members
             .get(instance_id)
             .and_then(|id| self.members.get(id))
@@ -255,7 +255,7 @@ impl GroupCore {
 
     /// Sets a member's reconciliation state in place, keeping the ownership
     /// index in step (untouched when the owned tasks do not change).
-    pub fn set_assignment(
+    pub(super) fn set_assignment(
         &mut self,
         member_id: &str,
         epoch: i32,
@@ -284,7 +284,7 @@ impl GroupCore {
 
     /// Replaces a member (assignment fields included), keeping the ownership
     /// index and the static index in step.
-    pub fn put_member(&mut self, member: Member) {
+    pub(super) fn put_member(&mut self, member: Member) {
         if let Some(old) = self.members.get(&member.member_id) {
             self.owners.remove(old);
             if let Some(old_instance) = &old.instance_id {
@@ -317,7 +317,7 @@ fn same_keys(a: &TasksWithEpochs, b: &TasksWithEpochs) -> bool {
 
 impl StreamsGroup {
     /// Removes a member and everything derived from it.
-    pub fn drop_member(&mut self, member_id: &str) {
+    pub(super) fn drop_member(&mut self, member_id: &str) {
         if let Some(old) = self.members.remove(member_id) {
             self.owners.remove(&old);
             if let Some(instance) = &old.instance_id {

@@ -9,16 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Partitions per subtopology, without epochs (standby / warm-up tasks, targets,
 /// owned tasks reported by a member).
-pub type TaskSet = BTreeMap<String, BTreeSet<i32>>;
+pub(super) type TaskSet = BTreeMap<String, BTreeSet<i32>>;
 
 /// Active tasks with their per-task assignment epoch (spec 03 §1):
 /// subtopology -> partition -> epoch at which the task was granted.
-pub type ActiveTasks = BTreeMap<String, BTreeMap<i32, i32>>;
+pub(super) type ActiveTasks = BTreeMap<String, BTreeMap<i32, i32>>;
 
 /// Active, standby and warm-up task sets without epochs (a target assignment,
 /// or the tasks a member reports it owns).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Tasks {
+pub(super) struct Tasks {
     /// Active tasks.
     pub active: TaskSet,
     /// Standby tasks.
@@ -30,7 +30,7 @@ pub struct Tasks {
 /// Active tasks with assignment epochs, standby and warm-up task sets (a
 /// member's assigned tasks or tasks pending revocation).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TasksWithEpochs {
+pub(super) struct TasksWithEpochs {
     /// Active tasks and their assignment epochs.
     pub active: ActiveTasks,
     /// Standby tasks.
@@ -41,12 +41,12 @@ pub struct TasksWithEpochs {
 
 impl Tasks {
     /// True when no role holds any task.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.active.is_empty() && self.standby.is_empty() && self.warmup.is_empty()
     }
 
     /// True when this tuple holds any task of `other`, role by role.
-    pub fn contains_any(&self, other: &TasksWithEpochs) -> bool {
+    pub(super) fn contains_any(&self, other: &TasksWithEpochs) -> bool {
         intersects_keys(&self.active, &other.active)
             || intersects(&self.standby, &other.standby)
             || intersects(&self.warmup, &other.warmup)
@@ -55,12 +55,12 @@ impl Tasks {
 
 impl TasksWithEpochs {
     /// True when no role holds any task.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.active.is_empty() && self.standby.is_empty() && self.warmup.is_empty()
     }
 
     /// The same tasks without the active-task epochs.
-    pub fn without_epochs(&self) -> Tasks {
+    pub(super) fn without_epochs(&self) -> Tasks {
         Tasks {
             active: self
                 .active
@@ -74,18 +74,18 @@ impl TasksWithEpochs {
 }
 
 /// True when `set` holds `(subtopology, partition)`.
-pub fn contains(set: &TaskSet, subtopology: &str, partition: i32) -> bool {
+pub(super) fn contains(set: &TaskSet, subtopology: &str, partition: i32) -> bool {
     set.get(subtopology).is_some_and(|p| p.contains(&partition))
 }
 
 /// True when `set` holds the active task `(subtopology, partition)`.
-pub fn contains_active(set: &ActiveTasks, subtopology: &str, partition: i32) -> bool {
+pub(super) fn contains_active(set: &ActiveTasks, subtopology: &str, partition: i32) -> bool {
     set.get(subtopology)
         .is_some_and(|p| p.contains_key(&partition))
 }
 
 /// Adds a task to a set.
-pub fn insert(set: &mut TaskSet, subtopology: &str, partition: i32) {
+pub(super) fn insert(set: &mut TaskSet, subtopology: &str, partition: i32) {
     if let Some(p) = set.get_mut(subtopology) {
         p.insert(partition);
     } else {
@@ -94,7 +94,7 @@ pub fn insert(set: &mut TaskSet, subtopology: &str, partition: i32) {
 }
 
 /// Removes a task from a set, dropping the subtopology entry when it empties.
-pub fn remove(set: &mut TaskSet, subtopology: &str, partition: i32) -> bool {
+pub(super) fn remove(set: &mut TaskSet, subtopology: &str, partition: i32) -> bool {
     let Some(p) = set.get_mut(subtopology) else {
         return false;
     };

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 /// Which timer of a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TimerKind {
+pub(super) enum TimerKind {
     /// `initial-rebalance-timeout-<groupId>`.
     InitialDelay,
     /// `session-timeout-<groupId>-<memberId>`.
@@ -25,7 +25,7 @@ pub enum TimerKind {
 
 /// A due timer, as handed to the coordinator.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fired {
+pub(super) struct Fired {
     /// Which timer.
     pub kind: TimerKind,
     /// Group id.
@@ -38,7 +38,7 @@ pub struct Fired {
 
 impl Fired {
     /// Kafka's timer key.
-    pub fn key(&self) -> String {
+    pub(super) fn key(&self) -> String {
         match self.kind {
             TimerKind::InitialDelay => format!("initial-rebalance-timeout-{}", self.group_id),
             TimerKind::Session => format!("session-timeout-{}-{}", self.group_id, self.member_id),
@@ -82,7 +82,7 @@ struct Entry {
 
 /// The timer queue of one shard.
 #[derive(Clone, Debug, Default)]
-pub struct Timers {
+pub(super) struct Timers {
     groups: BTreeMap<String, GroupSlots>,
     heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
@@ -144,7 +144,14 @@ impl Timers {
 
     /// Schedules (or re-schedules) a timer. Re-arming an existing timer to a
     /// later deadline is two map lookups and no allocation.
-    pub fn schedule(&mut self, kind: TimerKind, g: &str, m: &str, deadline: i64, epoch: i32) {
+    pub(super) fn schedule(
+        &mut self,
+        kind: TimerKind,
+        g: &str,
+        m: &str,
+        deadline: i64,
+        epoch: i32,
+    ) {
         let mut previous = None;
         let needs_entry = match self.slot_mut(kind, g, m) {
             Some(slot) => {
@@ -176,14 +183,14 @@ impl Timers {
     }
 
     /// Schedules a timer only if it is not scheduled.
-    pub fn schedule_if_absent(&mut self, kind: TimerKind, g: &str, m: &str, deadline: i64) {
+    pub(super) fn schedule_if_absent(&mut self, kind: TimerKind, g: &str, m: &str, deadline: i64) {
         if !self.is_scheduled(kind, g, m) {
             self.schedule(kind, g, m, deadline, 0);
         }
     }
 
     /// Cancels a timer (no-op when unknown).
-    pub fn cancel(&mut self, kind: TimerKind, g: &str, m: &str) {
+    pub(super) fn cancel(&mut self, kind: TimerKind, g: &str, m: &str) {
         if let Some(slot) = self.slot_mut(kind, g, m) {
             slot.deadline = None;
             self.dirty = true;
@@ -191,7 +198,7 @@ impl Timers {
     }
 
     /// True when the timer is scheduled.
-    pub fn is_scheduled(&self, kind: TimerKind, g: &str, m: &str) -> bool {
+    pub(super) fn is_scheduled(&self, kind: TimerKind, g: &str, m: &str) -> bool {
         let Some(gs) = self.groups.get(g) else {
             return false;
         };
@@ -205,7 +212,7 @@ impl Timers {
 
     /// The deadline of a timer, if scheduled.
     #[cfg(test)]
-    pub fn deadline(&self, kind: TimerKind, g: &str, m: &str) -> Option<i64> {
+    pub(crate) fn deadline(&self, kind: TimerKind, g: &str, m: &str) -> Option<i64> {
         let gs = self.groups.get(g)?;
         match kind {
             TimerKind::InitialDelay => gs.initial.deadline,
@@ -277,19 +284,19 @@ impl Timers {
     }
 
     /// The earliest deadline.
-    pub fn next_deadline(&mut self) -> Option<i64> {
+    pub(super) fn next_deadline(&mut self) -> Option<i64> {
         self.settle();
         self.heap.peek().map(|Reverse(e)| e.deadline)
     }
 
     /// The earliest deadline without tidying (may be earlier than the true one;
     /// waking at it is harmless).
-    pub fn peek_deadline(&self) -> Option<i64> {
+    pub(super) fn peek_deadline(&self) -> Option<i64> {
         self.heap.peek().map(|Reverse(e)| e.deadline)
     }
 
     /// Removes and returns the earliest timer due at `now_ms`, if any.
-    pub fn pop_due(&mut self, now_ms: i64) -> Option<Fired> {
+    pub(super) fn pop_due(&mut self, now_ms: i64) -> Option<Fired> {
         self.dirty = true;
         self.settle();
         let due = self
@@ -317,7 +324,7 @@ impl Timers {
     }
 
     /// Cancels every timer of a group (group deletion).
-    pub fn cancel_group(&mut self, g: &str) {
+    pub(super) fn cancel_group(&mut self, g: &str) {
         self.dirty = true;
         if let Some(gs) = self.groups.get_mut(g) {
             gs.initial.deadline = None;
@@ -329,7 +336,7 @@ impl Timers {
     }
 
     /// Number of scheduled timers.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.groups
             .values()
             .map(|gs| {

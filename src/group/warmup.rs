@@ -31,12 +31,12 @@ use super::state::{Configured, MemberOffsets};
 use super::tasks::{self, TaskSet, Tasks};
 
 /// The intermediate assignment of every member, by member id.
-pub type Refined = BTreeMap<String, Tasks>;
+pub(super) type Refined = BTreeMap<String, Tasks>;
 
 /// The refinement of one assignment epoch, derived once and frozen while the
 /// members reconcile toward it (in memory only).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EpochRefinement {
+pub(super) struct EpochRefinement {
     /// The assignment epoch it was derived for.
     pub epoch: i32,
     /// Every member's slice.
@@ -45,7 +45,7 @@ pub struct EpochRefinement {
 
 /// Derives the refinement of the group as `view` sees it, toward `target`, with
 /// the group's effective warm-up settings.
-pub fn derive<'a>(
+pub(super) fn derive<'a>(
     view: &View<'a>,
     target: impl Fn(&str) -> Option<&'a Tasks>,
     configured: &Configured,
@@ -87,7 +87,7 @@ pub fn derive<'a>(
 
 /// True when some member of `view` does not hold exactly its slice of `refined`
 /// (a refinement step is due when the group is otherwise settled).
-pub fn differs_from_current(view: &View<'_>, refined: &Refined) -> bool {
+pub(super) fn differs_from_current(view: &View<'_>, refined: &Refined) -> bool {
     view.members().iter().any(|m| {
         refined
             .get(&m.member_id)
@@ -97,7 +97,7 @@ pub fn differs_from_current(view: &View<'_>, refined: &Refined) -> bool {
 
 /// The inputs of one refinement, besides the members and their targets.
 #[derive(Clone, Copy, Debug)]
-pub struct Settings<'a> {
+pub(super) struct Settings<'a> {
     /// Subtopology ids with state (changelog topics); only their tasks warm up.
     pub stateful: &'a BTreeSet<String>,
     /// `num.warmup.replicas`: warm-ups the group runs at a time at most.
@@ -112,7 +112,7 @@ type Task<'a> = (&'a str, i32);
 /// The lag of each process on each task it reported both offsets for: the
 /// smallest `end offset − offset` (at least 0) over the process's members.
 /// Tasks a process reported no pair for have no lag (not caught up).
-pub fn process_lags<'a>(
+pub(super) fn process_lags<'a>(
     members: &[&'a Member],
     offsets: &'a BTreeMap<String, MemberOffsets>,
 ) -> BTreeMap<(&'a str, Task<'a>), i64> {
@@ -167,7 +167,7 @@ fn insert(set: &mut TaskSet, (s, p): Task<'_>) {
 /// Refines `target` (a member absent from it has an empty target) for
 /// `members` (the group as the computation sees it). Deterministic: members
 /// in id order, tasks in (subtopology, partition) order, no hash order.
-pub fn refine<'a>(
+pub(super) fn refine<'a>(
     members: &[&'a Member],
     target: impl Fn(&str) -> Option<&'a Tasks>,
     offsets: &'a BTreeMap<String, MemberOffsets>,
@@ -296,7 +296,7 @@ pub fn refine<'a>(
 
 /// Number of active tasks in an assignment (the safety check: a refinement
 /// never loses or duplicates an active task).
-pub fn active_count(assignment: &Refined) -> usize {
+pub(super) fn active_count(assignment: &Refined) -> usize {
     assignment
         .values()
         .map(|t| t.active.values().map(BTreeSet::len).sum::<usize>())
@@ -304,7 +304,7 @@ pub fn active_count(assignment: &Refined) -> usize {
 }
 
 /// Number of warm-up tasks in an assignment.
-pub fn warmup_count(assignment: &Refined) -> usize {
+pub(super) fn warmup_count(assignment: &Refined) -> usize {
     assignment
         .values()
         .map(|t| t.warmup.values().map(BTreeSet::len).sum::<usize>())

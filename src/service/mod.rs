@@ -46,6 +46,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+pub use crate::shard::LoadError;
 pub use admin::{GroupConfigError, GroupConfigUpdate, OffsetCommitValidation};
 pub use auth::{AclOperation, AllowAll, Authorizer, MemoryAuthorizer, Resource};
 pub use broker::{
@@ -53,7 +54,6 @@ pub use broker::{
     MemoryTopicCreator, MetadataSource, RecordSink, SinkError, TopicCreator,
 };
 pub use metrics::ServiceMetrics;
-pub use shard::LoadError;
 
 use crate::assignor::AssignorRegistry;
 use crate::group::{CoordinatorConfig, ListedGroup, RequestContext};

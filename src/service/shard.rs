@@ -26,7 +26,7 @@ use crate::protocol::ErrorCode;
 use crate::shard::{Answer, Loaded, Phase, Reply, Request, Shard};
 use crate::topology::ClusterMetadata;
 
-pub use crate::shard::{Failure, HeartbeatDone, LoadError};
+pub(crate) use crate::shard::{Failure, HeartbeatDone, LoadError};
 pub(crate) use crate::shard::{ReadOp, WriteOp};
 
 /// Shard state as seen by the router.
@@ -161,10 +161,15 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
             }
         }
         send_replies(&mut shard);
-        match shard.phase() {
+        // Written only on a change: the router reads it on every request,
+        // and a store per turn would bounce its cache line between cores.
+        let phase = match shard.phase() {
             Phase::Failed => break,
-            Phase::Active => state.store(ACTIVE, Ordering::Release),
-            _ => state.store(LOADING, Ordering::Release),
+            Phase::Active => ACTIVE,
+            _ => LOADING,
+        };
+        if state.load(Ordering::Relaxed) != phase {
+            state.store(phase, Ordering::Release);
         }
         let deadline = shard.next_deadline().map(|ms| env.clock.instant_at(ms));
         let serving = shard.phase() != Phase::Loading;
