@@ -134,6 +134,17 @@ impl Transport {
         })
     }
 
+    /// The group's last epoch bumps with their causes; in process only (Kafka's
+    /// wire has no request for it: over TCP the example broker logs them).
+    async fn rebalances(&self) -> Vec<streams_coordinator::group::Rebalance> {
+        match self {
+            Transport::InProcess { service, .. } => {
+                service.rebalance_history(GROUP).await.unwrap_or_default()
+            }
+            Transport::Tcp { .. } => Vec::new(),
+        }
+    }
+
     /// After NOT_COORDINATOR (the group's coordinator moved to another node):
     /// asks the broker where it is now and reconnects there. Prints the move
     /// once for the whole fleet.
@@ -611,6 +622,7 @@ async fn wait_stable(
     let start = Instant::now();
     let mut last = (String::new(), -1, String::new());
     let mut last_state = String::from("(not described yet)");
+    let mut shown_epoch = after_epoch;
     loop {
         let mut observer = observer.lock().await;
         let resp = observer.describe(GROUP).await.map_err(|e| e.to_string())?;
@@ -621,6 +633,13 @@ async fn wait_stable(
             }
             if code == ErrorCode::NOT_COORDINATOR {
                 observer.follow_coordinator(timeline).await?;
+            }
+        }
+        // Every new group-epoch bump, with its cause: "epoch 7 ← member-2 left (...)".
+        for r in observer.rebalances().await {
+            if r.epoch > shown_epoch {
+                timeline.say("group", &format!("{r}"));
+                shown_epoch = r.epoch;
             }
         }
         drop(observer);
@@ -655,9 +674,13 @@ async fn wait_stable(
             let settled = g.group_state == "Stable"
                 && g.group_epoch > after_epoch
                 && g.members.len() == members
-                && g.members
-                    .iter()
-                    .all(|m| m.member_epoch == g.assignment_epoch);
+                && g.members.iter().all(|m| {
+                    // At the target: no warm-up still waiting for its promotion.
+                    m.member_epoch == g.assignment_epoch
+                        && from_task_ids(&m.assignment.active_tasks)
+                            == from_task_ids(&m.target_assignment.active_tasks)
+                        && task_count(&from_task_ids(&m.assignment.warmup_tasks)) == 0
+                });
             if settled {
                 return Ok((g, start.elapsed()));
             }

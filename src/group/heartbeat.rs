@@ -18,6 +18,7 @@ use crate::topology::{
 };
 
 use super::assign;
+use super::causes::{self, BumpCause, FenceReason, Rebalance};
 use super::config::{self, Effective};
 use super::convert;
 use super::limits;
@@ -432,6 +433,10 @@ fn endpoint_entry(
 struct Effects {
     /// The group epoch was bumped (`streams-group-rebalance-count`).
     epoch_bumped: bool,
+    /// Why, for the rebalance history.
+    rebalance: Option<Rebalance>,
+    /// Active tasks the target (or refinement step) of an epoch moved.
+    tasks_moved: Option<(i32, usize)>,
 }
 
 impl GroupCoordinator {
@@ -452,6 +457,18 @@ impl GroupCoordinator {
                     // bump the epoch (its assignor failed, say) bumped nothing.
                     if effects.epoch_bumped {
                         self.rebalance_count += 1;
+                    }
+                    if let Some(b) = effects.rebalance.take() {
+                        self.rebalances.record(&req.group_id, b);
+                    }
+                    if let Some((epoch, n)) = effects.tasks_moved {
+                        self.rebalances.tasks_moved(&req.group_id, epoch, n);
+                        tracing::info!(
+                            group_id = %req.group_id,
+                            epoch,
+                            tasks_moved = n,
+                            "Computed a new target assignment"
+                        );
                     }
                     r
                 }
@@ -484,7 +501,7 @@ impl GroupCoordinator {
     ) -> Result<StreamsGroupHeartbeatResponse, ApiError> {
         validate(req)?;
         if req.member_epoch < 0 {
-            return self.leave(req, records);
+            return self.leave(req, ctx.now_ms, records);
         }
         let now = ctx.now_ms;
         let joining = req.member_epoch == 0;
@@ -642,12 +659,23 @@ impl GroupCoordinator {
             return Err(ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR));
         }
         let mut bump = false;
+        // The first trigger of spec 02 §8 that fires names the bump.
+        let mut cause: Option<BumpCause> = None;
         let updated: Cow<'_, Member> = if is_new || metadata_changes(&base, req, ctx, joining) {
             let mut m = base.as_ref().clone();
             apply_metadata(&mut m, req, ctx, joining);
             if is_new || m.metadata_differs(&base) {
                 records.push(records::member_metadata(gid, &m));
                 bump = req.instance_id.is_none() || epoch_relevant_change(&base, &m);
+                if bump {
+                    cause = Some(if is_new {
+                        BumpCause::MemberJoined
+                    } else if replaced.is_some() {
+                        BumpCause::Fenced(FenceReason::StaticMemberReplaced)
+                    } else {
+                        BumpCause::MemberMetadataChanged(causes::changed_field(&base, &m))
+                    });
+                }
             }
             Cow::Owned(m)
         } else {
@@ -697,9 +725,11 @@ impl GroupCoordinator {
             cached => {
                 let cached = cached.clone();
                 hash = metadata_hash(&topology, &self.metadata);
+                let changed_topic = transient.changed_topic.take();
                 if hash != group.metadata_hash {
                     bump = true;
                     reconfigure = true;
+                    cause.get_or_insert(BumpCause::TopicMetadataChanged(changed_topic));
                 }
                 match cached {
                     Some(c) if !reconfigure => c,
@@ -743,6 +773,7 @@ impl GroupCoordinator {
         }
         if validated != group.validated_topology_epoch {
             bump = true;
+            cause.get_or_insert(BumpCause::TopologyConfigured(validated >= 0));
         }
         if !bump
             && !config::assignment_configs_match(
@@ -752,6 +783,17 @@ impl GroupCoordinator {
             )
         {
             bump = true;
+            let standby = eff.num_standby_replicas.to_string();
+            let key = if group
+                .last_assignment_configs
+                .get(config::NUM_STANDBY_REPLICAS_KEY)
+                != Some(&standby)
+            {
+                "streams.num.standby.replicas"
+            } else {
+                "streams.rack.aware.assignment.tags"
+            };
+            cause = Some(BumpCause::GroupConfigChanged(key.to_string()));
         }
         // Refinement step (spec 02 §8 trigger 5, live with warm-ups): a settled group whose
         // refinement changed with the reported lags (a warm-up caught up) starts a new
@@ -778,6 +820,7 @@ impl GroupCoordinator {
             );
             if warmup::differs_from_current(&view, &fresh) {
                 bump = true;
+                cause = Some(BumpCause::WarmupPromoted);
                 refine_step = Some(fresh);
             }
         }
@@ -796,6 +839,13 @@ impl GroupCoordinator {
                 group.failed_description_epoch,
             ));
             effects.epoch_bumped = true;
+            effects.rebalance = Some(Rebalance {
+                time_ms: now,
+                epoch: group_epoch,
+                cause: cause.take().unwrap_or(BumpCause::MemberJoined),
+                member_id: Some(mid.to_string()),
+                tasks_moved: None,
+            });
             transient.refresh_deadline = (
                 now.saturating_add(METADATA_REFRESH_INTERVAL_MS),
                 group_epoch,
@@ -833,6 +883,13 @@ impl GroupCoordinator {
             target_epoch = group.assignment_epoch;
             None
         } else if let Some(assignment) = refine_step.take() {
+            let moved = causes::moved(&assignment, |id, s, p| {
+                group
+                    .members
+                    .get(id)
+                    .is_some_and(|m| tasks::contains_active(&m.assigned.active, s, p))
+            });
+            effects.tasks_moved = Some((group_epoch, moved));
             records.push(records::target_metadata(
                 gid,
                 group_epoch,
@@ -889,6 +946,11 @@ impl GroupCoordinator {
                 );
                 ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)
             })?;
+            let moved = causes::moved(&t, |id, s, p| {
+                view.old_target(id)
+                    .is_some_and(|o| tasks::contains(&o.active, s, p))
+            });
+            effects.tasks_moved = Some((group_epoch, moved));
             computed = Some(t);
             target_epoch = group_epoch;
             computed
@@ -1051,6 +1113,7 @@ impl GroupCoordinator {
     fn leave(
         &mut self,
         req: &StreamsGroupHeartbeatRequest,
+        now: i64,
         records: &mut Vec<CoordinatorRecord>,
     ) -> Result<StreamsGroupHeartbeatResponse, ApiError> {
         let gid = req.group_id.as_str();
@@ -1117,15 +1180,32 @@ impl GroupCoordinator {
                 s.member_id.clone()
             }
         };
-        self.fence(gid, &target_id, records);
+        self.fence(gid, &target_id, BumpCause::MemberLeft, now, records);
         Ok(response)
     }
 
     /// Fences (removes) a member: spec 02 §11 / 06 §3.2. Cancels its timers.
-    fn fence(&mut self, gid: &str, member_id: &str, records: &mut Vec<CoordinatorRecord>) {
+    fn fence(
+        &mut self,
+        gid: &str,
+        member_id: &str,
+        cause: BumpCause,
+        now: i64,
+        records: &mut Vec<CoordinatorRecord>,
+    ) {
         let Some(group) = self.groups.get(gid) else {
             return;
         };
+        self.rebalances.record(
+            gid,
+            Rebalance {
+                time_ms: now,
+                epoch: group.group_epoch.saturating_add(1),
+                cause,
+                member_id: Some(member_id.to_string()),
+                tasks_moved: None,
+            },
+        );
         records::member_tombstones(gid, member_id, records);
         let epoch = group.group_epoch.saturating_add(1);
         records.push(records::group_metadata(
@@ -1154,7 +1234,8 @@ impl GroupCoordinator {
         match fired.kind {
             TimerKind::Session => {
                 if group.members.contains_key(&fired.member_id) {
-                    self.fence(gid, &fired.member_id, records);
+                    let cause = BumpCause::Fenced(FenceReason::SessionTimeout);
+                    self.fence(gid, &fired.member_id, cause, now, records);
                 }
             }
             TimerKind::Rebalance => {
@@ -1163,7 +1244,8 @@ impl GroupCoordinator {
                     .get(&fired.member_id)
                     .is_some_and(|m| m.member_epoch == fired.epoch)
                 {
-                    self.fence(gid, &fired.member_id, records);
+                    let cause = BumpCause::Fenced(FenceReason::RebalanceTimeout);
+                    self.fence(gid, &fired.member_id, cause, now, records);
                 }
             }
             TimerKind::InitialDelay => {

@@ -34,6 +34,7 @@
 //! the coordinator panic.
 
 mod assign;
+mod causes;
 mod config;
 mod convert;
 mod describe;
@@ -55,6 +56,7 @@ use crate::assignor::AssignorRegistry;
 use crate::protocol::{CoordinatorRecord, ErrorCode};
 use crate::topology::{ClusterMetadata, InternalTopic};
 
+pub use causes::{BumpCause, FenceReason, MetadataField, Rebalance, HISTORY_LEN};
 pub use config::{ConfigError, CoordinatorConfig, GroupConfig, GroupConfigOp};
 pub use describe::{clear_not_persisted, CommitApi, ListedGroup, OffsetCommitCheck};
 pub use member::MemberState;
@@ -115,6 +117,9 @@ pub struct CoordinatorMetrics {
     pub groups_by_state: Vec<(GroupState, usize)>,
     /// `streams-group-rebalance-count`: group-epoch bumps made by heartbeats.
     pub rebalance_count: u64,
+    /// Every group-epoch bump (heartbeats and timers) counted by cause
+    /// ([`BumpCause::label`]), in label order.
+    pub rebalances_by_cause: Vec<(&'static str, u64)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +141,8 @@ pub struct GroupCoordinator {
     foreign: BTreeMap<String, Foreign>,
     timers: Timers,
     rebalance_count: u64,
+    /// Why each group epoch was bumped (in memory only).
+    rebalances: causes::RebalanceLog,
     /// `Some` when reads answer at the committed state (see
     /// [`track_commits`](Self::track_commits)).
     commits: Option<Commits>,
@@ -246,6 +253,7 @@ impl GroupStore for GroupCoordinator {
     fn remove_group(&mut self, group_id: &str) {
         note_change(&mut self.commits, &self.groups, group_id);
         self.groups.remove(group_id);
+        self.rebalances.forget(group_id);
     }
 }
 
@@ -262,6 +270,7 @@ impl GroupCoordinator {
             foreign: BTreeMap::new(),
             timers: Timers::default(),
             rebalance_count: 0,
+            rebalances: causes::RebalanceLog::default(),
             commits: None,
         }
     }
@@ -408,13 +417,17 @@ impl GroupCoordinator {
         if !changed.is_empty() {
             // The refresh deadline is not shown by reads: no pre-image needed.
             for g in self.groups.values_mut() {
-                let affected = g.topology.as_ref().is_some_and(|t| {
+                let affected = g.topology.as_ref().and_then(|t| {
                     t.required_topics()
                         .iter()
-                        .any(|name| changed.contains(name))
+                        .find(|name| changed.contains(*name))
+                        .cloned()
                 });
-                if affected {
-                    Arc::make_mut(g).transient.refresh_deadline = (0, 0);
+                if let Some(topic) = affected {
+                    let t = &mut Arc::make_mut(g).transient;
+                    t.refresh_deadline = (0, 0);
+                    // Named by the bump cause if the metadata hash turns out changed.
+                    t.changed_topic = Some(topic);
                 }
             }
         }
@@ -536,7 +549,15 @@ impl GroupCoordinator {
                 .map(|s| (*s, counts.get(s).copied().unwrap_or(0)))
                 .collect(),
             rebalance_count: self.rebalance_count,
+            rebalances_by_cause: self.rebalances.counts(),
         }
+    }
+
+    /// The last group-epoch bumps of a group (at most [`HISTORY_LEN`]), oldest
+    /// first, each with its time, cause, member and the tasks its target moved.
+    /// Held in memory only: a rebuilt coordinator starts with none.
+    pub fn rebalance_history(&self, group_id: &str) -> Vec<Rebalance> {
+        self.rebalances.history(group_id)
     }
 
     /// The state of a group, if it exists.

@@ -173,6 +173,8 @@ pub(super) struct Transient {
     /// The warm-up refinement of the current assignment epoch, frozen for that
     /// epoch (derived again after a rebuild; src/group/warmup.rs).
     pub refined: Option<Arc<super::warmup::EpochRefinement>>,
+    /// A required topic whose metadata changed since the hash was last computed.
+    pub changed_topic: Option<String>,
 }
 
 /// One streams group: its recorded state and its in-memory-only state.

@@ -309,6 +309,22 @@ impl Service {
         verdict
     }
 
+    /// The last group-epoch bumps of `group_id` with their causes (oldest first, at
+    /// most [`crate::group::HISTORY_LEN`]), from the shard that holds it. Held in memory
+    /// by that shard: after a coordinator move the history starts again. NOT_COORDINATOR
+    /// when the group's partition is not served here.
+    pub async fn rebalance_history(
+        &self,
+        group_id: &str,
+    ) -> Result<Vec<crate::group::Rebalance>, ErrorCode> {
+        let group_id = group_id.to_owned();
+        self.read(self.partition_for(&group_id), move |core| {
+            core.rebalance_history(&group_id)
+        })
+        .await
+        .map_err(|f| f.code)
+    }
+
     /// Flattens a routed validation's outcome, counting and tracing its error.
     fn settle(
         &self,
