@@ -169,14 +169,14 @@ impl fmt::Display for Rebalance {
 
 /// The bumps of every group of a shard, bounded per group, and the counts by cause.
 #[derive(Clone, Debug, Default)]
-pub struct RebalanceLog {
+pub(super) struct RebalanceLog {
     groups: BTreeMap<String, VecDeque<Rebalance>>,
     by_cause: BTreeMap<&'static str, u64>,
 }
 
 impl RebalanceLog {
     /// Records a bump of `group_id` and logs it at INFO.
-    pub fn record(&mut self, group_id: &str, rebalance: Rebalance) {
+    pub(super) fn record(&mut self, group_id: &str, rebalance: Rebalance) {
         tracing::info!(
             group_id,
             epoch = rebalance.epoch,
@@ -194,7 +194,7 @@ impl RebalanceLog {
 
     /// Notes the tasks a target computation (or refinement step) of `epoch` moved,
     /// on the group's bump of that epoch.
-    pub fn tasks_moved(&mut self, group_id: &str, epoch: i32, moved: usize) {
+    pub(super) fn tasks_moved(&mut self, group_id: &str, epoch: i32, moved: usize) {
         if let Some(r) = self
             .groups
             .get_mut(group_id)
@@ -205,7 +205,7 @@ impl RebalanceLog {
     }
 
     /// The last bumps of a group, oldest first.
-    pub fn history(&self, group_id: &str) -> Vec<Rebalance> {
+    pub(super) fn history(&self, group_id: &str) -> Vec<Rebalance> {
         self.groups
             .get(group_id)
             .map(|h| h.iter().cloned().collect())
@@ -213,19 +213,22 @@ impl RebalanceLog {
     }
 
     /// Rebalances counted by cause label, in label order.
-    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+    pub(super) fn counts(&self) -> Vec<(&'static str, u64)> {
         self.by_cause.iter().map(|(k, v)| (*k, *v)).collect()
     }
 
     /// Forgets a deleted group's history.
-    pub fn forget(&mut self, group_id: &str) {
+    pub(super) fn forget(&mut self, group_id: &str) {
         self.groups.remove(group_id);
     }
 }
 
 /// Active tasks of `next` that their member did not have before (`had(member,
 /// subtopology, partition)`): the tasks a new target or refinement step moves.
-pub fn moved(next: &BTreeMap<String, Tasks>, had: impl Fn(&str, &str, i32) -> bool) -> usize {
+pub(super) fn moved(
+    next: &BTreeMap<String, Tasks>,
+    had: impl Fn(&str, &str, i32) -> bool,
+) -> usize {
     next.iter()
         .map(|(id, t)| {
             t.active
@@ -239,7 +242,7 @@ pub fn moved(next: &BTreeMap<String, Tasks>, had: impl Fn(&str, &str, i32) -> bo
 
 /// The first metadata field that differs between two values of a member, in
 /// the order the assignment cares about them.
-pub fn changed_field(old: &Member, new: &Member) -> MetadataField {
+pub(super) fn changed_field(old: &Member, new: &Member) -> MetadataField {
     if old.rack_id != new.rack_id {
         MetadataField::Rack
     } else if old.client_tags != new.client_tags {

@@ -208,6 +208,7 @@ impl Clone for GroupCoordinator {
             foreign: self.foreign.clone(),
             timers: self.timers.clone(),
             rebalance_count: self.rebalance_count,
+            rebalances: self.rebalances.clone(),
             commits: self.commits.clone(),
         }
     }
