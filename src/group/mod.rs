@@ -229,6 +229,29 @@ impl GroupStore for GroupCoordinator {
     }
 
     fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError> {
+        if self.commits.is_none() {
+            // No pre-images to keep: one walk of the group tree per replayed
+            // record (every record names its group); the key copy costs less
+            // than a second lookup of a string key (issue 14 item 1).
+            return match self.groups.entry(group_id.to_string()) {
+                std::collections::btree_map::Entry::Occupied(e) => Ok(Arc::make_mut(e.into_mut())),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    if let Some(f) = self.foreign.get(group_id) {
+                        if f.kind == ForeignGroupKind::Classic && f.empty {
+                            // An empty classic group is replaced by the streams group.
+                            self.foreign.remove(group_id);
+                        } else {
+                            return Err(ReplayError::GroupTypeConflict {
+                                group_id: group_id.to_string(),
+                            });
+                        }
+                    }
+                    Ok(Arc::make_mut(
+                        e.insert(Arc::new(StreamsGroup::new(group_id))),
+                    ))
+                }
+            };
+        }
         if !self.groups.contains_key(group_id) {
             if let Some(f) = self.foreign.get(group_id) {
                 if f.kind == ForeignGroupKind::Classic && f.empty {
