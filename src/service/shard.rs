@@ -225,10 +225,17 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
             Event::Metadata(false) => metadata_open = false,
             Event::Timer => shard.advance_time(now),
             Event::Request(Some(first)) => {
+                // Replies ready at once (reads, writes that observed nothing
+                // uncommitted) leave as each request is handled, so their
+                // callers run while the rest of the turn is handled.
                 shard.handle(first.responder, first.request, now);
+                send_replies(&mut shard);
                 for _ in 1..MAX_REQUESTS_PER_TURN {
                     match rx.try_recv() {
-                        Ok(m) => shard.handle(m.responder, m.request, now),
+                        Ok(m) => {
+                            shard.handle(m.responder, m.request, now);
+                            send_replies(&mut shard);
+                        }
                         Err(_) => break,
                     }
                 }
