@@ -180,29 +180,22 @@ pub async fn handle(
     })?;
     let corr = header.correlation_id;
     let b = &mut body;
+    // Decodes the request at `version`, runs the handler, encodes its answer.
+    macro_rules! serve {
+        ($handler:expr) => {
+            encode(key, version, corr, &$handler)?
+        };
+    }
     let out = match key {
         ApiKey::ApiVersions => {
             let _: ApiVersionsRequest = decode(key, version, b)?;
-            encode(key, version, corr, &api_versions_response())?
+            serve!(api_versions_response())
         }
-        ApiKey::Metadata => encode(
-            key,
-            version,
-            corr,
-            &metadata(node, decode(key, version, b)?, version),
-        )?,
-        ApiKey::FindCoordinator => encode(
-            key,
-            version,
-            corr,
-            &find_coordinator(node, decode(key, version, b)?, version),
-        )?,
-        ApiKey::InitProducerId => encode(
-            key,
-            version,
-            corr,
-            &init_producer_id(node, decode(key, version, b)?),
-        )?,
+        ApiKey::Metadata => serve!(metadata(node, decode(key, version, b)?, version)),
+        ApiKey::FindCoordinator => {
+            serve!(find_coordinator(node, decode(key, version, b)?, version))
+        }
+        ApiKey::InitProducerId => serve!(init_producer_id(node, decode(key, version, b)?)),
         ApiKey::Produce => {
             let req: ProduceRequest = decode(key, version, b)?;
             let acks = req.acks;
@@ -210,62 +203,21 @@ pub async fn handle(
             if acks == 0 {
                 return Ok(None);
             }
-            encode(key, version, corr, &resp)?
+            serve!(resp)
         }
-        ApiKey::Fetch => encode(
-            key,
-            version,
-            corr,
-            &fetch(node, decode(key, version, b)?, version).await,
-        )?,
-        ApiKey::ListOffsets => encode(
-            key,
-            version,
-            corr,
-            &list_offsets(node, decode(key, version, b)?),
-        )?,
-        ApiKey::OffsetForLeaderEpoch => encode(
-            key,
-            version,
-            corr,
-            &offset_for_leader_epoch(node, decode(key, version, b)?),
-        )?,
-        ApiKey::DeleteRecords => encode(
-            key,
-            version,
-            corr,
-            &delete_records(node, decode(key, version, b)?),
-        )?,
-        ApiKey::OffsetCommit => encode(
-            key,
-            version,
-            corr,
-            &offset_commit(node, decode(key, version, b)?, version).await,
-        )?,
-        ApiKey::OffsetFetch => encode(
-            key,
-            version,
-            corr,
-            &offset_fetch(node, decode(key, version, b)?, version).await,
-        )?,
-        ApiKey::ListGroups => encode(
-            key,
-            version,
-            corr,
-            &list_groups(node, decode(key, version, b)?).await,
-        )?,
-        ApiKey::DeleteGroups => encode(
-            key,
-            version,
-            corr,
-            &delete_groups(node, client, decode(key, version, b)?).await,
-        )?,
-        ApiKey::OffsetDelete => encode(
-            key,
-            version,
-            corr,
-            &offset_delete(node, decode(key, version, b)?).await,
-        )?,
+        ApiKey::Fetch => serve!(fetch(node, decode(key, version, b)?, version).await),
+        ApiKey::ListOffsets => serve!(list_offsets(node, decode(key, version, b)?)),
+        ApiKey::OffsetForLeaderEpoch => {
+            serve!(offset_for_leader_epoch(node, decode(key, version, b)?))
+        }
+        ApiKey::DeleteRecords => serve!(delete_records(node, decode(key, version, b)?)),
+        ApiKey::OffsetCommit => {
+            serve!(offset_commit(node, decode(key, version, b)?, version).await)
+        }
+        ApiKey::OffsetFetch => serve!(offset_fetch(node, decode(key, version, b)?, version).await),
+        ApiKey::ListGroups => serve!(list_groups(node, decode(key, version, b)?).await),
+        ApiKey::DeleteGroups => serve!(delete_groups(node, client, decode(key, version, b)?).await),
+        ApiKey::OffsetDelete => serve!(offset_delete(node, decode(key, version, b)?).await),
         other => {
             return Err(ApiError::Unsupported(format!(
                 "{other:?} ({}) is not served",
