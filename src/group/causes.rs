@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
+use super::assign::View;
 use super::member::Member;
 use super::tasks::Tasks;
 
@@ -175,15 +176,9 @@ pub(super) struct RebalanceLog {
 }
 
 impl RebalanceLog {
-    /// Records a bump of `group_id` and logs it at INFO.
+    /// Records a bump of `group_id`, logged and counted by [`super::audit`].
     pub(super) fn record(&mut self, group_id: &str, rebalance: Rebalance) {
-        tracing::info!(
-            group_id,
-            epoch = rebalance.epoch,
-            cause = rebalance.cause.label(),
-            member_id = rebalance.member_id.as_deref().unwrap_or(""),
-            "Bumped streams group epoch: {rebalance}"
-        );
+        super::audit::epoch_bumped(group_id, &rebalance);
         *self.by_cause.entry(rebalance.cause.label()).or_default() += 1;
         let h = self.groups.entry(group_id.to_string()).or_default();
         if h.len() == HISTORY_LEN {
@@ -238,6 +233,15 @@ pub(super) fn moved(
                 .count()
         })
         .sum()
+}
+
+/// Active tasks of a new target `next` that the member's stored target did
+/// not hold (see [`moved`]).
+pub(super) fn moved_from_targets(view: &View<'_>, next: &BTreeMap<String, Tasks>) -> usize {
+    moved(next, |id, s, p| {
+        view.old_target(id)
+            .is_some_and(|o| super::tasks::contains(&o.active, s, p))
+    })
 }
 
 /// The first metadata field that differs between two values of a member, in

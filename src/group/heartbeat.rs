@@ -18,6 +18,7 @@ use crate::topology::{
 };
 
 use super::assign;
+use super::audit;
 use super::causes::{self, BumpCause, FenceReason, Rebalance};
 use super::config::{self, Effective};
 use super::convert;
@@ -437,6 +438,10 @@ struct Effects {
     rebalance: Option<Rebalance>,
     /// Active tasks the target (or refinement step) of an epoch moved.
     tasks_moved: Option<(i32, usize)>,
+    /// The assignor run that computed that target, if one did.
+    assignor_run: Option<audit::AssignorRun>,
+    /// Lifecycle events to log once the heartbeat succeeds.
+    lifecycle: audit::Pending,
 }
 
 impl GroupCoordinator {
@@ -463,13 +468,14 @@ impl GroupCoordinator {
                     }
                     if let Some((epoch, n)) = effects.tasks_moved {
                         self.rebalances.tasks_moved(&req.group_id, epoch, n);
-                        tracing::info!(
-                            group_id = %req.group_id,
+                        audit::target_computed(
+                            &req.group_id,
                             epoch,
-                            tasks_moved = n,
-                            "Computed a new target assignment"
+                            effects.assignor_run.as_ref(),
+                            n,
                         );
                     }
+                    effects.lifecycle.emit(&req.group_id, r.member_epoch);
                     r
                 }
                 Err(e) => {
@@ -653,6 +659,12 @@ impl GroupCoordinator {
                 }
             }
         };
+
+        if joining {
+            effects
+                .lifecycle
+                .joined(mid, req.instance_id.as_deref(), replaced.as_deref());
+        }
 
         // §5 member update.
         if req.client_tags.as_deref().is_some_and(has_duplicate_keys) {
@@ -924,17 +936,20 @@ impl GroupCoordinator {
                 updated: Some(&updated),
                 replaced: replaced.as_deref(),
             };
-            let t = assign::compute_target(
-                &view,
-                group_epoch,
-                &configured,
-                assignor.as_ref(),
-                &configs,
-                &transient.task_offsets,
-                now,
-                records,
-            )
-            .map_err(|e| {
+            let (t, run) = self.audit.time(assignor.name(), || {
+                assign::compute_target(
+                    &view,
+                    group_epoch,
+                    &configured,
+                    assignor.as_ref(),
+                    &configs,
+                    &transient.task_offsets,
+                    now,
+                    records,
+                )
+            });
+            effects.assignor_run = Some(run);
+            let t = t.map_err(|e| {
                 // Kafka logs this at ERROR ("Failed to compute a new target
                 // assignment for epoch N") and fails the heartbeat.
                 tracing::error!(
@@ -946,10 +961,7 @@ impl GroupCoordinator {
                 );
                 ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)
             })?;
-            let moved = causes::moved(&t, |id, s, p| {
-                view.old_target(id)
-                    .is_some_and(|o| tasks::contains(&o.active, s, p))
-            });
+            let moved = causes::moved_from_targets(&view, &t);
             effects.tasks_moved = Some((group_epoch, moved));
             computed = Some(t);
             target_epoch = group_epoch;
@@ -1013,6 +1025,7 @@ impl GroupCoordinator {
             })?;
             if next.assignment_differs(&current) {
                 records.push(records::current_assignment(gid, &next));
+                audit::assignment_changed(gid, &next);
                 if next.state == MemberState::UnrevokedTasks {
                     self.timers.schedule(
                         TimerKind::Rebalance,
@@ -1163,6 +1176,7 @@ impl GroupCoordinator {
                     ));
                 }
                 if req.member_epoch == -2 {
+                    audit::static_member_paused(gid, mid, inst);
                     let mut left = s.clone();
                     left.member_epoch = -2;
                     left.pending_revocation = Default::default();
@@ -1196,6 +1210,7 @@ impl GroupCoordinator {
         let Some(group) = self.groups.get(gid) else {
             return;
         };
+        audit::member_removed(gid, member_id, group.members.get(member_id), &cause);
         self.rebalances.record(
             gid,
             Rebalance {
@@ -1276,17 +1291,25 @@ impl GroupCoordinator {
                     replaced: None,
                 };
                 let mut out = Vec::new();
-                match assign::compute_target(
-                    &view,
-                    group.group_epoch,
-                    &configured,
-                    assignor.as_ref(),
-                    &configs,
-                    &group.transient.task_offsets,
-                    now,
-                    &mut out,
-                ) {
-                    Ok(_) => records.extend(out),
+                let (result, run) = self.audit.time(assignor.name(), || {
+                    assign::compute_target(
+                        &view,
+                        group.group_epoch,
+                        &configured,
+                        assignor.as_ref(),
+                        &configs,
+                        &group.transient.task_offsets,
+                        now,
+                        &mut out,
+                    )
+                });
+                match result {
+                    Ok(t) => {
+                        let moved = causes::moved_from_targets(&view, &t);
+                        self.rebalances.tasks_moved(gid, group.group_epoch, moved);
+                        audit::target_computed(gid, group.group_epoch, Some(&run), moved);
+                        records.extend(out)
+                    }
                     // As in Kafka, a failed timer operation writes nothing
                     // and is not retried; the group stays ASSIGNING and its
                     // next heartbeat runs the assignor again (failing with

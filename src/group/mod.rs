@@ -34,6 +34,7 @@
 //! the coordinator panic.
 
 mod assign;
+pub mod audit;
 mod causes;
 mod config;
 mod convert;
@@ -56,6 +57,7 @@ use crate::assignor::AssignorRegistry;
 use crate::protocol::{CoordinatorRecord, ErrorCode};
 use crate::topology::{ClusterMetadata, InternalTopic};
 
+pub use audit::{MonotonicStopwatch, Stopwatch};
 pub use causes::{BumpCause, FenceReason, MetadataField, Rebalance, HISTORY_LEN};
 pub use config::{ConfigError, CoordinatorConfig, GroupConfig, GroupConfigOp};
 pub use describe::{clear_not_persisted, CommitApi, ListedGroup, OffsetCommitCheck};
@@ -143,6 +145,8 @@ pub struct GroupCoordinator {
     rebalance_count: u64,
     /// Why each group epoch was bumped (in memory only).
     rebalances: causes::RebalanceLog,
+    /// Logs and metrics settings (the assignor's stopwatch).
+    audit: audit::Audit,
     /// `Some` when reads answer at the committed state (see
     /// [`track_commits`](Self::track_commits)).
     commits: Option<Commits>,
@@ -209,6 +213,7 @@ impl Clone for GroupCoordinator {
             timers: self.timers.clone(),
             rebalance_count: self.rebalance_count,
             rebalances: self.rebalances.clone(),
+            audit: self.audit.clone(),
             commits: self.commits.clone(),
         }
     }
@@ -295,6 +300,7 @@ impl GroupCoordinator {
             timers: Timers::default(),
             rebalance_count: 0,
             rebalances: causes::RebalanceLog::default(),
+            audit: audit::Audit::default(),
             commits: None,
         }
     }
@@ -364,6 +370,14 @@ impl GroupCoordinator {
         }
     }
 
+    /// Installs the stopwatch that times each assignor run, for the INFO
+    /// line of a new target assignment and the
+    /// [`ASSIGNOR_SECONDS`](audit::names::ASSIGNOR_SECONDS) histogram only
+    /// (the core reads no clock of its own; see [`audit`]).
+    pub fn set_stopwatch(&mut self, stopwatch: Arc<dyn Stopwatch>) {
+        self.audit.set_stopwatch(stopwatch);
+    }
+
     /// The broker settings.
     pub fn config(&self) -> &CoordinatorConfig {
         &self.config
@@ -401,6 +415,7 @@ impl GroupCoordinator {
                 }
             }
         }
+        self.audit.all_groups(self.groups.values().map(|g| &**g));
         self.timers.next_deadline()
     }
 
@@ -602,6 +617,8 @@ impl GroupCoordinator {
                 tracing::error!(error = %e, "failed to apply a record the coordinator produced");
             }
         }
+        self.audit
+            .groups_changed(records, |id| self.groups.get(id).map(|g| &**g));
     }
 
     fn output<R>(

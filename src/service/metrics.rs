@@ -1,9 +1,13 @@
-//! Counters of the service and the snapshot a broker exports.
+//! Counters of the service and the snapshot a broker exports, and the
+//! service's latency histograms through the `metrics` facade (the core's
+//! metrics are in [`crate::group::audit`]; docs/observability.md lists all).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
+use crate::group::audit::names;
 use crate::group::CoordinatorMetrics;
 use crate::protocol::ErrorCode;
 
@@ -98,4 +102,22 @@ impl ServiceMetrics {
             ..Self::default()
         }
     }
+}
+
+/// Records one heartbeat's latency, labelled `ok` or with its error's name.
+pub(crate) fn heartbeat_done(started: Instant, error_code: i16) {
+    let result = if error_code == 0 {
+        "ok"
+    } else {
+        ErrorCode(error_code).name()
+    };
+    ::metrics::histogram!(names::HEARTBEAT_SECONDS, "result" => result)
+        .record(started.elapsed().as_secs_f64());
+}
+
+/// Records one append's round trip to the record sink.
+pub(crate) fn append_done(started: Instant, ok: bool) {
+    let result = if ok { "ok" } else { "failed" };
+    ::metrics::histogram!(names::APPEND_SECONDS, "result" => result)
+        .record(started.elapsed().as_secs_f64());
 }

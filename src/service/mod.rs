@@ -167,6 +167,8 @@ pub(crate) struct Env {
     pub assignors: Arc<AssignorRegistry>,
     pub clock: Clock,
     pub counters: Arc<Counters>,
+    /// Times assignor runs in every shard (logs and metrics only).
+    pub stopwatch: Arc<dyn crate::group::Stopwatch>,
     /// The `streams.*` group configs, applied by each shard when it loads.
     pub group_configs: admin::GroupConfigStore,
 }
@@ -274,6 +276,7 @@ impl Service {
             assignors: config.assignors.clone(),
             clock: Clock::new(),
             counters: Arc::new(Counters::default()),
+            stopwatch: Arc::new(crate::group::MonotonicStopwatch::new()),
             group_configs: admin::GroupConfigStore::default(),
         });
         Self {
@@ -458,10 +461,12 @@ impl Service {
             error = tracing::field::Empty,
             response_epoch = tracing::field::Empty,
         );
+        let started = std::time::Instant::now();
         let mut response = self
             .heartbeat_inner(client, request)
             .instrument(span.clone())
             .await;
+        metrics::heartbeat_done(started, response.error_code);
         response.truncate_texts();
         if response.error_code != 0 {
             self.inner

@@ -122,7 +122,13 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-type Inflight = (u64, usize, BoxFuture<'static, Result<(), SinkError>>);
+/// The append in flight: its sequence number, record count, start and future.
+type Inflight = (
+    u64,
+    usize,
+    std::time::Instant,
+    BoxFuture<'static, Result<(), SinkError>>,
+);
 
 /// Loads `partition` and serves it until stopped (or until it fails).
 pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
@@ -139,6 +145,7 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
         env.assignors.clone(),
         metadata.borrow_and_update().clone(),
     );
+    shard.set_stopwatch(env.stopwatch.clone());
     let mut metadata_open = true;
     let mut inflight: Option<Inflight> = None;
     let mut reading: Option<BoxFuture<'static, Result<LoadedLog, SinkError>>> = None;
@@ -156,6 +163,7 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
                 inflight = Some((
                     append.seq,
                     n,
+                    std::time::Instant::now(),
                     Box::pin(async move { sink.append(partition, epoch, records).await }),
                 ));
             }
@@ -176,7 +184,7 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
         let event = tokio::select! {
             biased;
             _ = &mut stop => Event::Stop,
-            r = pending_or(inflight.as_mut().map(|i| &mut i.2)) => Event::Appended(r),
+            r = pending_or(inflight.as_mut().map(|i| &mut i.3)) => Event::Appended(r),
             r = pending_or(reading.as_mut()) => Event::Log(r),
             r = metadata.changed(), if metadata_open => Event::Metadata(r.is_ok()),
             _ = sleep_until_opt(deadline), if deadline.is_some() => Event::Timer,
@@ -186,9 +194,10 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
         match event {
             Event::Stop | Event::Request(None) => break,
             Event::Appended(result) => {
-                let Some((seq, records, _)) = inflight.take() else {
+                let Some((seq, records, started, _)) = inflight.take() else {
                     continue;
                 };
+                super::metrics::append_done(started, result.is_ok());
                 let c = &env.counters;
                 match &result {
                     Ok(()) => {

@@ -41,7 +41,9 @@ use std::sync::Arc;
 pub use error::{Failure, LoadError, LoadedLog, SinkError};
 
 use crate::assignor::AssignorRegistry;
-use crate::group::{CoordinatorConfig, CoordinatorMetrics, GroupCoordinator, RequestContext};
+use crate::group::{
+    CoordinatorConfig, CoordinatorMetrics, GroupCoordinator, RequestContext, Stopwatch,
+};
 use crate::protocol::describe::DescribedGroup;
 use crate::protocol::{
     CoordinatorRecord, ErrorCode, StreamsGroupDescribeRequest, StreamsGroupHeartbeatRequest,
@@ -208,6 +210,8 @@ pub struct Shard<T> {
     config: CoordinatorConfig,
     assignors: Arc<AssignorRegistry>,
     core: GroupCoordinator,
+    /// Times the assignor (logs and metrics only); handed to every rebuilt core.
+    stopwatch: Option<Arc<dyn Stopwatch>>,
     metadata: Arc<ClusterMetadata>,
     phase: Phase,
     epoch: u64,
@@ -248,6 +252,7 @@ impl<T> Shard<T> {
             config,
             assignors,
             core,
+            stopwatch: None,
             metadata,
             phase: Phase::Loading,
             epoch: 0,
@@ -259,6 +264,13 @@ impl<T> Shard<T> {
             deferred: Vec::new(),
             replies: VecDeque::new(),
         }
+    }
+
+    /// Installs the stopwatch that times assignor runs (see
+    /// [`GroupCoordinator::set_stopwatch`]), now and after every rebuild.
+    pub fn set_stopwatch(&mut self, stopwatch: Arc<dyn Stopwatch>) {
+        self.core.set_stopwatch(stopwatch.clone());
+        self.stopwatch = Some(stopwatch);
     }
 
     /// The partition.
@@ -358,6 +370,9 @@ impl<T> Shard<T> {
         now_ms: i64,
     ) -> Result<GroupCoordinator, LoadError> {
         let mut core = GroupCoordinator::new(self.config.clone(), self.assignors.clone());
+        if let Some(s) = &self.stopwatch {
+            core.set_stopwatch(s.clone());
+        }
         for (index, r) in records.iter().enumerate() {
             core.replay(r).map_err(|e| LoadError::Replay {
                 partition: self.partition,
