@@ -19,6 +19,8 @@ mod cluster;
 mod conn;
 #[path = "../examples/broker/log.rs"]
 mod log;
+#[path = "../examples/broker/rebalances.rs"]
+mod rebalances;
 
 use std::sync::Arc;
 

@@ -12,13 +12,16 @@
 //! every coordinator partition to the next node. What it does not do
 //! (replication, transactions, durable data, ...) is in docs/embedding.md.
 //!
-//! Logs go to stderr through `tracing` (`RUST_LOG`, default `info`).
+//! Logs go to stderr through `tracing` (`RUST_LOG`, default `info`); each
+//! rebalance is logged with its cause (`rebalance: epoch 7 ← member-2 left
+//! (leave heartbeat), 3 tasks moved`).
 
 mod api;
 mod args;
 mod cluster;
 mod conn;
 mod log;
+mod rebalances;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -105,6 +108,7 @@ async fn main() -> ExitCode {
             println!("node {i} listening on {addr}");
         }
         tokio::spawn(conn::serve(node, listener, first_use.clone()));
+        tokio::spawn(rebalances::log(i as i32, services[i].clone()));
     }
     tracing::info!(
         nodes = args.nodes,
