@@ -21,29 +21,8 @@
 
 use std::collections::BTreeMap;
 
+use harness::Rng;
 use streams_coordinator::assignor::*;
-
-/// SplitMix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 #[derive(Default, Clone)]
 struct Member {
@@ -97,7 +76,7 @@ fn digest(r: &Result<GroupAssignment<'_>, AssignorError>) -> u64 {
 }
 
 fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let shape = rng.below(10);
     let (n_members, n_tasks, n_subs) = match shape {
         // Small groups, the shapes the bench grid's small cases have.
@@ -130,7 +109,7 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
             (
                 format!("topic-{i}_subtopology"),
                 (w[1] - w[0]) as u32,
-                rng.chance(60),
+                rng.percent(60),
             )
         })
         .collect();
@@ -139,14 +118,14 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
         num_standby_replicas: rng.below(4) as u32,
         ..Default::default()
     };
-    if rng.chance(30) {
+    if rng.percent(30) {
         configs.rack_aware_assignment_tags = vec!["zone".to_owned(), "rack".to_owned()];
     }
     // Processes: equal sizes (often) or mixed; ids ascending with the member
     // ids (bench-like `member-i` / `process-i/K`) or scattered.
-    let uniform = rng.chance(50);
+    let uniform = rng.percent(50);
     let per = 1 + rng.below(60) as usize;
-    let bench_ids = rng.chance(50);
+    let bench_ids = rng.percent(50);
     let mut members = Vec::with_capacity(n_members);
     let mut left = 0usize;
     let mut process = String::new();
@@ -174,11 +153,11 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
             process: process.clone(),
             ..Default::default()
         };
-        if rng.chance(70) {
+        if rng.percent(70) {
             m.tags
                 .insert("zone".to_owned(), format!("z{}", rng.below(3)));
         }
-        if rng.chance(50) {
+        if rng.percent(50) {
             m.tags
                 .insert("rack".to_owned(), format!("r{}", rng.below(5)));
         }
@@ -193,16 +172,16 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
         1 => {
             for &(s, p) in &all {
                 let sub = &subs[s].0;
-                if rng.chance(80) {
+                if rng.percent(80) {
                     let m = rng.below(n_members as u64) as usize;
                     members[m].active.entry(sub.clone()).or_default().push(p);
-                    if rng.chance(3) {
+                    if rng.percent(3) {
                         let m = rng.below(n_members as u64) as usize;
                         members[m].active.entry(sub.clone()).or_default().push(p);
                     }
                 }
                 for _ in 0..configs.num_standby_replicas {
-                    if rng.chance(50) {
+                    if rng.percent(50) {
                         let m = rng.below(n_members as u64) as usize;
                         members[m].standby.entry(sub.clone()).or_default().push(p);
                     }
@@ -251,7 +230,7 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
                 !drop[i - 1]
             });
             for j in 0..rng.below(6) {
-                let p = if rng.chance(50) {
+                let p = if rng.percent(50) {
                     "process-newMember".to_owned()
                 } else {
                     format!("process-new-{}", rng.below(3))
@@ -265,13 +244,13 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
         }
         _ => {}
     }
-    if rng.chance(50) && !all.is_empty() && !members.is_empty() {
-        let dormant_like = rng.chance(50);
+    if rng.percent(50) && !all.is_empty() && !members.is_empty() {
+        let dormant_like = rng.percent(50);
         for m in members.iter_mut() {
             let k = if dormant_like { 2 } else { rng.below(8) };
             for _ in 0..k {
                 let (s, p) = all[rng.below(all.len() as u64) as usize];
-                let range = if rng.chance(30) { 3 } else { 1_000_000 };
+                let range = if rng.percent(30) { 3 } else { 1_000_000 };
                 let off = rng.below(range) as i64;
                 m.offsets
                     .entry(subs[s].0.clone())
@@ -280,7 +259,7 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
             }
         }
     }
-    if rng.chance(30) {
+    if rng.percent(30) {
         // Members in a scrambled order (the assignor sorts them).
         for i in (1..members.len()).rev() {
             let j = rng.below(i as u64 + 1) as usize;

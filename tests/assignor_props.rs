@@ -11,30 +11,9 @@ mod assignor_util;
 use std::collections::BTreeMap;
 
 use assignor_util::*;
+use harness::Rng;
 use proptest::prelude::*;
 use streams_coordinator::assignor::*;
-
-/// SplitMix64: a tiny deterministic generator for the fixtures.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 struct Params {
@@ -83,7 +62,7 @@ struct Fixture {
 }
 
 fn fixture(p: &Params) -> Fixture {
-    let mut rng = Rng(p.seed);
+    let mut rng = Rng::new(p.seed);
     // Split the tasks over the subtopologies at random cut points.
     let mut cuts: Vec<usize> = (0..p.subtopologies - 1)
         .map(|_| rng.below(p.tasks as u64 + 1) as usize)
@@ -98,7 +77,7 @@ fn fixture(p: &Params) -> Fixture {
             (
                 format!("{}-{i}", rng.below(1000)),
                 (w[1] - w[0]) as u32,
-                rng.chance(60),
+                rng.percent(60),
             )
         })
         .collect();
@@ -134,17 +113,17 @@ fn fixture(p: &Params) -> Fixture {
     match p.history {
         1 => {
             for &(s, part) in &all_tasks {
-                if rng.chance(80) {
+                if rng.percent(80) {
                     let m = rng.below(p.members as u64) as usize;
                     fx.members[m] = std::mem::take(&mut fx.members[m]).active(s, &[part]);
-                    if rng.chance(3) {
+                    if rng.percent(3) {
                         // Conflicting claim.
                         let m = rng.below(p.members as u64) as usize;
                         fx.members[m] = std::mem::take(&mut fx.members[m]).active(s, &[part]);
                     }
                 }
                 for _ in 0..p.standbys {
-                    if rng.chance(50) {
+                    if rng.percent(50) {
                         let m = rng.below(p.members as u64) as usize;
                         fx.members[m] = std::mem::take(&mut fx.members[m]).standby(s, &[part]);
                     }
@@ -162,7 +141,7 @@ fn fixture(p: &Params) -> Fixture {
                 feed_back(&fx.members, &a)
             };
             // Drop a few members, add a few new ones.
-            let mut next: Vec<Member> = prev.into_iter().filter(|_| !rng.chance(10)).collect();
+            let mut next: Vec<Member> = prev.into_iter().filter(|_| !rng.percent(10)).collect();
             for j in 0..1 + rng.below(5) {
                 next.push(Member::new(
                     &format!("new-{j}"),
@@ -235,7 +214,7 @@ proptest! {
     fn rack_aware_satisfies_every_invariant(p in params(300, 3000), zones in 1u64..5, racks in 1u64..4) {
         let mut fx = fixture(&p);
         fx.configs.rack_aware_assignment_tags = vec!["zone".into(), "rack".into()];
-        let mut rng = Rng(p.seed ^ 0xABCD);
+        let mut rng = Rng::new(p.seed ^ 0xABCD);
         let mut by_process: BTreeMap<String, (String, String)> = BTreeMap::new();
         for m in fx.members.iter_mut() {
             let (z, r) = by_process
@@ -243,7 +222,7 @@ proptest! {
                 .or_insert_with(|| (format!("z{}", rng.below(zones)), format!("r{}", rng.below(racks))))
                 .clone();
             m.tags.insert("zone".into(), z);
-            if !rng.chance(5) {
+            if !rng.percent(5) {
                 m.tags.insert("rack".into(), r);
             }
         }

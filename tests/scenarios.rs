@@ -6,6 +6,7 @@ mod runner;
 
 use std::path::PathBuf;
 
+use harness::Rng;
 use runner::{match_records, match_value, parse_scenario, run_scenario, Action, BadScenario};
 use serde_json::json;
 
@@ -259,20 +260,9 @@ fn matching_rules_of_spec_08() {
 }
 
 /// A small deterministic generator (xorshift) for the random scenarios below.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
+/// One of `items` (never empty here).
+fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
+    rng.pick(items).expect("a non-empty list")
 }
 
 fn random_tasks(rng: &mut Rng) -> serde_json::Value {
@@ -280,14 +270,14 @@ fn random_tasks(rng: &mut Rng) -> serde_json::Value {
     let list: Vec<serde_json::Value> = (0..n)
         .map(|_| {
             let parts: Vec<i32> = (0..rng.below(4)).map(|_| rng.below(6) as i32).collect();
-            json!({"subtopologyId": rng.pick(&["0", "1", "9"]), "partitions": parts})
+            json!({"subtopologyId": pick(rng, &["0", "1", "9"]), "partitions": parts})
         })
         .collect();
     json!(list)
 }
 
 fn random_step(rng: &mut Rng, at: i64) -> serde_json::Value {
-    let member = *rng.pick(&["m1", "m2", "m3", "m4"]);
+    let member = *pick(rng, &["m1", "m2", "m3", "m4"]);
     let topology = |rng: &mut Rng| match rng.below(4) {
         0 => json!({"epoch": 0, "subtopologies": [{"subtopologyId": "0", "sourceTopics": ["a"]}]}),
         1 => json!({"epoch": 0, "subtopologies": [
@@ -304,7 +294,7 @@ fn random_step(rng: &mut Rng, at: i64) -> serde_json::Value {
     match rng.below(12) {
         0..=2 => {
             let mut hb = json!({"groupId": "g", "memberId": member, "memberEpoch": 0, "rebalanceTimeoutMs": 20000,
-                "processId": rng.pick(&["p1", "p2"]), "activeTasks": [], "standbyTasks": [], "warmupTasks": []});
+                "processId": pick(rng, &["p1", "p2"]), "activeTasks": [], "standbyTasks": [], "warmupTasks": []});
             hb["topology"] = topology(rng);
             if rng.below(3) == 0 {
                 hb["instanceId"] = json!(format!("i-{member}"));
@@ -315,7 +305,7 @@ fn random_step(rng: &mut Rng, at: i64) -> serde_json::Value {
             json!({"at": at, "heartbeat": hb})
         }
         3..=7 => {
-            let epoch = *rng.pick(&[-2, -1, 1, 2, 3, 4, 5, 6, 8]);
+            let epoch = *pick(rng, &[-2, -1, 1, 2, 3, 4, 5, 6, 8]);
             let mut hb = json!({"groupId": "g", "memberId": member, "memberEpoch": epoch});
             if epoch == -2 || rng.below(4) == 0 {
                 hb["instanceId"] = json!(format!("i-{member}"));
@@ -331,7 +321,7 @@ fn random_step(rng: &mut Rng, at: i64) -> serde_json::Value {
             if rng.below(10) == 0 {
                 hb["shutdownApplication"] = json!(true);
             }
-            json!({"at": at, "heartbeat": hb, "clientHost": rng.pick(&["/127.0.0.1", "/10.0.0.1"])})
+            json!({"at": at, "heartbeat": hb, "clientHost": pick(rng, &["/127.0.0.1", "/10.0.0.1"])})
         }
         8 => json!({"at": at, "describe": {"groupIds": ["g", ""]}}),
         9 => json!({"at": at, "topics": {"a": 1 + rng.below(5), "b": 1 + rng.below(3)}}),
@@ -346,11 +336,11 @@ fn random_step(rng: &mut Rng, at: i64) -> serde_json::Value {
 #[test]
 fn random_scenarios_never_panic_and_always_replay() {
     for seed in 1..=60u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = Rng::new(seed);
         let mut at = 0i64;
         let steps: Vec<serde_json::Value> = (0..60)
             .map(|_| {
-                at += *rng.pick(&[0, 100, 1000, 5000, 20000, 50000]);
+                at += *pick(&mut rng, &[0, 100, 1000, 5000, 20000, 50000]);
                 random_step(&mut rng, at)
             })
             .collect();

@@ -1,5 +1,6 @@
 //! Deterministic simulation of a fleet of Kafka Streams clients against one
-//! coordinator on a simulated clock (issue 5, item 7).
+//! coordinator shard on the project harness: simulated clock, in-memory log,
+//! seeded RNG (issue 5, item 7; issue 12, item 4).
 //!
 //! A seeded fleet of [`SimClient`]s heartbeats at the interval the
 //! coordinator asks for; some revoke at once, some late (but within their
@@ -28,13 +29,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use harness::{Harness, Rng};
 use streams_coordinator::assignor::AssignorRegistry;
 use streams_coordinator::group::{
-    clear_not_persisted, CoordinatorConfig, GroupCoordinator, Output, RequestContext,
+    clear_not_persisted, CoordinatorConfig, GroupCoordinator, RequestContext,
 };
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::heartbeat::{Subtopology, TopicInfo, Topology};
-use streams_coordinator::protocol::records::CoordinatorRecord;
 use streams_coordinator::protocol::{
     StreamsGroupDescribeRequest, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, Uuid,
 };
@@ -44,25 +45,6 @@ use streams_coordinator::topology::{ClusterMetadata, TopicMetadata};
 const GROUP: &str = "sim-app";
 const MAX_CLIENTS: usize = 10;
 const REBALANCE_TIMEOUT_MS: i32 = 4_000;
-
-/// SplitMix64: small, seedable, good enough to drive a simulation.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-}
 
 /// The topology every client runs: a stateful subtopology over `input` with a
 /// changelog, fed to a second subtopology through a repartition topic, and a
@@ -118,15 +100,12 @@ struct Client {
 struct World {
     rng: Rng,
     now: i64,
-    live: GroupCoordinator,
-    /// Fed the same records as `live`, step by step.
+    /// The coordinator's shard on the project harness (simulated clock, in-memory log).
+    live: Harness,
+    /// Fed the same durable records as `live`, step by step.
     follower: GroupCoordinator,
-    config: CoordinatorConfig,
-    registry: Arc<AssignorRegistry>,
-    log: Vec<CoordinatorRecord>,
     metadata: ClusterMetadata,
     creations: u64,
-    group_configs: Vec<(String, String)>,
     clients: Vec<Client>,
     next_member: u32,
     next_process: u32,
@@ -147,10 +126,10 @@ fn context(now: i64, version: i16) -> RequestContext {
 
 impl World {
     fn new(seed: u64) -> World {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut config = CoordinatorConfig::default();
-        let initial_delay = if rng.chance(500) { "0" } else { "600" };
-        let interval = if rng.chance(500) { "0" } else { "250" };
+        let initial_delay = if rng.per_mille(500) { "0" } else { "600" };
+        let interval = if rng.per_mille(500) { "0" } else { "250" };
         for (k, v) in [
             ("group.streams.min.heartbeat.interval.ms", "100"),
             ("group.streams.heartbeat.interval.ms", "300"),
@@ -165,14 +144,10 @@ impl World {
         let mut world = World {
             rng,
             now: 0,
-            live: GroupCoordinator::new(config.clone(), Arc::clone(&registry)),
             follower: GroupCoordinator::new(config.clone(), Arc::clone(&registry)),
-            config,
-            registry,
-            log: Vec::new(),
+            live: Harness::new(config, registry),
             metadata: ClusterMetadata::new(),
             creations: 0,
-            group_configs: Vec::new(),
             clients: Vec::new(),
             next_member: 0,
             next_process: 0,
@@ -200,14 +175,17 @@ impl World {
 
     fn publish_metadata(&mut self) {
         let md = Arc::new(self.metadata.clone());
-        let out = self.live.update_metadata(Arc::clone(&md), self.now);
-        assert!(out.records.is_empty(), "a metadata change writes no record");
+        self.live.update_metadata(Arc::clone(&md));
+        assert!(
+            self.live.take_written().is_empty(),
+            "a metadata change writes no record"
+        );
         let _ = self.follower.update_metadata(md, self.now);
     }
 
     fn add_client(&mut self, static_member: bool) {
         // Sometimes a second member (thread) of an existing process.
-        let process = if !self.clients.is_empty() && self.rng.chance(300) {
+        let process = if !self.clients.is_empty() && self.rng.per_mille(300) {
             let i = self.rng.below(self.clients.len() as u64) as usize;
             self.clients[i].sim.process_id.clone()
         } else {
@@ -221,14 +199,14 @@ impl World {
     fn spawn(&mut self, process: String, instance: Option<String>) {
         self.next_member += 1;
         let member = format!("member-{}", self.next_member);
-        let delay = if self.rng.chance(400) {
+        let delay = if self.rng.per_mille(400) {
             // A late revoker, always well within its rebalance timeout.
             100 + self.rng.below(1_500) as i64
         } else {
             0
         };
         // Warm-ups restore at once or over up to 3 s (promoted when caught up).
-        let restore = if self.rng.chance(500) {
+        let restore = if self.rng.per_mille(500) {
             0
         } else {
             self.rng.below(3_000) as i64
@@ -243,17 +221,16 @@ impl World {
         self.clients.push(Client { sim, instance });
     }
 
-    /// Applies one coordinator output as a broker would: records to the log
-    /// and the follower, internal topics created.
-    fn absorb<R>(&mut self, out: &Output<R>) {
-        for r in &out.records {
+    /// What a broker does after each request: the durable records go to the
+    /// follower, the internal topics asked for are created.
+    fn absorb(&mut self, internal_topics: &[streams_coordinator::topology::InternalTopic]) {
+        for r in self.live.take_written() {
             self.follower
-                .replay(r)
+                .replay(&r)
                 .unwrap_or_else(|e| panic!("follower replay failed at t={}: {e}", self.now));
-            self.log.push(r.clone());
         }
-        if !out.internal_topics.is_empty() {
-            for t in &out.internal_topics {
+        if !internal_topics.is_empty() {
+            for t in internal_topics {
                 if self.metadata.topic(&t.name).is_none() {
                     self.create_topic(&t.name, t.partitions);
                 }
@@ -264,34 +241,44 @@ impl World {
 
     fn heartbeat(&mut self, req: StreamsGroupHeartbeatRequest) -> StreamsGroupHeartbeatResponse {
         self.heartbeats += 1;
-        let out = self.live.heartbeat(&context(self.now, 1), req);
-        self.absorb(&out);
-        out.response
+        let (response, topics) = match self.live.heartbeat(&context(self.now, 1), req) {
+            Ok(done) => (done.response, done.internal_topics),
+            Err(failure) => (
+                StreamsGroupHeartbeatResponse {
+                    error_code: failure.code.0,
+                    error_message: failure.message,
+                    ..Default::default()
+                },
+                Vec::new(),
+            ),
+        };
+        self.absorb(&topics);
+        response
     }
 
     /// Random changes to the fleet, the topics and the configs.
     fn churn(&mut self) {
-        if self.clients.len() < MAX_CLIENTS && self.rng.chance(15) {
-            let static_member = self.rng.chance(400);
+        if self.clients.len() < MAX_CLIENTS && self.rng.per_mille(15) {
+            let static_member = self.rng.per_mille(400);
             self.add_client(static_member);
         }
-        if !self.clients.is_empty() && self.rng.chance(6) {
+        if !self.clients.is_empty() && self.rng.per_mille(6) {
             // Crash: the client stops heartbeating; the session timeout fences it.
             let i = self.rng.below(self.clients.len() as u64) as usize;
             self.clients.remove(i);
         }
-        if !self.clients.is_empty() && self.rng.chance(6) {
+        if !self.clients.is_empty() && self.rng.per_mille(6) {
             let i = self.rng.below(self.clients.len() as u64) as usize;
             let now = self.now;
             self.clients[i].sim.leave(now);
         }
-        if self.rng.chance(6) {
+        if self.rng.per_mille(6) {
             // Static restart: a static client leaves temporarily (or crashes) and a
             // new incarnation with the same instance id re-joins with a new member id.
             if let Some(i) = self.clients.iter().position(|c| c.instance.is_some()) {
                 let old = self.clients.remove(i);
                 let now = self.now;
-                if self.rng.chance(500) {
+                if self.rng.per_mille(500) {
                     let mut sim = old.sim.clone();
                     let req = sim.leave_temporarily(now);
                     let resp = self.heartbeat(req);
@@ -300,14 +287,14 @@ impl World {
                 self.spawn(old.sim.process_id.clone(), old.instance.clone());
             }
         }
-        if self.rng.chance(3) {
+        if self.rng.per_mille(3) {
             // Partitions of the stateless subtopology's topic grow or shrink
             // (a shrink is a delete and re-create, as in Kafka).
             let p = 1 + self.rng.below(5) as i32;
             self.create_topic("events", p);
             self.publish_metadata();
         }
-        if self.rng.chance(2) {
+        if self.rng.per_mille(2) {
             // A source topic disappears for a while: MISSING_SOURCE_TOPICS.
             if self.metadata.topic("events").is_some() {
                 self.metadata.remove("events");
@@ -316,21 +303,18 @@ impl World {
             }
             self.publish_metadata();
         }
-        if self.rng.chance(3) {
+        if self.rng.per_mille(3) {
             let n = self.rng.below(3).to_string();
             self.set_group_config("streams.num.standby.replicas", &n);
         }
     }
 
     fn set_group_config(&mut self, key: &str, value: &str) {
-        self.group_configs.retain(|(k, _)| k != key);
-        self.group_configs.push((key.to_owned(), value.to_owned()));
         let configs = vec![(key.to_owned(), value.to_owned())];
-        let out = self
-            .live
-            .update_group_config(GROUP, &configs, self.now)
+        self.live
+            .update_group_config(GROUP, &configs)
             .expect("valid group config");
-        self.absorb(&out);
+        self.absorb(&[]);
         let _ = self
             .follower
             .update_group_config(GROUP, &configs, self.now)
@@ -339,17 +323,16 @@ impl World {
 
     fn step(&mut self) {
         self.now += self.rng.below(150) as i64;
-        let out = self.live.advance_time(self.now);
-        self.absorb(&out);
+        self.live
+            .advance_to(self.now)
+            .expect("a bounded number of timers");
+        self.absorb(&[]);
         if self.churn {
             self.churn();
         }
         // Every due client heartbeats, in a shuffled but seeded order.
         let mut order: Vec<usize> = (0..self.clients.len()).collect();
-        for i in (1..order.len()).rev() {
-            let j = self.rng.below(i as u64 + 1) as usize;
-            order.swap(i, j);
-        }
+        self.rng.shuffle(&mut order);
         for i in order {
             let now = self.now;
             if !self.clients[i].sim.due(now) {
@@ -398,7 +381,7 @@ impl World {
             }
         }
         // 2. Member epochs never go back.
-        let live = Self::describe(&self.live, self.now);
+        let live = Self::describe(self.live.coordinator(), self.now);
         if let Some(g) = &live {
             let mut epochs = BTreeMap::new();
             for m in &g.members {
@@ -450,23 +433,16 @@ impl World {
     /// Rebuilds a coordinator from the whole log, as a fail-over would, and
     /// compares it with the live one.
     fn check_full_replay(&self) {
-        let mut rebuilt = GroupCoordinator::new(self.config.clone(), Arc::clone(&self.registry));
-        let _ = rebuilt.update_metadata(Arc::new(self.metadata.clone()), self.now);
-        if !self.group_configs.is_empty() {
-            let _ = rebuilt
-                .update_group_config(GROUP, &self.group_configs, self.now)
-                .expect("valid group config");
-        }
-        for r in &self.log {
-            rebuilt.replay(r).expect("replay of the log");
-        }
-        let _ = rebuilt.on_loaded(self.now);
+        let (live, rebuilt) = self
+            .live
+            .persisted_views(&[GROUP.to_string()])
+            .expect("replay of the log");
         assert_eq!(
-            Self::persisted_view(Self::describe(&self.live, self.now)),
-            Self::persisted_view(Self::describe(&rebuilt, self.now)),
+            live,
+            rebuilt,
             "t={}: a coordinator rebuilt from {} records differs",
             self.now,
-            self.log.len()
+            self.live.records().len()
         );
     }
 
@@ -491,12 +467,12 @@ impl World {
         }
         panic!(
             "the group did not settle within 60 s of simulated time: {:#?}",
-            Self::describe(&self.live, self.now)
+            Self::describe(self.live.coordinator(), self.now)
         );
     }
 
     fn settled(&self) -> bool {
-        let Some(g) = Self::describe(&self.live, self.now) else {
+        let Some(g) = Self::describe(self.live.coordinator(), self.now) else {
             return false;
         };
         if g.group_state != "Stable" || g.members.len() != self.clients.len() {
@@ -558,11 +534,11 @@ fn run(seed: u64, steps: u64) {
     }
     w.settle();
     w.check_full_replay();
-    let g = World::describe(&w.live, w.now);
+    let g = World::describe(w.live.coordinator(), w.now);
     eprintln!(
         "seed {seed}: {steps} steps, {} s simulated, {} records, {} heartbeats, {} clients at the end, group epoch {:?}, state {:?}",
         w.now / 1000,
-        w.log.len(),
+        w.live.records().len(),
         w.heartbeats,
         w.clients.len(),
         g.as_ref().map(|g| g.group_epoch),

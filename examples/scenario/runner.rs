@@ -5,8 +5,8 @@
 //! unknown keys, wrong types, times going backwards, request fields a version lacks and
 //! `expect` on a step without a response all make the file invalid (exit status 2), so a typo
 //! never passes silently. A valid scenario is then run step by step against a fresh
-//! [`GroupCoordinator`] on a simulated clock ([`run_scenario`]); every step yields one JSON
-//! output line and whether its expectations held.
+//! coordinator shard on the project harness (simulated clock, in-memory log; [`run_scenario`]);
+//! every step yields one JSON output line and whether its expectations held.
 //!
 //! Limits (so a scenario file cannot make the runner allocate without bound): a topic has at
 //! most [`MAX_PARTITIONS`] partitions, a file at most [`MAX_STEPS`] steps, and one step
@@ -17,14 +17,14 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use harness::{Harness, MemoryLog, Reads, RebuildError};
 use serde_json::{Map, Value};
 use streams_coordinator::assignor::{
     AssignorError, AssignorRegistry, GroupAssignment, GroupAssignmentBuilder, GroupSpec,
     TaskAssignor, TaskSpace,
 };
 use streams_coordinator::group::{
-    clear_not_persisted, ConfigError, CoordinatorConfig, ForeignGroupKind, GroupCoordinator,
-    Output, RequestContext,
+    ConfigError, CoordinatorConfig, ForeignGroupKind, RequestContext,
 };
 use streams_coordinator::protocol::{
     describe::DescribedGroup, CoordinatorRecord, ErrorCode, Message, StreamsGroupDescribeRequest,
@@ -32,6 +32,7 @@ use streams_coordinator::protocol::{
     Uuid,
 };
 use streams_coordinator::service::auth::check_topology_topic_names;
+use streams_coordinator::shard::HeartbeatDone;
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic, TopicMetadata};
 
 /// Most partitions a scenario topic may have.
@@ -39,8 +40,8 @@ pub const MAX_PARTITIONS: i64 = 100_000;
 /// Most steps in one scenario file.
 pub const MAX_STEPS: usize = 100_000;
 /// Most timers one step may fire (a coordinator re-arming a timer at the same instant forever
-/// would otherwise hang the runner).
-pub const MAX_TIMERS_PER_STEP: usize = 1_000_000;
+/// would otherwise hang the runner): the harness's bound.
+pub const MAX_TIMERS_PER_STEP: usize = harness::MAX_TIMERS_PER_ADVANCE;
 
 /// The record type names of spec 08 (`expectRecords`).
 pub const RECORD_NAMES: [&str; 6] = [
@@ -1011,17 +1012,6 @@ struct LiveTopic {
     racks: Option<Vec<Vec<String>>>,
 }
 
-/// A `foreignGroup` step, remembered for the replay check (the embedding broker, not the
-/// shard's records, knows about groups of other types).
-#[derive(Debug, Clone)]
-struct ForeignEvent {
-    /// Number of records written before it.
-    after_records: usize,
-    group_id: String,
-    kind: ForeignGroupKind,
-    empty: bool,
-}
-
 fn foreign_kind(k: ForeignKind) -> ForeignGroupKind {
     match k {
         ForeignKind::Consumer => ForeignGroupKind::Consumer,
@@ -1030,24 +1020,17 @@ fn foreign_kind(k: ForeignKind) -> ForeignGroupKind {
     }
 }
 
-/// The state of one running scenario.
+/// The state of one running scenario: the coordinator's shard on the project's harness
+/// (simulated clock, in-memory log acknowledging every append at once).
 struct Run<'s> {
     scenario: &'s Scenario,
     config: CoordinatorConfig,
-    registry: Arc<AssignorRegistry>,
     scripted: Option<Arc<ScriptedAssignor>>,
-    coordinator: GroupCoordinator,
+    harness: Harness,
     topics: BTreeMap<String, LiveTopic>,
     created: BTreeMap<String, u32>,
-    metadata: Arc<ClusterMetadata>,
-    /// Per-group settings as applied so far (top-level `groupConfig` merged with steps).
-    group_configs: BTreeMap<String, Vec<(String, String)>>,
-    /// Every record written so far, in order.
-    log: Vec<CoordinatorRecord>,
-    foreign: Vec<ForeignEvent>,
     /// Every group id a step named.
     group_ids: BTreeSet<String>,
-    now: i64,
 }
 
 impl<'s> Run<'s> {
@@ -1097,36 +1080,35 @@ impl<'s> Run<'s> {
         config
             .validate()
             .map_err(|e| BadScenario::top(format!("brokerConfig: {e}")))?;
-        let registry = Arc::new(registry);
-        let coordinator = GroupCoordinator::new(config.clone(), Arc::clone(&registry));
+        // Scenario files pin the core's answers: reads see record-less changes at once.
+        let harness = Harness::with_log(
+            config.clone(),
+            Arc::new(registry),
+            MemoryLog::default(),
+            Reads::Latest,
+        );
         let mut run = Run {
             scenario,
             config,
-            registry,
             scripted,
-            coordinator,
+            harness,
             topics: BTreeMap::new(),
             created: BTreeMap::new(),
-            metadata: Arc::new(ClusterMetadata::new()),
-            group_configs: BTreeMap::new(),
-            log: Vec::new(),
-            foreign: Vec::new(),
             group_ids: BTreeSet::new(),
-            now: 0,
         };
-        let mut initial_records = Vec::new();
-        run.apply_topics(&scenario.topics, &mut initial_records);
+        run.apply_topics(&scenario.topics);
+        run.harness.take_written();
         Ok(run)
     }
 
-    fn absorb(&mut self, records: Vec<CoordinatorRecord>, names: &mut Vec<String>) {
-        names.extend(records.iter().map(record_name));
-        self.log.extend(records);
+    /// The names of the records made durable since the last call.
+    fn written(&mut self, names: &mut Vec<String>) {
+        names.extend(self.harness.take_written().iter().map(record_name));
     }
 
     /// Replaces the cluster's topics (spec 08 `topics`): a topic left out is deleted; a topic
     /// whose partition count shrinks, or whose explicit id changes, is deleted and re-created.
-    fn apply_topics(&mut self, wanted: &BTreeMap<String, TopicSpec>, names: &mut Vec<String>) {
+    fn apply_topics(&mut self, wanted: &BTreeMap<String, TopicSpec>) {
         self.topics.retain(|name, cur| {
             wanted.get(name).is_some_and(|w| {
                 w.partitions >= cur.partitions && w.id.is_none_or(|id| id == cur.id)
@@ -1167,11 +1149,7 @@ impl<'s> Run<'s> {
             };
             metadata.insert(topic);
         }
-        self.metadata = Arc::new(metadata);
-        let out = self
-            .coordinator
-            .update_metadata(Arc::clone(&self.metadata), self.now);
-        self.absorb(out.records, names);
+        self.harness.update_metadata(Arc::new(metadata));
     }
 
     /// Applies the scenario's top-level `groupConfig` the first time a group id is seen.
@@ -1192,45 +1170,16 @@ impl<'s> Run<'s> {
         if configs.is_empty() {
             return Ok(());
         }
-        let out = self
-            .coordinator
-            .update_group_config(group_id, &configs, self.now)
-            .map_err(|e| BadScenario::at(step, format!("groupConfig of {group_id}: {e}")))?;
-        let mut names = Vec::new();
-        self.absorb(out.records, &mut names);
-        let merged = self.group_configs.entry(group_id.to_string()).or_default();
-        for (k, v) in configs {
-            merged.retain(|(old, _)| *old != k);
-            merged.push((k, v));
-        }
-        Ok(())
+        self.harness
+            .update_group_config(group_id, &configs)
+            .map_err(|e| BadScenario::at(step, format!("groupConfig of {group_id}: {e}")))
     }
 
     /// Moves the clock to `at`, firing every due timer at its own deadline, in order.
-    fn advance(
-        &mut self,
-        at: i64,
-        step: usize,
-        names: &mut Vec<String>,
-    ) -> Result<(), BadScenario> {
-        let mut fired = 0usize;
-        while let Some(deadline) = self.coordinator.next_deadline() {
-            if deadline > at {
-                break;
-            }
-            fired += 1;
-            if fired > MAX_TIMERS_PER_STEP {
-                return Err(BadScenario::at(
-                    step,
-                    format!("more than {MAX_TIMERS_PER_STEP} timers due before this step"),
-                ));
-            }
-            self.now = self.now.max(deadline);
-            let out = self.coordinator.advance_time(self.now);
-            self.absorb(out.records, names);
-        }
-        self.now = at;
-        Ok(())
+    fn advance(&mut self, at: i64, step: usize) -> Result<(), BadScenario> {
+        self.harness.advance_to(at).map(|_| ()).map_err(|max| {
+            BadScenario::at(step, format!("more than {max} timers due before this step"))
+        })
     }
 
     fn create_topics_json(topics: &[InternalTopic]) -> Vec<Value> {
@@ -1252,7 +1201,7 @@ impl<'s> Run<'s> {
     fn run_step(&mut self, index: usize, step: &Step) -> Result<StepOutcome, BadScenario> {
         let mut names = Vec::new();
         let mut create_topics = Vec::new();
-        self.advance(step.at, index, &mut names)?;
+        self.advance(step.at, index)?;
         let response = match &step.action {
             Action::Heartbeat {
                 request,
@@ -1265,18 +1214,20 @@ impl<'s> Run<'s> {
                     api_version: *version,
                     client_id: client_id.clone(),
                     client_host: client_host.clone(),
-                    now_ms: self.now,
+                    now_ms: self.harness.now(),
                 };
-                let out: Output<_> = match broker_layer_check(&self.config, request) {
-                    Some(rejected) => Output {
+                let out = match broker_layer_check(&self.config, request) {
+                    Some(rejected) => HeartbeatDone {
                         response: rejected,
-                        records: Vec::new(),
                         internal_topics: Vec::new(),
-                        next_deadline_ms: None,
                     },
-                    None => self.coordinator.heartbeat(&ctx, (**request).clone()),
+                    None => self
+                        .harness
+                        .heartbeat(&ctx, (**request).clone())
+                        .map_err(|f| {
+                            BadScenario::at(index, format!("the shard refused: {}", f.code.name()))
+                        })?,
                 };
-                self.absorb(out.records, &mut names);
                 create_topics = Self::create_topics_json(&out.internal_topics);
                 if self.scenario.auto_create_internal_topics && !out.internal_topics.is_empty() {
                     let mut wanted: BTreeMap<String, TopicSpec> = self
@@ -1300,7 +1251,7 @@ impl<'s> Run<'s> {
                             racks: None,
                         });
                     }
-                    self.apply_topics(&wanted, &mut names);
+                    self.apply_topics(&wanted);
                 }
                 Some(out.response.to_json(*version))
             }
@@ -1312,10 +1263,16 @@ impl<'s> Run<'s> {
                     api_version: *version,
                     client_id: "client".into(),
                     client_host: "/127.0.0.1".into(),
-                    now_ms: self.now,
+                    now_ms: self.harness.now(),
                 };
                 let response = if self.config.streams_enabled() {
-                    self.coordinator.describe(&ctx, request)
+                    let groups = self.harness.describe(&ctx, request.clone()).map_err(|f| {
+                        BadScenario::at(index, format!("the shard refused: {}", f.code.name()))
+                    })?;
+                    StreamsGroupDescribeResponse {
+                        throttle_time_ms: 0,
+                        groups,
+                    }
                 } else {
                     // Spec 07 §1.1.1: the whole request answers UNSUPPORTED_VERSION.
                     StreamsGroupDescribeResponse {
@@ -1334,7 +1291,7 @@ impl<'s> Run<'s> {
                 Some(response.to_json(*version))
             }
             Action::Topics(wanted) => {
-                self.apply_topics(wanted, &mut names);
+                self.apply_topics(wanted);
                 None
             }
             Action::GroupConfig { group_id, configs } => {
@@ -1349,14 +1306,11 @@ impl<'s> Run<'s> {
                 empty,
             } => {
                 self.group_ids.insert(group_id.clone());
-                self.coordinator
-                    .set_foreign_group(group_id, Some(foreign_kind(*kind)), *empty);
-                self.foreign.push(ForeignEvent {
-                    after_records: self.log.len(),
-                    group_id: group_id.clone(),
-                    kind: foreign_kind(*kind),
-                    empty: *empty,
-                });
+                self.harness
+                    .set_foreign_group(group_id, Some(foreign_kind(*kind)), *empty)
+                    .map_err(|f| {
+                        BadScenario::at(index, format!("the shard refused: {}", f.code.name()))
+                    })?;
                 None
             }
             Action::Assignment(a) => {
@@ -1372,6 +1326,8 @@ impl<'s> Run<'s> {
                 None
             }
         };
+        // Timers first, then the action's records, in the order they became durable.
+        self.written(&mut names);
         let mut mismatch = None;
         if let Some(exp) = &step.expect {
             mismatch = match_value(exp, response.as_ref(), "response");
@@ -1404,55 +1360,33 @@ impl<'s> Run<'s> {
 
     /// Rebuilds a second coordinator from every record written so far (plus what the broker
     /// holds outside the shard: cluster metadata, group configs, groups of other types) and
-    /// compares its describe output with the live one, fields not persisted cleared
-    /// ([`clear_not_persisted`]).
+    /// compares its describe output with the shard's, fields not persisted cleared
+    /// ([`Harness::persisted_views`]).
     fn replay_check(&self) -> Option<Mismatch> {
-        let mut rebuilt = GroupCoordinator::new(self.config.clone(), Arc::clone(&self.registry));
-        let _ = rebuilt.update_metadata(Arc::clone(&self.metadata), self.now);
-        for (g, configs) in &self.group_configs {
-            if let Err(e) = rebuilt.update_group_config(g, configs, self.now) {
+        let ids: Vec<String> = self.group_ids.iter().cloned().collect();
+        let (live, again) = match self.harness.persisted_views(&ids) {
+            Ok(views) => views,
+            Err(RebuildError::Config { error, .. }) => {
                 return Some(Mismatch {
                     path: "replay".into(),
                     expected: Value::String("group config accepted".into()),
-                    actual: Some(Value::String(e.to_string())),
-                });
+                    actual: Some(Value::String(error.to_string())),
+                })
             }
-        }
-        let mut foreign = self.foreign.iter().peekable();
-        for (i, record) in self.log.iter().enumerate() {
-            while let Some(f) = foreign.next_if(|f| f.after_records <= i) {
-                rebuilt.set_foreign_group(&f.group_id, Some(f.kind), f.empty);
-            }
-            if let Err(e) = rebuilt.replay(record) {
+            Err(RebuildError::Replay {
+                index,
+                record,
+                error,
+            }) => {
                 return Some(Mismatch {
-                    path: format!("replay of record {i} ({})", record_name(record)),
+                    path: format!("replay of record {index} ({})", record_name(&record)),
                     expected: Value::String("replayed".into()),
-                    actual: Some(Value::String(e.to_string())),
-                });
+                    actual: Some(Value::String(error.to_string())),
+                })
             }
-        }
-        for f in foreign {
-            rebuilt.set_foreign_group(&f.group_id, Some(f.kind), f.empty);
-        }
-        let _ = rebuilt.on_loaded(self.now);
-        let request = StreamsGroupDescribeRequest {
-            group_ids: self.group_ids.iter().cloned().collect(),
-            include_authorized_operations: false,
-            include_topology_description: false,
-        };
-        let ctx = RequestContext {
-            api_version: StreamsGroupDescribeRequest::HIGHEST_VERSION,
-            client_id: "client".into(),
-            client_host: "/127.0.0.1".into(),
-            now_ms: self.now,
         };
         let version = StreamsGroupDescribeRequest::HIGHEST_VERSION;
-        let persisted = |mut describe: StreamsGroupDescribeResponse| {
-            describe.groups.iter_mut().for_each(clear_not_persisted);
-            describe.to_json(version)
-        };
-        let live = persisted(self.coordinator.describe(&ctx, &request));
-        let again = persisted(rebuilt.describe(&ctx, &request));
+        let (live, again) = (live.to_json(version), again.to_json(version));
         (live != again).then(|| {
             let path = first_difference(&live, &again, "describe");
             Mismatch {
