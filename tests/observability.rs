@@ -128,6 +128,11 @@ fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
         assert_eq!(targets[0].fields["tasks_moved"], "4");
         assert!(!targets[0].fields["assignor"].is_empty());
 
+        // In the order they happened: the join, its bump, its target.
+        let at = |m: &str| events.iter().position(|e| e.message.starts_with(m));
+        assert!(at("member joined") < at("Bumped streams group epoch"));
+        assert!(at("Bumped streams group epoch") < at("Computed a new target assignment"));
+
         let bumps = find(&events, "Bumped streams group epoch");
         assert_eq!(bumps.len(), 2);
         assert_eq!(bumps[0].fields["cause"], "member_joined");

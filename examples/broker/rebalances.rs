@@ -12,22 +12,26 @@ use streams_coordinator::service::Service;
 /// How often a node reads the histories.
 const EVERY: Duration = Duration::from_millis(500);
 
+/// Reads a bump waits for its target before it is logged without one: 5 s,
+/// past the default initial rebalance delay (3 s).
+const PATIENCE: u32 = 10;
+
 /// What one group's log has shown.
 #[derive(Debug, Default)]
 pub struct Shown {
     /// The last epoch logged.
     epoch: Option<i32>,
-    /// A bump not logged yet because its target was still to come (seen at
-    /// the last read): logged at the next read whatever it then says.
-    held: Option<i32>,
+    /// A bump not logged yet because its target was still to come, and the
+    /// reads that have seen it so far.
+    held: Option<(i32, u32)>,
 }
 
 impl Shown {
     /// The bumps of `history` (oldest first) to log now. A bump is logged
     /// once its target is computed (the tasks it moved are known), once a
-    /// later bump exists (its target was folded into a later one), or at the
-    /// second read that sees it (its group has no target to compute, e.g.
-    /// it became empty).
+    /// later bump exists (its target was folded into a later one), or after
+    /// [`PATIENCE`] reads (its group has no target to compute, e.g. it became
+    /// empty).
     pub fn next<'a>(&mut self, history: &'a [Rebalance]) -> Vec<&'a Rebalance> {
         // A deleted and re-created group starts its epochs again.
         if let (Some(last), Some(shown)) = (history.last(), self.epoch) {
@@ -40,10 +44,13 @@ impl Shown {
             if self.epoch.is_some_and(|e| r.epoch <= e) {
                 continue;
             }
-            let ready =
-                r.tasks_moved.is_some() || i + 1 < history.len() || self.held == Some(r.epoch);
+            let seen = match self.held {
+                Some((e, n)) if e == r.epoch => n + 1,
+                _ => 1,
+            };
+            let ready = r.tasks_moved.is_some() || i + 1 < history.len() || seen > PATIENCE;
             if !ready {
-                self.held = Some(r.epoch);
+                self.held = Some((r.epoch, seen));
                 break;
             }
             self.epoch = Some(r.epoch);
@@ -112,10 +119,12 @@ mod tests {
     }
 
     #[test]
-    fn a_bump_without_a_target_is_logged_at_the_next_read() {
+    fn a_bump_without_a_target_is_logged_after_a_while() {
         let mut s = Shown::default();
         let h = vec![bump(5, BumpCause::MemberLeft, None)];
-        assert!(s.next(&h).is_empty());
+        for _ in 0..PATIENCE {
+            assert!(s.next(&h).is_empty());
+        }
         assert_eq!(epochs(s.next(&h)), vec![5]);
         // The group is deleted and created again: its epochs restart.
         let h = vec![bump(1, BumpCause::MemberJoined, Some(1))];

@@ -458,6 +458,7 @@ impl GroupCoordinator {
             match self.handle(ctx, &req, &mut records, &mut internal_topics, &mut effects) {
                 Ok(mut r) => {
                     r.member_id = req.member_id;
+                    effects.lifecycle.emit(&req.group_id, r.member_epoch);
                     // Counted only now: a heartbeat that fails after deciding to
                     // bump the epoch (its assignor failed, say) bumped nothing.
                     if effects.epoch_bumped {
@@ -475,7 +476,6 @@ impl GroupCoordinator {
                             n,
                         );
                     }
-                    effects.lifecycle.emit(&req.group_id, r.member_epoch);
                     r
                 }
                 Err(e) => {
