@@ -21,6 +21,8 @@ mod conn;
 mod log;
 #[path = "../examples/broker/rebalances.rs"]
 mod rebalances;
+#[path = "../examples/broker/stats.rs"]
+mod stats;
 
 use std::sync::Arc;
 

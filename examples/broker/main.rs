@@ -14,7 +14,9 @@
 //!
 //! Logs go to stderr through `tracing` (`RUST_LOG`, default `info`); each
 //! rebalance is logged with its cause (`rebalance: epoch 7 ← member-2 left
-//! (leave heartbeat), 3 tasks moved`).
+//! (leave heartbeat), 3 tasks moved`), and a summary of the crate's metrics
+//! every minute and at exit (`metrics: streams_coordinator_heartbeat_seconds{result=ok}
+//! n=... p50=... p99=...`).
 
 mod api;
 mod args;
@@ -22,6 +24,7 @@ mod cluster;
 mod conn;
 mod log;
 mod rebalances;
+mod stats;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,6 +58,10 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let metrics = stats::install();
+    if let Some(m) = &metrics {
+        tokio::spawn(stats::every_minute(m.clone()));
+    }
 
     // Listeners first: with --port 0 the ports are known only once bound.
     let mut listeners = Vec::new();
@@ -137,6 +144,9 @@ async fn main() -> ExitCode {
         }
     }
     tracing::info!("stopping");
+    if let Some(m) = &metrics {
+        stats::log(m);
+    }
     for s in &services {
         s.shutdown().await;
     }
