@@ -379,3 +379,54 @@ async fn the_service_records_heartbeat_append_and_assignor_latencies() {
         3
     );
 }
+
+#[test]
+fn a_rebalance_timeout_fence_names_the_timeout_and_the_epoch() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let mut c = group();
+        let mut log = Vec::new();
+        let r = hb(
+            &mut c,
+            &mut log,
+            0,
+            join("g", "m1", simple_topology("input")),
+        )
+        .response;
+        let owned = tasks("0", &[0, 1, 2, 3]);
+        hb(
+            &mut c,
+            &mut log,
+            1,
+            beat_owning("g", "m1", r.member_epoch, owned.clone()),
+        );
+        hb(
+            &mut c,
+            &mut log,
+            10,
+            join("g", "m2", simple_topology("input")),
+        );
+        // m1 is asked to revoke tasks for m2 and never acknowledges.
+        let r = hb(
+            &mut c,
+            &mut log,
+            20,
+            beat_owning("g", "m1", r.member_epoch, owned),
+        );
+        assert_eq!(r.response.error_code, 0);
+        capture.take();
+        c.advance_time(20 + 30_000);
+        let events = capture.take();
+        let fenced = find(&events, "member fenced: it did not revoke its tasks");
+        assert_eq!(fenced.len(), 1, "{events:#?}");
+        assert_eq!(fenced[0].level, Level::INFO);
+        assert_eq!(fenced[0].fields["member_id"], "m1");
+        assert_eq!(fenced[0].fields["rebalance_timeout_ms"], "30000");
+        assert_eq!(fenced[0].fields["cause"], "fenced_rebalance_timeout");
+        assert_eq!(
+            fenced[0].fields["member_epoch"],
+            r.response.member_epoch.to_string()
+        );
+    });
+}
