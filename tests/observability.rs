@@ -430,3 +430,25 @@ fn a_rebalance_timeout_fence_names_the_timeout_and_the_epoch() {
         );
     });
 }
+
+#[test]
+fn the_warm_up_gauge_counts_the_refined_assignment() {
+    let recorder = DebuggingRecorder::new();
+    let snapshot = metrics::with_local_recorder(&recorder, || {
+        let mut c = coordinator(&[("group.streams.acceptable.recovery.lag", "10")]);
+        c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]), 0);
+        let topology = stateful_topology("input", "app-changelog");
+        let mut log = Vec::new();
+        let r = hb(&mut c, &mut log, 0, join("app", "m1", topology.clone())).response;
+        hb(&mut c, &mut log, 10, join("app", "m2", topology));
+        // m1 reaches the new epoch keeping its tasks: nothing promoted yet.
+        hb(&mut c, &mut log, 20, beat("app", "m1", r.member_epoch));
+        recorded(&recorder)
+    });
+    let g = |name: &str| gauge(&snapshot, &format!("{name}{{group=app}}"));
+    // The sticky target moves two of the four stateful tasks to m2, which
+    // warms them up first (within the default budget of 2).
+    assert_eq!(g(names::GROUP_WARMUPS), 2.0);
+    assert_eq!(g(names::GROUP_TASKS), 4.0);
+    assert_eq!(g(names::GROUP_MEMBERS), 2.0);
+}

@@ -43,7 +43,8 @@ pub mod names {
     pub const GROUP_EPOCH: &str = "streams_coordinator_group_epoch";
     /// Gauge, label `group`: active tasks in the group's target assignment.
     pub const GROUP_TASKS: &str = "streams_coordinator_group_tasks";
-    /// Gauge, label `group`: warm-up tasks assigned to members.
+    /// Gauge, label `group`: warm-up tasks of the group's refined assignment
+    /// (in flight until promoted or dropped).
     pub const GROUP_WARMUPS: &str = "streams_coordinator_group_warmups";
     /// Histogram (seconds), label `result` (`ok` or the error name): one
     /// StreamsGroupHeartbeat through the service, records durable included.
@@ -83,10 +84,14 @@ impl Stopwatch for MonotonicStopwatch {
     }
 }
 
-/// The coordinator's observability settings.
+/// The coordinator's observability settings, and what its gauges last showed.
 #[derive(Clone, Default)]
 pub(super) struct Audit {
     stopwatch: Option<Arc<dyn Stopwatch>>,
+    /// By group: the assignment epoch and refinement epoch the task gauges
+    /// were last computed for. Counting tasks walks every member, so it is
+    /// done once per new target or refinement, not per written heartbeat.
+    gauged: BTreeMap<String, (i32, Option<i32>)>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -127,7 +132,7 @@ impl Audit {
     /// Updates the per-group gauges of every group `records` touched (after
     /// they were applied): a deleted group reads zero.
     pub(super) fn groups_changed<'a>(
-        &self,
+        &mut self,
         records: &[CoordinatorRecord],
         group: impl Fn(&str) -> Option<&'a StreamsGroup>,
     ) {
@@ -138,35 +143,48 @@ impl Audit {
                 continue;
             }
             last = Some(id);
-            group_gauges(id, group(id));
+            self.group_gauges(id, group(id));
         }
     }
 
     /// Sets the gauges of every group (after a load).
-    pub(super) fn all_groups<'a>(&self, groups: impl Iterator<Item = &'a StreamsGroup>) {
+    pub(super) fn all_groups<'a>(&mut self, groups: impl Iterator<Item = &'a StreamsGroup>) {
         for g in groups {
-            group_gauges(&g.group_id, Some(g));
+            self.group_gauges(&g.group_id, Some(g));
         }
     }
-}
 
-fn group_gauges(group_id: &str, g: Option<&StreamsGroup>) {
-    let (members, epoch, tasks, warmups) = match g {
-        Some(g) => {
-            let count = |set: &BTreeMap<String, std::collections::BTreeSet<i32>>| {
-                set.values().map(|p| p.len()).sum::<usize>()
-            };
-            let tasks: usize = g.targets.values().map(|t| count(&t.active)).sum();
-            let warmups: usize = g.members.values().map(|m| count(&m.assigned.warmup)).sum();
-            (g.members.len(), g.group_epoch, tasks, warmups)
+    fn group_gauges(&mut self, group_id: &str, g: Option<&StreamsGroup>) {
+        let label = [("group", group_id.to_string())];
+        let Some(g) = g else {
+            self.gauged.remove(group_id);
+            for name in [
+                names::GROUP_MEMBERS,
+                names::GROUP_EPOCH,
+                names::GROUP_TASKS,
+                names::GROUP_WARMUPS,
+            ] {
+                metrics::gauge!(name, &label).set(0.0);
+            }
+            return;
+        };
+        metrics::gauge!(names::GROUP_MEMBERS, &label).set(g.members.len() as f64);
+        metrics::gauge!(names::GROUP_EPOCH, &label).set(f64::from(g.group_epoch));
+        let refined = g.transient.refined.as_deref();
+        let key = (g.assignment_epoch, refined.map(|r| r.epoch));
+        if self.gauged.get(group_id) == Some(&key) {
+            return;
         }
-        None => (0, 0, 0, 0),
-    };
-    let label = [("group", group_id.to_string())];
-    metrics::gauge!(names::GROUP_MEMBERS, &label).set(members as f64);
-    metrics::gauge!(names::GROUP_EPOCH, &label).set(f64::from(epoch));
-    metrics::gauge!(names::GROUP_TASKS, &label).set(tasks as f64);
-    metrics::gauge!(names::GROUP_WARMUPS, &label).set(warmups as f64);
+        let count = |set: &BTreeMap<String, std::collections::BTreeSet<i32>>| {
+            set.values().map(|p| p.len()).sum::<usize>()
+        };
+        let tasks: usize = g.targets.values().map(|t| count(&t.active)).sum();
+        let warmups: usize =
+            refined.map_or(0, |r| r.assignment.values().map(|t| count(&t.warmup)).sum());
+        metrics::gauge!(names::GROUP_TASKS, &label).set(tasks as f64);
+        metrics::gauge!(names::GROUP_WARMUPS, &label).set(warmups as f64);
+        self.gauged.insert(group_id.to_string(), key);
+    }
 }
 
 /// Lifecycle events of one heartbeat, emitted only if it succeeds.
