@@ -14,7 +14,7 @@ use crate::protocol::CoordinatorRecord;
 use super::config::CoordinatorConfig;
 use super::member::Member;
 use super::records;
-use super::state::{Configured, GroupCore, MemberOffsets};
+use super::state::{Configured, GroupCore, OffsetsView};
 use super::tasks::{ActiveTasks, Tasks};
 
 /// The group as a computation sees it: its members, with the requesting
@@ -135,7 +135,7 @@ pub(super) fn compute_target(
     configured: &Configured,
     assignor: &dyn TaskAssignor,
     configs: &AssignmentConfigs,
-    offsets: &BTreeMap<String, MemberOffsets>,
+    offsets: OffsetsView<'_>,
     now_ms: i64,
     out: &mut Vec<CoordinatorRecord>,
 ) -> Result<BTreeMap<String, Tasks>, AssignorError> {

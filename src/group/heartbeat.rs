@@ -26,7 +26,7 @@ use super::limits;
 use super::member::{Member, MemberState, UserEndpoint};
 use super::reconcile::{reconcile, UnknownStateFenced};
 use super::records;
-use super::state::{Configured, GroupCore, MemberOffsets, StreamsGroup};
+use super::state::{Configured, GroupCore, MemberOffsets, OffsetsView, StreamsGroup, Transient};
 use super::tasks::{self, Tasks};
 use super::timers::{Fired, TimerKind};
 use super::warmup;
@@ -428,8 +428,432 @@ fn endpoint_entry(
     })
 }
 
-/// State changes of a heartbeat kept aside until it succeeds (its records
-/// are the others: they are applied only on success too).
+/// The request's topology, validated structurally (join only).
+fn parse_topology(req: &StreamsGroupHeartbeatRequest) -> Result<Option<StreamsTopology>, ApiError> {
+    req.topology
+        .as_ref()
+        .map(|t| {
+            StreamsTopology::new(t.clone()).map_err(|e| ApiError::new(e.error_code(), e.message()))
+        })
+        .transpose()
+}
+
+/// §4: the member, found or created; a static re-join replaces the member
+/// that held its instance id (writing the replacement's records).
+fn resolve_member<'a>(
+    b: &Beat<'a>,
+    records: &mut Vec<CoordinatorRecord>,
+) -> Result<Resolved<'a>, ApiError> {
+    let (group, req, gid, mid, joining) = (b.group, b.req, b.gid, b.mid, b.joining);
+    let mut replaced: Option<String> = None;
+    let mut is_new = false;
+    let base: Cow<'a, Member> = match &req.instance_id {
+        None => {
+            let m = match group.members.get(mid) {
+                Some(m) => Cow::Borrowed(m),
+                None if joining => {
+                    is_new = true;
+                    Cow::Owned(Member::new(mid))
+                }
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::UNKNOWN_MEMBER_ID,
+                        format!("Member {mid} is not a member of group {gid}."),
+                    ))
+                }
+            };
+            check_member_epoch(&m, req.member_epoch, req)?;
+            m
+        }
+        Some(inst) => {
+            let existing = group.static_member(inst);
+            if joining {
+                match existing {
+                    None => match group.members.get(mid) {
+                        Some(m) => Cow::Borrowed(m),
+                        None => {
+                            is_new = true;
+                            Cow::Owned(Member::new(mid))
+                        }
+                    },
+                    Some(s) => {
+                        if s.member_epoch != -2 {
+                            return Err(ApiError::new(
+                                ErrorCode::UNRELEASED_INSTANCE_ID,
+                                format!(
+                                    "Static member {mid} with instance id {inst} cannot join the group because the instance id is owned by {} member.",
+                                    s.member_id
+                                ),
+                            ));
+                        }
+                        // Replacement: a copy of S under the new member id.
+                        let mut copy = s.clone();
+                        copy.member_id = mid.to_string();
+                        copy.member_epoch = 0;
+                        copy.previous_member_epoch = 0;
+                        records::member_tombstones(gid, &s.member_id, records);
+                        records.push(records::member_metadata(gid, &copy));
+                        let old_target =
+                            group.targets.get(&s.member_id).cloned().unwrap_or_default();
+                        records.push(records::target_member(gid, mid, &old_target));
+                        records.push(records::current_assignment(gid, &copy));
+                        if s.member_id != mid {
+                            replaced = Some(s.member_id.clone());
+                        }
+                        Cow::Owned(copy)
+                    }
+                }
+            } else {
+                let Some(s) = existing else {
+                    return Err(ApiError::new(
+                        ErrorCode::UNKNOWN_MEMBER_ID,
+                        format!("Instance id {inst} is unknown."),
+                    ));
+                };
+                if s.member_id != mid {
+                    return Err(ApiError::new(
+                        ErrorCode::FENCED_INSTANCE_ID,
+                        format!(
+                            "Static member {mid} with instance id {inst} was fenced by member {}.",
+                            s.member_id
+                        ),
+                    ));
+                }
+                check_member_epoch(s, req.member_epoch, req)?;
+                Cow::Borrowed(s)
+            }
+        }
+    };
+    Ok(Resolved {
+        base,
+        is_new,
+        replaced,
+    })
+}
+
+/// §5: the request's metadata applied to the member; a change writes a
+/// member-metadata record and may trigger a bump.
+fn update_member<'m>(
+    b: &Beat<'_>,
+    resolved: &'m Resolved<'_>,
+    records: &mut Vec<CoordinatorRecord>,
+    bump: &mut Bump,
+) -> Result<Cow<'m, Member>, ApiError> {
+    let (req, base, is_new) = (b.req, resolved.base.as_ref(), resolved.is_new);
+    if req.client_tags.as_deref().is_some_and(has_duplicate_keys) {
+        return Err(ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR));
+    }
+    if !is_new && !metadata_changes(base, req, b.ctx, b.joining) {
+        return Ok(Cow::Borrowed(base));
+    }
+    let mut m = base.clone();
+    apply_metadata(&mut m, req, b.ctx, b.joining);
+    if is_new || m.metadata_differs(base) {
+        records.push(records::member_metadata(b.gid, &m));
+        if req.instance_id.is_none() || epoch_relevant_change(base, &m) {
+            bump.bump = true;
+            // The first trigger of spec 02 §8 that fires names the bump.
+            bump.cause = Some(if is_new {
+                BumpCause::MemberJoined
+            } else if resolved.replaced.is_some() {
+                BumpCause::Fenced(FenceReason::StaticMemberReplaced)
+            } else {
+                BumpCause::MemberMetadataChanged(causes::changed_field(base, &m))
+            });
+        }
+    }
+    Ok(Cow::Owned(m))
+}
+
+/// §6: the group's topology (the first joiner's becomes it); a member behind
+/// the group's topology epoch gets STALE_TOPOLOGY.
+fn resolve_topology(
+    b: &Beat<'_>,
+    request_topology: Option<StreamsTopology>,
+    updated: &Member,
+    records: &mut Vec<CoordinatorRecord>,
+    statuses: &mut Vec<Status>,
+) -> Result<Arc<StreamsTopology>, ApiError> {
+    let group_topology = &b.group.topology;
+    let topology: Arc<StreamsTopology> = match (request_topology, group_topology) {
+        (Some(t), None) => {
+            records.push(records::topology(b.gid, t.to_record()));
+            Arc::new(t)
+        }
+        (Some(t), Some(g)) => {
+            if g.epoch() > t.epoch() || **g == t {
+                g.clone()
+            } else {
+                return Err(invalid("Topology updates are not supported yet."));
+            }
+        }
+        (None, Some(g)) => g.clone(),
+        (None, None) => return Err(ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)),
+    };
+    if let Some(g) = group_topology {
+        if updated.topology_epoch < g.epoch() {
+            statuses.push(status(
+                StatusCode::STALE_TOPOLOGY,
+                format!(
+                    "The member's topology epoch {} is behind the group's topology epoch {}.",
+                    updated.topology_epoch,
+                    g.epoch()
+                ),
+            ));
+        }
+    }
+    Ok(topology)
+}
+
+/// §10 task offsets: the member's offsets with this request's report, if it
+/// carries one (kept on success, and seen by this heartbeat's computations).
+fn reported_offsets(b: &Beat<'_>) -> Result<Option<MemberOffsets>, ApiError> {
+    let req = b.req;
+    if req.task_offsets.is_none() && req.task_end_offsets.is_none() {
+        return Ok(None);
+    }
+    let offsets = req.task_offsets.as_deref().map(offsets_map).transpose()?;
+    let end_offsets = req
+        .task_end_offsets
+        .as_deref()
+        .map(offsets_map)
+        .transpose()?;
+    let mut entry = match (&offsets, &end_offsets) {
+        (Some(_), Some(_)) => MemberOffsets::default(),
+        _ => b
+            .transient
+            .task_offsets
+            .get(b.mid)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    if let Some(o) = offsets {
+        entry.offsets = o;
+    }
+    if let Some(o) = end_offsets {
+        entry.end_offsets = o;
+    }
+    Ok(Some(entry))
+}
+
+/// §8 triggers after the member and topology phases: a new validated
+/// topology epoch, changed assignment configs, and (live with warm-ups) the
+/// refinement step of a settled group, whose new refinement it returns.
+fn decide_bump(
+    b: &Beat<'_>,
+    view: &assign::View<'_>,
+    c: &ConfiguredPhase,
+    offsets: OffsetsView<'_>,
+    bump: &mut Bump,
+) -> Option<warmup::Refined> {
+    let (group, eff, req) = (b.group, &b.eff, b.req);
+    if c.validated != group.validated_topology_epoch {
+        bump.bump = true;
+        bump.cause
+            .get_or_insert(BumpCause::TopologyConfigured(c.validated >= 0));
+    }
+    if !bump.bump
+        && !config::assignment_configs_match(
+            &group.last_assignment_configs,
+            eff.num_standby_replicas,
+            eff.rack_aware_assignment_tags,
+        )
+    {
+        bump.bump = true;
+        let standby = eff.num_standby_replicas.to_string();
+        let key = if group
+            .last_assignment_configs
+            .get(config::NUM_STANDBY_REPLICAS_KEY)
+            != Some(&standby)
+        {
+            "streams.num.standby.replicas"
+        } else {
+            "streams.rack.aware.assignment.tags"
+        };
+        bump.cause = Some(BumpCause::GroupConfigChanged(key.to_string()));
+    }
+    // Refinement step (spec 02 §8 trigger 5, live with warm-ups): a settled group whose
+    // refinement changed with the reported lags (a warm-up caught up) starts a new
+    // assignment epoch without running the assignor.
+    if !bump.bump
+        && !b.creating
+        && eff.num_warmup_replicas > 0
+        && (req.task_offsets.is_some() || req.task_end_offsets.is_some())
+        && c.configured.is_ready()
+        && group.state() == super::GroupState::Stable
+    {
+        let fresh = warmup::derive(view, |id| view.old_target(id), &c.configured, offsets, eff);
+        if warmup::differs_from_current(view, &fresh) {
+            bump.bump = true;
+            bump.cause = Some(BumpCause::WarmupPromoted);
+            return Some(fresh);
+        }
+    }
+    None
+}
+
+/// §8 epoch bump: a group-metadata record for the new epoch; returns the
+/// group epoch after the heartbeat.
+fn bump_epoch(
+    b: &Beat<'_>,
+    c: &ConfiguredPhase,
+    bump: Bump,
+    records: &mut Vec<CoordinatorRecord>,
+    effects: &mut Effects,
+) -> i32 {
+    let (group, eff, now) = (b.group, &b.eff, b.now);
+    if !bump.bump {
+        return group.group_epoch;
+    }
+    let group_epoch = group.group_epoch.saturating_add(1);
+    records.push(records::group_metadata(
+        b.gid,
+        group_epoch,
+        c.hash,
+        c.validated,
+        &assign::configs(eff.num_standby_replicas, eff.rack_aware_assignment_tags).to_map(),
+        group.stored_description_epoch,
+        group.failed_description_epoch,
+    ));
+    effects.epoch_bumped = true;
+    effects.rebalance = Some(Rebalance {
+        time_ms: now,
+        epoch: group_epoch,
+        cause: bump.cause.unwrap_or(BumpCause::MemberJoined),
+        member_id: Some(b.mid.to_string()),
+        tasks_moved: None,
+    });
+    effects.transient.refresh_deadline = Some((
+        now.saturating_add(METADATA_REFRESH_INTERVAL_MS),
+        group_epoch,
+    ));
+    group_epoch
+}
+
+/// Warm-up refinement (src/group/warmup.rs): derived once per assignment
+/// epoch, for the whole group, and frozen for it; off with
+/// `num.warmup.replicas` 0.
+fn refine(
+    b: &Beat<'_>,
+    view: &assign::View<'_>,
+    configured: &Configured,
+    offsets: OffsetsView<'_>,
+    target: &mut TargetPhase,
+) {
+    if target.refinement.is_some()
+        || b.eff.num_warmup_replicas <= 0
+        || target.delayed
+        || !configured.is_ready()
+    {
+        return;
+    }
+    target.refinement = match &b.transient.refined {
+        Some(r) if r.epoch == target.epoch => Some(r.clone()),
+        _ => {
+            let assignment = match &target.computed {
+                Some(all) => warmup::derive(view, |id| all.get(id), configured, offsets, &b.eff),
+                None => warmup::derive(view, |id| view.old_target(id), configured, offsets, &b.eff),
+            };
+            Some(Arc::new(warmup::EpochRefinement {
+                epoch: target.epoch,
+                assignment,
+            }))
+        }
+    };
+}
+
+/// §10 reconciliation: one step of the member toward its target (its slice
+/// of the refinement, else of the target); arms or cancels its revocation
+/// timer.
+fn reconcile_member<'m>(
+    b: &Beat<'_>,
+    replaced: Option<&str>,
+    updated: Cow<'m, Member>,
+    target: &TargetPhase,
+    records: &mut Vec<CoordinatorRecord>,
+    effects: &mut Effects,
+) -> Result<Cow<'m, Member>, ApiError> {
+    if updated.is_reconciled_to(target.epoch) {
+        return Ok(updated);
+    }
+    let empty = Tasks::default();
+    let slice: &Tasks = if let Some(r) = &target.refinement {
+        r.assignment.get(b.mid).unwrap_or(&empty)
+    } else if target.delayed {
+        &empty
+    } else if let Some(all) = &target.computed {
+        all.get(b.mid).unwrap_or(&empty)
+    } else {
+        b.group
+            .targets
+            .get(replaced.unwrap_or(b.mid))
+            .unwrap_or(&empty)
+    };
+    let owned = owned_tasks(b.req);
+    let next = reconcile(
+        &updated,
+        target.epoch,
+        slice,
+        owned.as_ref(),
+        &b.group.owners,
+    )
+    .map_err(|UnknownStateFenced| {
+        ApiError::new(ErrorCode::FENCED_MEMBER_EPOCH, UnknownStateFenced::MESSAGE)
+    })?;
+    if !next.assignment_differs(&updated) {
+        return Ok(updated);
+    }
+    records.push(records::current_assignment(b.gid, &next));
+    audit::assignment_changed(b.gid, &next);
+    effects.timers.rebalance = Some(if next.state == MemberState::UnrevokedTasks {
+        Some((
+            b.now.saturating_add(i64::from(next.rebalance_timeout_ms)),
+            next.member_epoch,
+        ))
+    } else {
+        None
+    });
+    Ok(Cow::Owned(next))
+}
+
+/// The timer changes of a heartbeat, made with its records once it succeeds
+/// (fields, not a list: a heartbeat changes at most these three, and the
+/// no-op heartbeat allocates nothing for them).
+#[derive(Debug, Default)]
+struct TimerChanges {
+    /// Arm the group's initial rebalance delay (deadline) unless it is running.
+    initial_delay: Option<i64>,
+    /// The member's revocation timer: armed `Some((deadline, member epoch))`
+    /// or cancelled `None`.
+    rebalance: Option<Option<(i64, i32)>>,
+    /// Re-arm the member's session timer (deadline).
+    session: Option<i64>,
+}
+
+/// The in-memory group state a heartbeat changes (spec 06 §4.1). Applied only
+/// to a group that existed before the heartbeat: a group the heartbeat creates
+/// starts from an empty one, rebuilt by its records.
+#[derive(Debug, Default)]
+struct TransientChanges {
+    /// The topology configured again (the metadata may have changed).
+    configured: Option<Arc<Configured>>,
+    /// The changed topic that named the bump cause was read.
+    clear_changed_topic: bool,
+    /// The metadata refresh deadline set by an epoch bump.
+    refresh_deadline: Option<(i64, i32)>,
+    /// The member's task offsets with this heartbeat's report.
+    task_offsets: Option<MemberOffsets>,
+    /// The warm-up refinement of the member's assignment epoch (replaces the stored one).
+    refined: Option<Arc<warmup::EpochRefinement>>,
+    /// The endpoint-information epoch after this heartbeat.
+    endpoint_epoch: i32,
+    /// The member requested an application shutdown, the first to do so.
+    shutdown_requested: bool,
+}
+
+/// Every state change of a heartbeat besides its records, collected while its
+/// phases run and applied with the records only when it succeeds: a
+/// heartbeat that fails leaves the coordinator exactly as it was.
 #[derive(Debug, Default)]
 struct Effects {
     /// The group epoch was bumped (`streams-group-rebalance-count`).
@@ -442,6 +866,66 @@ struct Effects {
     assignor_run: Option<audit::AssignorRun>,
     /// Lifecycle events to log once the heartbeat succeeds.
     lifecycle: audit::Pending,
+    /// Timer changes.
+    timers: TimerChanges,
+    /// In-memory group state.
+    transient: TransientChanges,
+}
+
+/// What every phase of one (non-leave) heartbeat reads: the request, and the
+/// group as it was before the heartbeat. The phases only read the coordinator;
+/// what they change is collected in records and [`Effects`].
+struct Beat<'a> {
+    ctx: &'a RequestContext,
+    req: &'a StreamsGroupHeartbeatRequest,
+    gid: &'a str,
+    mid: &'a str,
+    now: i64,
+    joining: bool,
+    /// The group does not exist yet: this heartbeat's records create it.
+    creating: bool,
+    group: &'a GroupCore,
+    transient: &'a Transient,
+    eff: Effective<'a>,
+}
+
+/// The member a heartbeat is for (spec 02 §4), before its update.
+struct Resolved<'a> {
+    /// The stored member, a new one, or (static replacement) a copy of the
+    /// replaced member under the new id.
+    base: Cow<'a, Member>,
+    is_new: bool,
+    /// The member id a static re-join replaces.
+    replaced: Option<String>,
+}
+
+/// The epoch-bump decision (spec 02 §8), built up by the phases that can
+/// trigger it; the first trigger names the cause.
+#[derive(Debug, Default)]
+struct Bump {
+    bump: bool,
+    cause: Option<BumpCause>,
+}
+
+/// The configured topology as the heartbeat sees it (spec 02 §7).
+struct ConfiguredPhase {
+    configured: Arc<Configured>,
+    /// The metadata hash (recomputed or stored).
+    hash: i64,
+    /// The topology epoch validated against the metadata, −1 when not ready.
+    validated: i32,
+}
+
+/// The assignment epoch the member is reconciled toward (spec 02 §9), and
+/// where its target comes from.
+struct TargetPhase {
+    epoch: i32,
+    /// The target was computed by this heartbeat.
+    computed: Option<BTreeMap<String, Tasks>>,
+    /// The initial rebalance delay holds the assignment back: empty target.
+    delayed: bool,
+    /// The warm-up refinement of `epoch`, if any.
+    refinement: Option<Arc<warmup::EpochRefinement>>,
 }
 
 impl GroupCoordinator {
@@ -454,447 +938,350 @@ impl GroupCoordinator {
         let mut records = Vec::new();
         let mut internal_topics = Vec::new();
         let mut effects = Effects::default();
-        let mut response =
-            match self.handle(ctx, &req, &mut records, &mut internal_topics, &mut effects) {
-                Ok(mut r) => {
-                    r.member_id = req.member_id;
-                    effects.lifecycle.emit(&req.group_id, r.member_epoch);
-                    // Counted only now: a heartbeat that fails after deciding to
-                    // bump the epoch (its assignor failed, say) bumped nothing.
-                    if effects.epoch_bumped {
-                        self.rebalance_count += 1;
+        let result = match validate(&req) {
+            Err(e) => Err(e),
+            Ok(()) if req.member_epoch < 0 => self.leave(&req, ctx.now_ms, &mut records),
+            Ok(()) => {
+                match self.handle(ctx, &req, &mut records, &mut internal_topics, &mut effects) {
+                    Ok((response, creating)) => {
+                        self.apply_effects(&req, creating, response.member_epoch, &mut effects);
+                        Ok(response)
                     }
-                    if let Some(b) = effects.rebalance.take() {
-                        self.rebalances.record(&req.group_id, b);
-                    }
-                    if let Some((epoch, n)) = effects.tasks_moved {
-                        self.rebalances.tasks_moved(&req.group_id, epoch, n);
-                        audit::target_computed(
-                            &req.group_id,
-                            epoch,
-                            effects.assignor_run.as_ref(),
-                            n,
-                        );
-                    }
-                    r
+                    Err(e) => Err(e),
                 }
-                Err(e) => {
-                    records.clear();
-                    internal_topics.clear();
-                    StreamsGroupHeartbeatResponse {
-                        error_code: e.code.0,
-                        error_message: if e.code == ErrorCode::UNKNOWN_SERVER_ERROR {
-                            None
-                        } else {
-                            e.message
-                        },
-                        ..StreamsGroupHeartbeatResponse::default()
-                    }
+            }
+        };
+        let mut response = match result {
+            Ok(mut r) => {
+                r.member_id = req.member_id;
+                r
+            }
+            Err(e) => {
+                records.clear();
+                internal_topics.clear();
+                StreamsGroupHeartbeatResponse {
+                    error_code: e.code.0,
+                    error_message: if e.code == ErrorCode::UNKNOWN_SERVER_ERROR {
+                        None
+                    } else {
+                        e.message
+                    },
+                    ..StreamsGroupHeartbeatResponse::default()
                 }
-            };
+            }
+        };
         response.truncate_texts();
         self.apply_all(&records);
         self.output(response, records, internal_topics)
     }
 
-    fn handle(
+    /// Applies the effects of a heartbeat that succeeded (before its records,
+    /// as the handler once changed them in place).
+    fn apply_effects(
         &mut self,
+        req: &StreamsGroupHeartbeatRequest,
+        creating: bool,
+        member_epoch: i32,
+        effects: &mut Effects,
+    ) {
+        let gid = req.group_id.as_str();
+        let mid = req.member_id.as_str();
+        // A join is logged before its bump and target.
+        std::mem::take(&mut effects.lifecycle).emit(gid, member_epoch);
+        // Counted only now: a heartbeat that fails after deciding to bump the
+        // epoch (its assignor failed, say) bumped nothing.
+        if effects.epoch_bumped {
+            self.rebalance_count += 1;
+        }
+        if let Some(b) = effects.rebalance.take() {
+            self.rebalances.record(gid, b);
+        }
+        if let Some((epoch, n)) = effects.tasks_moved {
+            self.rebalances.tasks_moved(gid, epoch, n);
+            audit::target_computed(gid, epoch, effects.assignor_run.as_ref(), n);
+        }
+        let timers = &effects.timers;
+        if let Some(deadline) = timers.initial_delay {
+            self.timers
+                .schedule_if_absent(TimerKind::InitialDelay, gid, "", deadline);
+        }
+        match timers.rebalance {
+            Some(Some((deadline, epoch))) => {
+                self.timers
+                    .schedule(TimerKind::Rebalance, gid, mid, deadline, epoch);
+            }
+            Some(None) => self.timers.cancel(TimerKind::Rebalance, gid, mid),
+            None => {}
+        }
+        if let Some(deadline) = timers.session {
+            self.timers
+                .schedule(TimerKind::Session, gid, mid, deadline, 0);
+        }
+        if creating {
+            return;
+        }
+        let Some(group) = super::tracked_mut(&mut self.groups, &mut self.commits, gid) else {
+            return;
+        };
+        let t = &mut group.transient;
+        let c = std::mem::take(&mut effects.transient);
+        if let Some(configured) = c.configured {
+            t.configured = Some(configured);
+        }
+        if c.clear_changed_topic {
+            t.changed_topic = None;
+        }
+        if let Some(deadline) = c.refresh_deadline {
+            t.refresh_deadline = deadline;
+        }
+        if let Some(offsets) = c.task_offsets {
+            t.task_offsets.insert(mid.to_string(), offsets);
+        }
+        t.refined = c.refined;
+        t.endpoint_epoch = c.endpoint_epoch;
+        if c.shutdown_requested {
+            t.shutdown_requested_by = Some(mid.to_string());
+        }
+    }
+
+    /// A join or a heartbeat of a member (epoch ≥ 0), phase by phase. Reads
+    /// the coordinator only; returns the response and whether the group is
+    /// new (then its in-memory state starts empty).
+    fn handle(
+        &self,
         ctx: &RequestContext,
         req: &StreamsGroupHeartbeatRequest,
         records: &mut Vec<CoordinatorRecord>,
         internal_topics: &mut Vec<InternalTopic>,
         effects: &mut Effects,
-    ) -> Result<StreamsGroupHeartbeatResponse, ApiError> {
-        validate(req)?;
-        if req.member_epoch < 0 {
-            return self.leave(req, ctx.now_ms, records);
-        }
-        let now = ctx.now_ms;
+    ) -> Result<(StreamsGroupHeartbeatResponse, bool), ApiError> {
         let joining = req.member_epoch == 0;
-        let gid = req.group_id.as_str();
-        let mid = req.member_id.as_str();
-
-        // The request's topology, validated structurally (join only).
-        let request_topology = match &req.topology {
-            Some(t) => Some(
-                StreamsTopology::new(t.clone())
-                    .map_err(|e| ApiError::new(e.error_code(), e.message()))?,
-            ),
-            None => None,
-        };
-
-        // §3 group lookup / creation.
-        let mut fresh: Option<StreamsGroup> = None;
-        if !self.groups.contains_key(gid) {
-            match self.foreign.get(gid) {
-                Some(f) if !(joining && f.kind == ForeignGroupKind::Classic && f.empty) => {
-                    return Err(ApiError::new(
-                        ErrorCode::GROUP_ID_NOT_FOUND,
-                        format!("Group {gid} is not a streams group."),
-                    ));
-                }
-                _ => {}
+        let request_topology = parse_topology(req)?;
+        let fresh;
+        let (group, creating) = match self.find_group(req, joining)? {
+            Some(g) => (g, false),
+            None => {
+                fresh = StreamsGroup::new(&req.group_id);
+                (&fresh, true)
             }
-            if !joining {
+        };
+        let b = Beat {
+            ctx,
+            req,
+            gid: req.group_id.as_str(),
+            mid: req.member_id.as_str(),
+            now: ctx.now_ms,
+            joining,
+            creating,
+            group: &group.core,
+            transient: &group.transient,
+            eff: Effective::resolve(&self.config, self.group_configs.get(req.group_id.as_str())),
+        };
+        if joining {
+            self.check_capacity(&b)?;
+        }
+        let resolved = resolve_member(&b, records)?;
+        if joining {
+            effects.lifecycle.joined(
+                b.mid,
+                req.instance_id.as_deref(),
+                resolved.replaced.as_deref(),
+            );
+        }
+        let mut bump = Bump::default();
+        let updated = update_member(&b, &resolved, records, &mut bump)?;
+        let mut statuses: Vec<Status> = Vec::new();
+        let topology = resolve_topology(&b, request_topology, &updated, records, &mut statuses)?;
+        let configured = self.configure_topology(&b, &topology, &mut bump, effects)?;
+        let reported = reported_offsets(&b)?;
+        let offsets = OffsetsView::new(
+            &b.transient.task_offsets,
+            reported.as_ref().map(|o| (b.mid, o)),
+        );
+        let view = assign::View {
+            group: b.group,
+            updated: Some(&updated),
+            replaced: resolved.replaced.as_deref(),
+        };
+        let refine_step = decide_bump(&b, &view, &configured, offsets, &mut bump);
+        let group_epoch = bump_epoch(&b, &configured, bump, records, effects);
+        let mut target = self.target(
+            &b,
+            &view,
+            group_epoch,
+            &configured.configured,
+            offsets,
+            refine_step,
+            records,
+            &mut statuses,
+            effects,
+        )?;
+        refine(&b, &view, &configured.configured, offsets, &mut target);
+        let current = reconcile_member(
+            &b,
+            resolved.replaced.as_deref(),
+            updated,
+            &target,
+            records,
+            effects,
+        )?;
+        effects.transient.task_offsets = reported;
+        effects.transient.refined = target.refinement;
+        effects.timers.session = Some(b.now.saturating_add(i64::from(b.eff.session_timeout_ms)));
+        effects.transient.shutdown_requested =
+            req.shutdown_application && b.transient.shutdown_requested_by.is_none();
+        let response = self.respond(
+            &b,
+            &resolved,
+            &current,
+            &configured.configured,
+            statuses,
+            internal_topics,
+            effects,
+        );
+        Ok((response, b.creating))
+    }
+
+    /// §3: the group, `None` when a join creates it.
+    fn find_group(
+        &self,
+        req: &StreamsGroupHeartbeatRequest,
+        joining: bool,
+    ) -> Result<Option<&StreamsGroup>, ApiError> {
+        let gid = req.group_id.as_str();
+        if let Some(g) = self.groups.get(gid) {
+            return Ok(Some(g));
+        }
+        match self.foreign.get(gid) {
+            Some(f) if !(joining && f.kind == ForeignGroupKind::Classic && f.empty) => {
                 return Err(ApiError::new(
                     ErrorCode::GROUP_ID_NOT_FOUND,
-                    format!("Streams group {gid} not found."),
+                    format!("Group {gid} is not a streams group."),
                 ));
             }
-            fresh = Some(StreamsGroup::new(gid));
+            _ => {}
         }
-        let creating = fresh.is_some();
-        let group: &mut StreamsGroup = match fresh.as_mut() {
-            Some(g) => g,
-            None => {
-                super::tracked_mut(&mut self.groups, &mut self.commits, gid).ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::GROUP_ID_NOT_FOUND,
-                        format!("Streams group {gid} not found."),
-                    )
-                })?
-            }
-        };
-        let StreamsGroup {
-            core: group,
-            transient,
-        } = group;
-        let group: &GroupCore = group;
-        let eff = Effective::resolve(&self.config, self.group_configs.get(gid));
-
-        if joining {
-            let is_static = req
-                .instance_id
-                .as_deref()
-                .is_some_and(|i| group.static_members.contains_key(i));
-            let max = (self.config.max_size.max(1) as usize).min(limits::MAX_MEMBERS);
-            if !is_static && group.members.len() >= max && !group.members.contains_key(mid) {
-                return Err(ApiError::new(
-                    ErrorCode::GROUP_MAX_SIZE_REACHED,
-                    format!(
-                        "The streams group has reached its maximum capacity of {} members.",
-                        self.config.max_size
-                    ),
-                ));
-            }
+        if !joining {
+            return Err(ApiError::new(
+                ErrorCode::GROUP_ID_NOT_FOUND,
+                format!("Streams group {gid} not found."),
+            ));
         }
+        Ok(None)
+    }
 
-        // §4 member lookup / creation.
-        let mut replaced: Option<String> = None;
-        let mut is_new = false;
-        let base: Cow<'_, Member> = match &req.instance_id {
-            None => {
-                let m = match group.members.get(mid) {
-                    Some(m) => Cow::Borrowed(m),
-                    None if joining => {
-                        is_new = true;
-                        Cow::Owned(Member::new(mid))
-                    }
-                    None => {
-                        return Err(ApiError::new(
-                            ErrorCode::UNKNOWN_MEMBER_ID,
-                            format!("Member {mid} is not a member of group {gid}."),
-                        ))
-                    }
-                };
-                check_member_epoch(&m, req.member_epoch, req)?;
-                m
-            }
-            Some(inst) => {
-                let existing = group.static_member(inst);
-                if joining {
-                    match existing {
-                        None => match group.members.get(mid) {
-                            Some(m) => Cow::Borrowed(m),
-                            None => {
-                                is_new = true;
-                                Cow::Owned(Member::new(mid))
-                            }
-                        },
-                        Some(s) => {
-                            if s.member_epoch != -2 {
-                                return Err(ApiError::new(
-                                    ErrorCode::UNRELEASED_INSTANCE_ID,
-                                    format!(
-                                        "Static member {mid} with instance id {inst} cannot join the group because the instance id is owned by {} member.",
-                                        s.member_id
-                                    ),
-                                ));
-                            }
-                            // Replacement: a copy of S under the new member id.
-                            let mut copy = s.clone();
-                            copy.member_id = mid.to_string();
-                            copy.member_epoch = 0;
-                            copy.previous_member_epoch = 0;
-                            records::member_tombstones(gid, &s.member_id, records);
-                            records.push(records::member_metadata(gid, &copy));
-                            let old_target =
-                                group.targets.get(&s.member_id).cloned().unwrap_or_default();
-                            records.push(records::target_member(gid, mid, &old_target));
-                            records.push(records::current_assignment(gid, &copy));
-                            if s.member_id != mid {
-                                replaced = Some(s.member_id.clone());
-                            }
-                            Cow::Owned(copy)
-                        }
-                    }
-                } else {
-                    let Some(s) = existing else {
-                        return Err(ApiError::new(
-                            ErrorCode::UNKNOWN_MEMBER_ID,
-                            format!("Instance id {inst} is unknown."),
-                        ));
-                    };
-                    if s.member_id != mid {
-                        return Err(ApiError::new(
-                            ErrorCode::FENCED_INSTANCE_ID,
-                            format!(
-                                "Static member {mid} with instance id {inst} was fenced by member {}.",
-                                s.member_id
-                            ),
-                        ));
-                    }
-                    check_member_epoch(s, req.member_epoch, req)?;
-                    Cow::Borrowed(s)
-                }
-            }
-        };
-
-        if joining {
-            effects
-                .lifecycle
-                .joined(mid, req.instance_id.as_deref(), replaced.as_deref());
+    /// The group size limit of a join.
+    fn check_capacity(&self, b: &Beat<'_>) -> Result<(), ApiError> {
+        let is_static = b
+            .req
+            .instance_id
+            .as_deref()
+            .is_some_and(|i| b.group.static_members.contains_key(i));
+        let max = (self.config.max_size.max(1) as usize).min(limits::MAX_MEMBERS);
+        if !is_static && b.group.members.len() >= max && !b.group.members.contains_key(b.mid) {
+            return Err(ApiError::new(
+                ErrorCode::GROUP_MAX_SIZE_REACHED,
+                format!(
+                    "The streams group has reached its maximum capacity of {} members.",
+                    self.config.max_size
+                ),
+            ));
         }
+        Ok(())
+    }
 
-        // §5 member update.
-        if req.client_tags.as_deref().is_some_and(has_duplicate_keys) {
-            return Err(ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR));
-        }
-        let mut bump = false;
-        // The first trigger of spec 02 §8 that fires names the bump.
-        let mut cause: Option<BumpCause> = None;
-        let updated: Cow<'_, Member> = if is_new || metadata_changes(&base, req, ctx, joining) {
-            let mut m = base.as_ref().clone();
-            apply_metadata(&mut m, req, ctx, joining);
-            if is_new || m.metadata_differs(&base) {
-                records.push(records::member_metadata(gid, &m));
-                bump = req.instance_id.is_none() || epoch_relevant_change(&base, &m);
-                if bump {
-                    cause = Some(if is_new {
-                        BumpCause::MemberJoined
-                    } else if replaced.is_some() {
-                        BumpCause::Fenced(FenceReason::StaticMemberReplaced)
-                    } else {
-                        BumpCause::MemberMetadataChanged(causes::changed_field(&base, &m))
-                    });
-                }
-            }
-            Cow::Owned(m)
-        } else {
-            Cow::Borrowed(base.as_ref())
-        };
-
-        // §6 topology.
-        let group_topology = group.topology.clone();
-        let topology: Arc<StreamsTopology> = match (request_topology, &group_topology) {
-            (Some(t), None) => {
-                records.push(records::topology(gid, t.to_record()));
-                Arc::new(t)
-            }
-            (Some(t), Some(g)) => {
-                if g.epoch() > t.epoch() || **g == t {
-                    g.clone()
-                } else {
-                    return Err(invalid("Topology updates are not supported yet."));
-                }
-            }
-            (None, Some(g)) => g.clone(),
-            (None, None) => return Err(ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)),
-        };
-        let mut statuses: Vec<Status> = Vec::new();
-        if let Some(g) = &group_topology {
-            if updated.topology_epoch < g.epoch() {
-                statuses.push(status(
-                    StatusCode::STALE_TOPOLOGY,
-                    format!(
-                        "The member's topology epoch {} is behind the group's topology epoch {}.",
-                        updated.topology_epoch,
-                        g.epoch()
-                    ),
-                ));
-            }
-        }
-
-        // §7 metadata hash and configured topology.
-        let mut reconfigure = group_topology.is_none();
+    /// §7: the metadata hash and the configured topology; a changed hash or
+    /// readiness triggers a bump. Checks the reported tasks exist.
+    fn configure_topology(
+        &self,
+        b: &Beat<'_>,
+        topology: &StreamsTopology,
+        bump: &mut Bump,
+        effects: &mut Effects,
+    ) -> Result<ConfiguredPhase, ApiError> {
+        let (group, transient) = (b.group, b.transient);
+        let mut reconfigure = group.topology.is_none();
         let mut hash = group.metadata_hash;
         let configured: Arc<Configured> = match &transient.configured {
             Some(c)
-                if !reconfigure && !expired(transient.refresh_deadline, group.group_epoch, now) =>
+                if !reconfigure
+                    && !expired(transient.refresh_deadline, group.group_epoch, b.now) =>
             {
                 c.clone()
             }
             cached => {
-                let cached = cached.clone();
-                hash = metadata_hash(&topology, &self.metadata);
-                let changed_topic = transient.changed_topic.take();
+                hash = metadata_hash(topology, &self.metadata);
+                effects.transient.clear_changed_topic = true;
                 if hash != group.metadata_hash {
-                    bump = true;
+                    bump.bump = true;
                     reconfigure = true;
-                    cause.get_or_insert(BumpCause::TopicMetadataChanged(changed_topic));
+                    bump.cause.get_or_insert_with(|| {
+                        BumpCause::TopicMetadataChanged(transient.changed_topic.clone())
+                    });
                 }
                 match cached {
-                    Some(c) if !reconfigure => c,
+                    Some(c) if !reconfigure => c.clone(),
                     _ => {
                         let c = Arc::new(Configured::new(
-                            configure(&topology, &self.metadata)
+                            configure(topology, &self.metadata)
                                 .map_err(|e| ApiError::new(e.error_code(), e.message()))?,
                         ));
-                        transient.configured = Some(c.clone());
+                        effects.transient.configured = Some(c.clone());
                         c
                     }
                 }
             }
         };
         let validated = if configured.is_ready() {
-            check_tasks_exist(&configured, &req.active_tasks)?;
-            check_tasks_exist(&configured, &req.standby_tasks)?;
-            check_tasks_exist(&configured, &req.warmup_tasks)?;
+            check_tasks_exist(&configured, &b.req.active_tasks)?;
+            check_tasks_exist(&configured, &b.req.standby_tasks)?;
+            check_tasks_exist(&configured, &b.req.warmup_tasks)?;
             topology.epoch()
         } else {
             -1
         };
-        // §10 task offsets: stored now, never undone.
-        if req.task_offsets.is_some() || req.task_end_offsets.is_some() {
-            let offsets = req.task_offsets.as_deref().map(offsets_map).transpose()?;
-            let end_offsets = req
-                .task_end_offsets
-                .as_deref()
-                .map(offsets_map)
-                .transpose()?;
-            let entry = transient
-                .task_offsets
-                .entry(mid.to_string())
-                .or_insert_with(MemberOffsets::default);
-            if let Some(o) = offsets {
-                entry.offsets = o;
-            }
-            if let Some(o) = end_offsets {
-                entry.end_offsets = o;
-            }
-        }
-        if validated != group.validated_topology_epoch {
-            bump = true;
-            cause.get_or_insert(BumpCause::TopologyConfigured(validated >= 0));
-        }
-        if !bump
-            && !config::assignment_configs_match(
-                &group.last_assignment_configs,
-                eff.num_standby_replicas,
-                eff.rack_aware_assignment_tags,
-            )
-        {
-            bump = true;
-            let standby = eff.num_standby_replicas.to_string();
-            let key = if group
-                .last_assignment_configs
-                .get(config::NUM_STANDBY_REPLICAS_KEY)
-                != Some(&standby)
-            {
-                "streams.num.standby.replicas"
-            } else {
-                "streams.rack.aware.assignment.tags"
-            };
-            cause = Some(BumpCause::GroupConfigChanged(key.to_string()));
-        }
-        // Refinement step (spec 02 §8 trigger 5, live with warm-ups): a settled group whose
-        // refinement changed with the reported lags (a warm-up caught up) starts a new
-        // assignment epoch without running the assignor.
-        let mut refine_step: Option<warmup::Refined> = None;
-        if !bump
-            && !creating
-            && eff.num_warmup_replicas > 0
-            && (req.task_offsets.is_some() || req.task_end_offsets.is_some())
-            && configured.is_ready()
-            && group.state() == super::GroupState::Stable
-        {
-            let view = assign::View {
-                group,
-                updated: Some(&updated),
-                replaced: replaced.as_deref(),
-            };
-            let fresh = warmup::derive(
-                &view,
-                |id| view.old_target(id),
-                &configured,
-                &transient.task_offsets,
-                &eff,
-            );
-            if warmup::differs_from_current(&view, &fresh) {
-                bump = true;
-                cause = Some(BumpCause::WarmupPromoted);
-                refine_step = Some(fresh);
-            }
-        }
+        Ok(ConfiguredPhase {
+            configured,
+            hash,
+            validated,
+        })
+    }
 
-        // §8 epoch bump.
-        let mut group_epoch = group.group_epoch;
-        if bump {
-            group_epoch = group_epoch.saturating_add(1);
-            records.push(records::group_metadata(
-                gid,
-                group_epoch,
-                hash,
-                validated,
-                &assign::configs(eff.num_standby_replicas, eff.rack_aware_assignment_tags).to_map(),
-                group.stored_description_epoch,
-                group.failed_description_epoch,
-            ));
-            effects.epoch_bumped = true;
-            effects.rebalance = Some(Rebalance {
-                time_ms: now,
-                epoch: group_epoch,
-                cause: cause.take().unwrap_or(BumpCause::MemberJoined),
-                member_id: Some(mid.to_string()),
-                tasks_moved: None,
-            });
-            transient.refresh_deadline = (
-                now.saturating_add(METADATA_REFRESH_INTERVAL_MS),
-                group_epoch,
-            );
+    /// §9: the initial delay, and the target the member is reconciled toward:
+    /// the stored one, the refinement step's, or a new one from the assignor.
+    #[allow(clippy::too_many_arguments)]
+    fn target(
+        &self,
+        b: &Beat<'_>,
+        view: &assign::View<'_>,
+        group_epoch: i32,
+        configured: &Configured,
+        offsets: OffsetsView<'_>,
+        refine_step: Option<warmup::Refined>,
+        records: &mut Vec<CoordinatorRecord>,
+        statuses: &mut Vec<Status>,
+        effects: &mut Effects,
+    ) -> Result<TargetPhase, ApiError> {
+        let (group, eff, now) = (b.group, &b.eff, b.now);
+        let arm_delay = group.members.is_empty() && eff.initial_rebalance_delay_ms > 0;
+        if arm_delay {
+            effects.timers.initial_delay =
+                Some(now.saturating_add(i64::from(eff.initial_rebalance_delay_ms)));
         }
-
-        // §9 initial delay and target assignment.
-        if group.members.is_empty() && eff.initial_rebalance_delay_ms > 0 {
-            self.timers.schedule_if_absent(
-                TimerKind::InitialDelay,
-                gid,
-                "",
-                now.saturating_add(i64::from(eff.initial_rebalance_delay_ms)),
-            );
-        }
-        let empty_target = Tasks::default();
-        let mut computed: Option<BTreeMap<String, Tasks>> = None;
-        let mut delayed = false;
-        let mut refinement: Option<Arc<warmup::EpochRefinement>> = None;
-        let target_epoch;
-        let view_target = || -> &Tasks {
-            let key = replaced.as_deref().unwrap_or(mid);
-            group.targets.get(key).unwrap_or(&empty_target)
+        let mut target = TargetPhase {
+            epoch: group.assignment_epoch,
+            computed: None,
+            delayed: false,
+            refinement: None,
         };
-        // `None`: the member's slice of the stored target (looked up only if needed).
-        let target: Option<&Tasks> = if self.timers.is_scheduled(TimerKind::InitialDelay, gid, "") {
+        if arm_delay || self.timers.is_scheduled(TimerKind::InitialDelay, b.gid, "") {
             statuses.push(status(
                 StatusCode::ASSIGNMENT_DELAYED,
                 "Assignment delayed due to the configured initial rebalance delay.",
             ));
-            target_epoch = group.assignment_epoch;
-            delayed = true;
-            Some(&empty_target)
+            target.delayed = true;
         } else if group.assignment_epoch >= group_epoch {
-            target_epoch = group.assignment_epoch;
-            None
-        } else if let Some(assignment) = refine_step.take() {
+        } else if let Some(assignment) = refine_step {
             let moved = causes::moved(&assignment, |id, s, p| {
                 group
                     .members
@@ -903,23 +1290,20 @@ impl GroupCoordinator {
             });
             effects.tasks_moved = Some((group_epoch, moved));
             records.push(records::target_metadata(
-                gid,
+                b.gid,
                 group_epoch,
                 group.assignment_timestamp,
             ));
-            target_epoch = group_epoch;
-            refinement = Some(Arc::new(warmup::EpochRefinement {
+            target.epoch = group_epoch;
+            target.refinement = Some(Arc::new(warmup::EpochRefinement {
                 epoch: group_epoch,
                 assignment,
             }));
-            None
         } else if !interval_elapsed(group.assignment_timestamp, eff.assignment_interval_ms, now) {
             statuses.push(status(
                 StatusCode::ASSIGNMENT_DELAYED,
                 "Assignment delayed due to the configured assignment interval.",
             ));
-            target_epoch = group.assignment_epoch;
-            None
         } else {
             let assignor = assign::select(&self.assignors, &self.config, eff.assignor_name)
                 .ok_or_else(|| {
@@ -931,19 +1315,14 @@ impl GroupCoordinator {
                     ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)
                 })?;
             let configs = assign::configs(eff.num_standby_replicas, eff.rack_aware_assignment_tags);
-            let view = assign::View {
-                group,
-                updated: Some(&updated),
-                replaced: replaced.as_deref(),
-            };
             let (t, run) = self.audit.time(assignor.name(), || {
                 assign::compute_target(
-                    &view,
+                    view,
                     group_epoch,
-                    &configured,
+                    configured,
                     assignor.as_ref(),
                     &configs,
-                    &transient.task_offsets,
+                    offsets,
                     now,
                     records,
                 )
@@ -961,101 +1340,28 @@ impl GroupCoordinator {
                 );
                 ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR)
             })?;
-            let moved = causes::moved_from_targets(&view, &t);
+            let moved = causes::moved_from_targets(view, &t);
             effects.tasks_moved = Some((group_epoch, moved));
-            computed = Some(t);
-            target_epoch = group_epoch;
-            computed
-                .as_ref()
-                .map(|all| all.get(mid).unwrap_or(&empty_target))
-        };
-        // Warm-up refinement (src/group/warmup.rs): derived once per assignment epoch, for
-        // the whole group, and frozen for it; off with `num.warmup.replicas` 0.
-        if refinement.is_none() && eff.num_warmup_replicas > 0 && !delayed && configured.is_ready()
-        {
-            refinement = match &transient.refined {
-                Some(r) if r.epoch == target_epoch => Some(r.clone()),
-                _ => {
-                    let view = assign::View {
-                        group,
-                        updated: Some(&updated),
-                        replaced: replaced.as_deref(),
-                    };
-                    let assignment = match &computed {
-                        Some(all) => warmup::derive(
-                            &view,
-                            |id| all.get(id),
-                            &configured,
-                            &transient.task_offsets,
-                            &eff,
-                        ),
-                        None => warmup::derive(
-                            &view,
-                            |id| view.old_target(id),
-                            &configured,
-                            &transient.task_offsets,
-                            &eff,
-                        ),
-                    };
-                    Some(Arc::new(warmup::EpochRefinement {
-                        epoch: target_epoch,
-                        assignment,
-                    }))
-                }
-            };
+            target.computed = Some(t);
+            target.epoch = group_epoch;
         }
-        let refined_target = refinement
-            .as_ref()
-            .map(|r| r.assignment.get(mid).unwrap_or(&empty_target));
+        Ok(target)
+    }
 
-        // §10 reconciliation.
-        let mut current = updated;
-        if !current.is_reconciled_to(target_epoch) {
-            let owned = owned_tasks(req);
-            let target = refined_target.or(target).unwrap_or_else(view_target);
-            let next = reconcile(
-                &current,
-                target_epoch,
-                target,
-                owned.as_ref(),
-                &group.owners,
-            )
-            .map_err(|UnknownStateFenced| {
-                ApiError::new(ErrorCode::FENCED_MEMBER_EPOCH, UnknownStateFenced::MESSAGE)
-            })?;
-            if next.assignment_differs(&current) {
-                records.push(records::current_assignment(gid, &next));
-                audit::assignment_changed(gid, &next);
-                if next.state == MemberState::UnrevokedTasks {
-                    self.timers.schedule(
-                        TimerKind::Rebalance,
-                        gid,
-                        mid,
-                        now.saturating_add(i64::from(next.rebalance_timeout_ms)),
-                        next.member_epoch,
-                    );
-                } else {
-                    self.timers.cancel(TimerKind::Rebalance, gid, mid);
-                }
-                current = Cow::Owned(next);
-            }
-        }
-        if !creating {
-            transient.refined = refinement;
-        }
-        self.timers.schedule(
-            TimerKind::Session,
-            gid,
-            mid,
-            now.saturating_add(i64::from(eff.session_timeout_ms)),
-            0,
-        );
-        if req.shutdown_application && transient.shutdown_requested_by.is_none() {
-            transient.shutdown_requested_by = Some(mid.to_string());
-        }
-
-        // §12 response.
-        let unchanged = std::ptr::eq::<Member>(current.as_ref(), base.as_ref());
+    /// §12: the response.
+    #[allow(clippy::too_many_arguments)]
+    fn respond(
+        &self,
+        b: &Beat<'_>,
+        resolved: &Resolved<'_>,
+        current: &Member,
+        configured: &Configured,
+        mut statuses: Vec<Status>,
+        internal_topics: &mut Vec<InternalTopic>,
+        effects: &mut Effects,
+    ) -> StreamsGroupHeartbeatResponse {
+        let (eff, base) = (&b.eff, resolved.base.as_ref());
+        let unchanged = std::ptr::eq::<Member>(current, base);
         let assigned_changed = !unchanged && current.assigned != base.assigned;
         let mut response = StreamsGroupHeartbeatResponse {
             member_epoch: current.member_epoch,
@@ -1064,44 +1370,52 @@ impl GroupCoordinator {
             acceptable_recovery_lag: eff.acceptable_recovery_lag,
             ..StreamsGroupHeartbeatResponse::default()
         };
-        if joining || assigned_changed {
+        if b.joining || assigned_changed {
             response.active_tasks = Some(convert::active_task_ids(&current.assigned.active));
             response.standby_tasks = Some(convert::task_ids(&current.assigned.standby));
             response.warmup_tasks = Some(convert::task_ids(&current.assigned.warmup));
         }
         let endpoint_changed = !unchanged && current.user_endpoint != base.user_endpoint;
+        let mut endpoint_epoch = b.transient.endpoint_epoch;
         if endpoint_changed || (assigned_changed && current.user_endpoint.is_some()) {
-            transient.endpoint_epoch = transient.endpoint_epoch.wrapping_add(1);
+            endpoint_epoch = endpoint_epoch.wrapping_add(1);
         }
-        if transient.endpoint_epoch != req.endpoint_information_epoch {
+        effects.transient.endpoint_epoch = endpoint_epoch;
+        if endpoint_epoch != b.req.endpoint_information_epoch {
             let configured_ref = configured
                 .subtopologies
                 .as_ref()
                 .map(|_| configured.topology());
             let mut entries = Vec::new();
-            for m in group.members.values() {
-                if m.member_id == mid || replaced.as_deref() == Some(m.member_id.as_str()) {
+            for m in b.group.members.values() {
+                if m.member_id == b.mid
+                    || resolved.replaced.as_deref() == Some(m.member_id.as_str())
+                {
                     continue;
                 }
                 entries.extend(endpoint_entry(m, configured_ref, &self.metadata));
             }
-            entries.extend(endpoint_entry(&current, configured_ref, &self.metadata));
+            entries.extend(endpoint_entry(current, configured_ref, &self.metadata));
             response.partitions_by_user_endpoint = Some(entries);
         }
-        if !creating {
-            response.endpoint_information_epoch = transient.endpoint_epoch;
+        if !b.creating {
+            response.endpoint_information_epoch = endpoint_epoch;
         }
         if let Some(st) = &configured.status {
             internal_topics.extend(configured.internal_topics_to_create.iter().cloned());
             statuses.push(status(st.code(), st.detail()));
         }
-        if let Some(who) = &transient.shutdown_requested_by {
+        let shutdown_by = match &b.transient.shutdown_requested_by {
+            Some(who) => Some(who.as_str()),
+            None => effects.transient.shutdown_requested.then_some(b.mid),
+        };
+        if let Some(who) = shutdown_by {
             statuses.push(status(
                 StatusCode::SHUTDOWN_APPLICATION,
                 format!("Streams group member {who} encountered a fatal error and requested a shutdown for the entire application."),
             ));
         }
-        if ctx.api_version >= 1 && !eff.rack_aware_assignment_tags.is_empty() {
+        if b.ctx.api_version >= 1 && !eff.rack_aware_assignment_tags.is_empty() {
             let missing: Vec<&str> = eff
                 .rack_aware_assignment_tags
                 .iter()
@@ -1119,7 +1433,7 @@ impl GroupCoordinator {
             }
         }
         response.status = Some(statuses);
-        Ok(response)
+        response
     }
 
     /// Leave heartbeats, epoch −1 / −2 (spec 02 §11).
@@ -1298,7 +1612,7 @@ impl GroupCoordinator {
                         &configured,
                         assignor.as_ref(),
                         &configs,
-                        &group.transient.task_offsets,
+                        OffsetsView::from(&group.transient.task_offsets),
                         now,
                         &mut out,
                     )

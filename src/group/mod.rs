@@ -40,6 +40,8 @@ mod config;
 mod convert;
 mod describe;
 mod heartbeat;
+#[cfg(test)]
+mod heartbeat_tests;
 pub mod limits;
 mod member;
 mod ownership;

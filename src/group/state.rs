@@ -72,6 +72,39 @@ pub(super) struct MemberOffsets {
     pub end_offsets: BTreeMap<String, BTreeMap<i32, i64>>,
 }
 
+/// The task offsets of a group's members as one heartbeat sees them: the
+/// stored ones, with the requesting member's new report laid over them (it
+/// is stored only if the heartbeat succeeds).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OffsetsView<'a> {
+    stored: &'a BTreeMap<String, MemberOffsets>,
+    pending: Option<(&'a str, &'a MemberOffsets)>,
+}
+
+impl<'a> OffsetsView<'a> {
+    /// The stored offsets, with `pending` (member id, its report) over them.
+    pub(super) fn new(
+        stored: &'a BTreeMap<String, MemberOffsets>,
+        pending: Option<(&'a str, &'a MemberOffsets)>,
+    ) -> Self {
+        OffsetsView { stored, pending }
+    }
+
+    /// The offsets `member_id` reported last.
+    pub(super) fn get(&self, member_id: &str) -> Option<&'a MemberOffsets> {
+        match self.pending {
+            Some((id, o)) if id == member_id => Some(o),
+            _ => self.stored.get(member_id),
+        }
+    }
+}
+
+impl<'a> From<&'a BTreeMap<String, MemberOffsets>> for OffsetsView<'a> {
+    fn from(stored: &'a BTreeMap<String, MemberOffsets>) -> Self {
+        OffsetsView::new(stored, None)
+    }
+}
+
 /// The state of a group that its records define, plus the ownership index
 /// derived from it.
 #[derive(Clone, Debug)]

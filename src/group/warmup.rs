@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::assign::View;
 use super::config::Effective;
 use super::member::Member;
-use super::state::{Configured, MemberOffsets};
+use super::state::{Configured, OffsetsView};
 use super::tasks::{self, TaskSet, Tasks};
 
 /// The intermediate assignment of every member, by member id.
@@ -49,7 +49,7 @@ pub(super) fn derive<'a>(
     view: &View<'a>,
     target: impl Fn(&str) -> Option<&'a Tasks>,
     configured: &Configured,
-    offsets: &'a BTreeMap<String, MemberOffsets>,
+    offsets: OffsetsView<'a>,
     eff: &Effective<'_>,
 ) -> Refined {
     let stateful: BTreeSet<String> = configured
@@ -114,7 +114,7 @@ type Task<'a> = (&'a str, i32);
 /// Tasks a process reported no pair for have no lag (not caught up).
 pub(super) fn process_lags<'a>(
     members: &[&'a Member],
-    offsets: &'a BTreeMap<String, MemberOffsets>,
+    offsets: OffsetsView<'a>,
 ) -> BTreeMap<(&'a str, Task<'a>), i64> {
     let mut lags: BTreeMap<(&'a str, Task<'a>), i64> = BTreeMap::new();
     for m in members {
@@ -170,7 +170,7 @@ fn insert(set: &mut TaskSet, (s, p): Task<'_>) {
 pub(super) fn refine<'a>(
     members: &[&'a Member],
     target: impl Fn(&str) -> Option<&'a Tasks>,
-    offsets: &'a BTreeMap<String, MemberOffsets>,
+    offsets: OffsetsView<'a>,
     settings: Settings<'_>,
 ) -> Refined {
     let mut out: Refined = members
@@ -314,6 +314,7 @@ pub(super) fn warmup_count(assignment: &Refined) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::group::state::MemberOffsets;
     use crate::group::tasks::TasksWithEpochs;
     use proptest::prelude::*;
 
@@ -371,7 +372,7 @@ mod tests {
         refine(
             &refs,
             |id| target.get(id),
-            offs,
+            offs.into(),
             Settings {
                 stateful,
                 num_warmup_replicas: budget,
