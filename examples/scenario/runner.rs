@@ -31,7 +31,7 @@ use streams_coordinator::protocol::{
     StreamsGroupDescribeResponse, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
     Uuid,
 };
-use streams_coordinator::service::auth::check_topology_topic_names;
+use streams_coordinator::service::auth::check_heartbeat_request;
 use streams_coordinator::shard::HeartbeatDone;
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic, TopicMetadata};
 
@@ -1399,33 +1399,16 @@ impl<'s> Run<'s> {
 }
 
 /// The broker layer's checks (spec 02 §1, 04 §2.1), made before a heartbeat reaches the
-/// coordinator, as the embedding broker does: `streams` missing from
-/// `group.coordinator.rebalance.protocols` answers UNSUPPORTED_VERSION; Kafka-internal or
-/// illegal topic names answer STREAMS_INVALID_TOPOLOGY. Names are collected per subtopology in Kafka's
-/// order (source, repartition sink, repartition source, changelog).
+/// coordinator, as the embedding broker does (the library's one copy; the runner has no
+/// authorizer, so every client is allowed).
 fn broker_layer_check(
     config: &CoordinatorConfig,
     request: &StreamsGroupHeartbeatRequest,
 ) -> Option<StreamsGroupHeartbeatResponse> {
-    if !config.streams_enabled() {
-        return Some(StreamsGroupHeartbeatResponse {
-            error_code: ErrorCode::UNSUPPORTED_VERSION.0,
-            ..StreamsGroupHeartbeatResponse::default()
-        });
-    }
-    let topology = request.topology.as_ref()?;
-    let names = topology.subtopologies.iter().flat_map(|s| {
-        s.source_topics
-            .iter()
-            .chain(&s.repartition_sink_topics)
-            .chain(s.repartition_source_topics.iter().map(|t| &t.name))
-            .chain(s.state_changelog_topics.iter().map(|t| &t.name))
-            .map(String::as_str)
-    });
-    let rejection = check_topology_topic_names(names).err()?;
+    let failure = check_heartbeat_request(config, request, |_, _| true).err()?;
     Some(StreamsGroupHeartbeatResponse {
-        error_code: ErrorCode::STREAMS_INVALID_TOPOLOGY.0,
-        error_message: Some(rejection.to_string()),
+        error_code: failure.code.0,
+        error_message: failure.message,
         ..StreamsGroupHeartbeatResponse::default()
     })
 }

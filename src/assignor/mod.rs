@@ -148,19 +148,32 @@ impl AssignorRegistry {
         self.assignors.first()
     }
 
-    /// The assignor a group uses: the one named by its `streams.assignor.name`
-    /// if registered, else the default (spec 05 §2, 07). Errors only when the
-    /// registry is empty.
+    /// The assignor a group uses (spec 05 §2, 07), the one rule of the crate:
+    /// the one its `streams.assignor.name` (`group_choice`) names if
+    /// registered, else the first registered of `broker_list` (the broker's
+    /// `group.streams.assignors`, whose first entry is Kafka's default), else
+    /// the registry's default. Errors only when the registry is empty.
+    pub fn select_for<S: AsRef<str>>(
+        &self,
+        group_choice: Option<&str>,
+        broker_list: &[S],
+    ) -> Result<&Arc<dyn TaskAssignor>, AssignorError> {
+        group_choice
+            .and_then(|n| self.get(n))
+            .or_else(|| broker_list.iter().find_map(|n| self.get(n.as_ref())))
+            .or_else(|| self.default_assignor())
+            .ok_or_else(|| AssignorError::UnknownAssignor {
+                name: group_choice.unwrap_or("<default>").to_owned(),
+            })
+    }
+
+    /// [`select_for`](Self::select_for) with no broker list: the group's
+    /// choice if registered, else the registry's default.
     pub fn select(
         &self,
         group_config: Option<&str>,
     ) -> Result<&Arc<dyn TaskAssignor>, AssignorError> {
-        group_config
-            .and_then(|n| self.get(n))
-            .or_else(|| self.default_assignor())
-            .ok_or_else(|| AssignorError::UnknownAssignor {
-                name: group_config.unwrap_or("<default>").to_owned(),
-            })
+        self.select_for::<&str>(group_config, &[])
     }
 
     /// The registered names, in order.

@@ -398,9 +398,11 @@ impl<'a> GroupSpec<'a> {
     }
 }
 
-/// Most members a group spec may hold (the coordinator's own group size limit
-/// is far lower; this bounds the assignors' dense indices).
-pub const MAX_MEMBERS: usize = 1 << 24;
+/// Most members a group may hold: the one limit of the crate, enforced by the
+/// coordinator at a join (`group::limits::MAX_MEMBERS`, whatever
+/// `group.streams.max.size` says) and by the assignors on a group spec (it
+/// bounds their dense `u32` indices).
+pub const MAX_MEMBERS: usize = 1_000_000;
 
 /// Largest `num.standby.replicas` the assignors accept.
 ///

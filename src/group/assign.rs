@@ -3,15 +3,12 @@
 //! the group, and writes the changed targets as records.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::assignor::{
-    AssignmentConfigs, AssignorError, AssignorRegistry, GroupSpec, MemberSpec, TaskAssignor,
-    TaskSource,
+    AssignmentConfigs, AssignorError, GroupSpec, MemberSpec, TaskAssignor, TaskSource,
 };
 use crate::protocol::CoordinatorRecord;
 
-use super::config::CoordinatorConfig;
 use super::member::Member;
 use super::records;
 use super::state::{Configured, GroupCore, OffsetsView};
@@ -52,34 +49,6 @@ impl<'a> View<'a> {
         }
         self.group.targets.get(member_id)
     }
-}
-
-/// The assignor for a group: its `streams.assignor.name` if registered, else
-/// the first of `group.streams.assignors` that is registered, else the
-/// registry's default.
-pub(super) fn select(
-    registry: &AssignorRegistry,
-    config: &CoordinatorConfig,
-    group_choice: Option<&str>,
-) -> Option<Arc<dyn TaskAssignor>> {
-    if let Some(a) = group_choice.and_then(|n| registry.get(n)) {
-        return Some(a.clone());
-    }
-    config
-        .assignors
-        .iter()
-        .find_map(|n| registry.get(n))
-        .or_else(|| registry.default_assignor())
-        .cloned()
-}
-
-/// The name of the assignor [`select`] picks (describe's `AssignorName`).
-pub(super) fn selected_name(
-    registry: &AssignorRegistry,
-    config: &CoordinatorConfig,
-    group_choice: Option<&str>,
-) -> Option<String> {
-    select(registry, config, group_choice).map(|a| a.name().to_string())
 }
 
 /// Assignment configs from the effective settings.

@@ -70,7 +70,76 @@ pub struct CoordinatorConfig {
     /// `group.streams.acceptable.recovery.lag` (10000).
     pub acceptable_recovery_lag: i64,
     /// `group.coordinator.rebalance.protocols` (`classic,consumer,streams`).
-    pub rebalance_protocols: Vec<String>,
+    pub rebalance_protocols: Vec<RebalanceProtocol>,
+}
+
+/// A group protocol of `group.coordinator.rebalance.protocols`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RebalanceProtocol {
+    /// `classic`: the JoinGroup/SyncGroup protocol (cannot be disabled).
+    Classic,
+    /// `consumer`: KIP-848 consumer groups.
+    Consumer,
+    /// `share`: share groups.
+    Share,
+    /// `streams`: KIP-1071 streams groups, this crate's.
+    Streams,
+}
+
+impl RebalanceProtocol {
+    /// Every protocol, in the order Kafka documents them.
+    pub const ALL: [RebalanceProtocol; 4] = [
+        RebalanceProtocol::Classic,
+        RebalanceProtocol::Consumer,
+        RebalanceProtocol::Share,
+        RebalanceProtocol::Streams,
+    ];
+
+    /// The name the config uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            RebalanceProtocol::Classic => "classic",
+            RebalanceProtocol::Consumer => "consumer",
+            RebalanceProtocol::Share => "share",
+            RebalanceProtocol::Streams => "streams",
+        }
+    }
+
+    /// The protocol a config entry names. As Kafka's broker config, only the
+    /// exact lowercase names are valid (its validator compares them
+    /// case-sensitively): `Streams` names none.
+    pub fn parse(name: &str) -> Option<RebalanceProtocol> {
+        RebalanceProtocol::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+}
+
+/// `group.coordinator.rebalance.protocols`, validated as Kafka's broker does:
+/// known names only, no duplicates, not empty, `classic` included.
+fn parse_protocols(name: &str, value: &str) -> Result<Vec<RebalanceProtocol>, ConfigError> {
+    let mut out = Vec::new();
+    for entry in parse_list(value) {
+        let Some(p) = RebalanceProtocol::parse(&entry) else {
+            return Err(invalid(
+                name,
+                value,
+                format!("{entry} is not one of classic, consumer, share, streams"),
+            ));
+        };
+        if out.contains(&p) {
+            return Err(invalid(name, value, "must not contain duplicates"));
+        }
+        out.push(p);
+    }
+    if !out.contains(&RebalanceProtocol::Classic) {
+        return Err(invalid(
+            name,
+            value,
+            "disabling the classic protocol is not supported",
+        ));
+    }
+    Ok(out)
 }
 
 impl Default for CoordinatorConfig {
@@ -97,7 +166,11 @@ impl Default for CoordinatorConfig {
             num_warmup_replicas: 2,
             max_warmup_replicas: 20,
             acceptable_recovery_lag: 10000,
-            rebalance_protocols: vec!["classic".into(), "consumer".into(), "streams".into()],
+            rebalance_protocols: vec![
+                RebalanceProtocol::Classic,
+                RebalanceProtocol::Consumer,
+                RebalanceProtocol::Streams,
+            ],
         }
     }
 }
@@ -231,7 +304,9 @@ impl CoordinatorConfig {
             "group.streams.acceptable.recovery.lag" => {
                 self.acceptable_recovery_lag = parse_long(name, value, 0)?
             }
-            "group.coordinator.rebalance.protocols" => self.rebalance_protocols = parse_list(value),
+            "group.coordinator.rebalance.protocols" => {
+                self.rebalance_protocols = parse_protocols(name, value)?
+            }
             "group.streams.topology.description.plugin.class" => {
                 if !value.trim().is_empty() {
                     return Err(invalid(
@@ -304,11 +379,12 @@ impl CoordinatorConfig {
         Ok(())
     }
 
-    /// True when `streams` is among `group.coordinator.rebalance.protocols`.
+    /// True when `streams` is among `group.coordinator.rebalance.protocols`:
+    /// the one rule for whether the streams APIs are served (the service and
+    /// the broker layer ask it).
     pub fn streams_enabled(&self) -> bool {
         self.rebalance_protocols
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case("streams"))
+            .contains(&RebalanceProtocol::Streams)
     }
 }
 
@@ -662,6 +738,38 @@ pub(super) fn assignment_configs_match(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Kafka's rule for `group.coordinator.rebalance.protocols`: its validator
+    /// accepts the exact lowercase names only, and `classic` is mandatory.
+    #[test]
+    fn rebalance_protocols_follow_kafkas_rule() {
+        let name = "group.coordinator.rebalance.protocols";
+        let mut c = CoordinatorConfig::default();
+        assert!(c.streams_enabled());
+        c.set(name, "classic,consumer").unwrap();
+        assert!(!c.streams_enabled());
+        c.set(name, " classic , streams ").unwrap();
+        assert!(c.streams_enabled());
+        assert_eq!(
+            c.rebalance_protocols,
+            [RebalanceProtocol::Classic, RebalanceProtocol::Streams]
+        );
+        for bad in [
+            "classic,Streams",
+            "classic,STREAMS",
+            "streams",
+            "",
+            "classic,streams,streams",
+            "classic,other",
+        ] {
+            let before = c.clone();
+            assert!(c.set(name, bad).is_err(), "{bad:?} accepted");
+            assert_eq!(c, before, "a rejected value changed the config");
+        }
+        for p in RebalanceProtocol::ALL {
+            assert_eq!(RebalanceProtocol::parse(p.name()), Some(p));
+        }
+    }
 
     #[test]
     fn defaults_are_valid_and_kafkas() {

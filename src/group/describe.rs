@@ -7,7 +7,6 @@ use crate::protocol::heartbeat::{Endpoint, TaskOffset};
 use crate::protocol::{ErrorCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse};
 use crate::topology::{ConfiguredTopology, StreamsTopology};
 
-use super::assign;
 use super::config::Effective;
 use super::convert;
 use super::member::Member;
@@ -209,7 +208,10 @@ impl GroupCoordinator {
             }),
             members: g.members.values().map(|m| described_member(g, m)).collect(),
             assignor_name: if ctx.api_version >= 1 {
-                assign::selected_name(&self.assignors, &self.config, eff.assignor_name)
+                self.assignors
+                    .select_for(eff.assignor_name, &self.config.assignors)
+                    .ok()
+                    .map(|a| a.name().to_string())
             } else {
                 None
             },

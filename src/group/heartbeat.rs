@@ -1305,7 +1305,10 @@ impl GroupCoordinator {
                 "Assignment delayed due to the configured assignment interval.",
             ));
         } else {
-            let assignor = assign::select(&self.assignors, &self.config, eff.assignor_name)
+            let assignor = self
+                .assignors
+                .select_for(eff.assignor_name, &self.config.assignors)
+                .ok()
                 .ok_or_else(|| {
                     tracing::error!(
                         group_id = %group.group_id,
@@ -1588,8 +1591,11 @@ impl GroupCoordinator {
                 if !interval_elapsed(group.assignment_timestamp, eff.assignment_interval_ms, now) {
                     return;
                 }
-                let Some(assignor) =
-                    assign::select(&self.assignors, &self.config, eff.assignor_name)
+                let Some(assignor) = self
+                    .assignors
+                    .select_for(eff.assignor_name, &self.config.assignors)
+                    .ok()
+                    .cloned()
                 else {
                     tracing::warn!(
                         group_id = gid,

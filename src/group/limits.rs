@@ -19,5 +19,6 @@ pub const MAX_TASK_OFFSETS: usize = 1_000_000;
 /// Most partitions, summed over a role, in one owned-task list of a heartbeat.
 pub const MAX_OWNED_TASKS: usize = 1_000_000;
 
-/// Most members in one group, whatever `group.streams.max.size` says.
-pub const MAX_MEMBERS: usize = 1_000_000;
+/// Most members in one group, whatever `group.streams.max.size` says (the
+/// assignors' limit too: one constant).
+pub use crate::assignor::MAX_MEMBERS;

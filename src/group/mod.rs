@@ -61,7 +61,7 @@ use crate::topology::{ClusterMetadata, InternalTopic};
 
 pub use audit::{MonotonicStopwatch, Stopwatch};
 pub use causes::{BumpCause, FenceReason, MetadataField, Rebalance, HISTORY_LEN};
-pub use config::{ConfigError, CoordinatorConfig, GroupConfig, GroupConfigOp};
+pub use config::{ConfigError, CoordinatorConfig, GroupConfig, GroupConfigOp, RebalanceProtocol};
 pub use describe::{clear_not_persisted, CommitApi, ListedGroup, OffsetCommitCheck};
 pub use member::MemberState;
 pub use records::ReplayError;

@@ -54,8 +54,9 @@ pub enum ReplayError {
     InvalidTopology {
         /// Group id.
         group_id: String,
-        /// Why it is invalid.
-        reason: String,
+        /// Why it is invalid (the topology model's own error, not its text).
+        #[source]
+        reason: crate::topology::TopologyError,
     },
     /// A streams record for an id held by a group of another type.
     #[error("group {group_id}: streams record for a group of another type")]
@@ -281,7 +282,7 @@ pub(super) fn apply(
             let model = StreamsTopology::from_record(v.clone()).map_err(|e| {
                 ReplayError::InvalidTopology {
                     group_id: gid.to_string(),
-                    reason: e.to_string(),
+                    reason: e,
                 }
             })?;
             let g = store.group_or_create(gid)?;

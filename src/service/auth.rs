@@ -4,6 +4,11 @@
 use std::collections::BTreeSet;
 use std::sync::RwLock;
 
+use crate::group::CoordinatorConfig;
+use crate::protocol::{ErrorCode, StreamsGroupHeartbeatRequest};
+use crate::shard::Failure;
+use crate::topology::topology_topic_names;
+
 /// An ACL operation, numbered as Kafka's `AclOperation` codes (the bit
 /// positions of `AuthorizedOperations` in StreamsGroupDescribe).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -194,6 +199,43 @@ pub fn check_topology_topic_names<'a>(
         return Err(TopologyRejection::InvalidNames(invalid));
     }
     Ok(unique)
+}
+
+/// The broker layer's checks of a StreamsGroupHeartbeat before it reaches
+/// the coordinator (spec 02 §1, 04 §2.1), in Kafka's order, the one copy the
+/// service and the scenario runner share: the streams protocol enabled
+/// (UNSUPPORTED_VERSION), READ on the group (GROUP_AUTHORIZATION_FAILED), the
+/// topology's topic names legal and not Kafka-internal
+/// (STREAMS_INVALID_TOPOLOGY), DESCRIBE on each of them
+/// (TOPIC_AUTHORIZATION_FAILED). `authorize` answers for the client.
+pub fn check_heartbeat_request(
+    config: &CoordinatorConfig,
+    request: &StreamsGroupHeartbeatRequest,
+    mut authorize: impl FnMut(AclOperation, Resource<'_>) -> bool,
+) -> Result<(), Failure> {
+    if !config.streams_enabled() {
+        return Err(Failure::new(ErrorCode::UNSUPPORTED_VERSION));
+    }
+    if !authorize(AclOperation::Read, Resource::Group(&request.group_id)) {
+        return Err(Failure::new(ErrorCode::GROUP_AUTHORIZATION_FAILED));
+    }
+    let Some(topology) = &request.topology else {
+        return Ok(());
+    };
+    let names =
+        check_topology_topic_names(topology_topic_names(topology)).map_err(|rejection| {
+            Failure {
+                code: ErrorCode::STREAMS_INVALID_TOPOLOGY,
+                message: Some(rejection.to_string()),
+            }
+        })?;
+    if names
+        .iter()
+        .any(|t| !authorize(AclOperation::Describe, Resource::Topic(t)))
+    {
+        return Err(Failure::new(ErrorCode::TOPIC_AUTHORIZATION_FAILED));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@ use crate::protocol::{
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
 use crate::shard::Request;
+use crate::topology::SubtopologyTopics;
 use metrics::Counters;
 use shard::{Failure, Responder, ShardRequest, ACTIVE, LOADING};
 
@@ -488,46 +489,12 @@ impl Service {
     ) -> StreamsGroupHeartbeatResponse {
         Counters::incr(&self.inner.env.counters.heartbeats);
         let authorizer = &self.inner.broker.authorizer;
-        if !self.streams_enabled() {
-            return heartbeat_error(Failure::new(ErrorCode::UNSUPPORTED_VERSION));
-        }
-        if !authorizer.authorize(
-            &client.principal,
-            AclOperation::Read,
-            Resource::Group(&request.group_id),
-        ) {
-            return heartbeat_error(Failure::new(ErrorCode::GROUP_AUTHORIZATION_FAILED));
-        }
-        if let Some(topology) = &request.topology {
-            let names = topology.subtopologies.iter().flat_map(|s| {
-                s.source_topics
-                    .iter()
-                    .map(String::as_str)
-                    .chain(s.repartition_sink_topics.iter().map(String::as_str))
-                    .chain(s.repartition_source_topics.iter().map(|t| t.name.as_str()))
-                    .chain(s.state_changelog_topics.iter().map(|t| t.name.as_str()))
+        let checked =
+            auth::check_heartbeat_request(&self.inner.config.coordinator, &request, |op, r| {
+                authorizer.authorize(&client.principal, op, r)
             });
-            match auth::check_topology_topic_names(names) {
-                Err(rejection) => {
-                    return heartbeat_error(Failure {
-                        code: ErrorCode::STREAMS_INVALID_TOPOLOGY,
-                        message: Some(rejection.to_string()),
-                    })
-                }
-                Ok(names) => {
-                    if names.iter().any(|t| {
-                        !authorizer.authorize(
-                            &client.principal,
-                            AclOperation::Describe,
-                            Resource::Topic(t),
-                        )
-                    }) {
-                        return heartbeat_error(Failure::new(
-                            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
-                        ));
-                    }
-                }
-            }
+        if let Err(f) = checked {
+            return heartbeat_error(f);
         }
         let partition = self.partition_for(&request.group_id);
         tracing::Span::current().record("partition", partition);
@@ -771,19 +738,13 @@ impl Service {
             }
             let denied = g.topology.as_ref().is_some_and(|t| {
                 t.subtopologies.iter().flatten().any(|s| {
-                    s.source_topics
-                        .iter()
-                        .chain(s.repartition_sink_topics.iter())
-                        .map(String::as_str)
-                        .chain(s.repartition_source_topics.iter().map(|t| t.name.as_str()))
-                        .chain(s.state_changelog_topics.iter().map(|t| t.name.as_str()))
-                        .any(|t| {
-                            !authorizer.authorize(
-                                &client.principal,
-                                AclOperation::Describe,
-                                Resource::Topic(t),
-                            )
-                        })
+                    s.topic_names().any(|t| {
+                        !authorizer.authorize(
+                            &client.principal,
+                            AclOperation::Describe,
+                            Resource::Topic(t),
+                        )
+                    })
                 })
             });
             if denied {

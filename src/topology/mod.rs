@@ -61,6 +61,7 @@ mod error;
 mod hash;
 mod metadata;
 mod model;
+mod names;
 mod plan;
 
 pub use configure::{
@@ -71,3 +72,4 @@ pub use error::TopologyError;
 pub use hash::metadata_hash;
 pub use metadata::{ClusterMetadata, TopicMetadata};
 pub use model::{check_changelog_partitions, check_unsupported_features, StreamsTopology, TaskRef};
+pub use names::{topology_topic_names, SubtopologyTopics, TopicRole};

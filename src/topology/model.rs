@@ -8,6 +8,7 @@ use crate::protocol::heartbeat::{Subtopology, Topology};
 use crate::protocol::records::StreamsGroupTopologyValue;
 
 use super::error::TopologyError;
+use super::names::{SubtopologyTopics, TopicRole};
 use super::plan::Plan;
 
 /// A task: a subtopology id and a partition number (spec 05: task `<subtopologyId>_<partition>`).
@@ -121,9 +122,11 @@ impl StreamsTopology {
             }
         }
         for s in &topology.subtopologies {
-            required_topics.extend(s.source_topics.iter().cloned());
-            required_topics.extend(s.repartition_source_topics.iter().map(|t| t.name.clone()));
-            required_topics.extend(s.state_changelog_topics.iter().map(|t| t.name.clone()));
+            required_topics.extend(
+                s.topics()
+                    .filter(|(role, _)| *role != TopicRole::RepartitionSink)
+                    .map(|(_, name)| name.to_string()),
+            );
         }
         Ok(StreamsTopology {
             plan: OnceLock::new(),

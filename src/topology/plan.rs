@@ -8,6 +8,8 @@ use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use crate::protocol::heartbeat::Subtopology;
 
+use super::names::SubtopologyTopics;
+
 /// An interned topic: an index into [`Plan::names`]. Indices follow ascending name order, so
 /// sorting indices sorts names.
 pub(crate) type TopicIx = u32;
@@ -49,10 +51,7 @@ impl Plan {
     pub(crate) fn new(subtopologies: &[Subtopology], order: &[usize]) -> Plan {
         let mut distinct: HashSet<&str, Xxh3DefaultBuilder> = HashSet::default();
         for s in subtopologies {
-            distinct.extend(s.source_topics.iter().map(String::as_str));
-            distinct.extend(s.repartition_sink_topics.iter().map(String::as_str));
-            distinct.extend(s.repartition_source_topics.iter().map(|t| t.name.as_str()));
-            distinct.extend(s.state_changelog_topics.iter().map(|t| t.name.as_str()));
+            distinct.extend(s.topic_names());
         }
         let mut names: Vec<&str> = distinct.into_iter().collect();
         names.sort_unstable();
