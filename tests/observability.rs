@@ -84,6 +84,16 @@ fn group() -> GroupCoordinator {
     c
 }
 
+/// Member `member` joins group `g` (stateless topology over `input`) at `now`.
+fn join_g(
+    c: &mut GroupCoordinator,
+    log: &mut Vec<streams_coordinator::protocol::CoordinatorRecord>,
+    now: i64,
+    member: &str,
+) -> streams_coordinator::protocol::StreamsGroupHeartbeatResponse {
+    hb(c, log, now, join("g", member, simple_topology("input"))).response
+}
+
 fn find<'a>(events: &'a [Logged], message: &str) -> Vec<&'a Logged> {
     events
         .iter()
@@ -99,13 +109,7 @@ fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
         let mut c = group();
         c.set_stopwatch(Arc::new(Ticking::default()));
         let mut log = Vec::new();
-        let r1 = hb(
-            &mut c,
-            &mut log,
-            0,
-            join("g", "m1", simple_topology("input")),
-        )
-        .response;
+        let r1 = join_g(&mut c, &mut log, 0, "m1");
         let mut static_join = join("g", "s1", simple_topology("input"));
         static_join.instance_id = Some("i1".into());
         hb(&mut c, &mut log, 1, static_join);
@@ -196,12 +200,7 @@ fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
 fn a_replayed_shard_logs_no_lifecycle_event() {
     let mut c = group();
     let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("g", "m1", simple_topology("input")),
-    );
+    join_g(&mut c, &mut log, 0, "m1");
     hb(&mut c, &mut log, 1, beat("g", "m1", -1));
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone());
@@ -270,19 +269,8 @@ fn the_core_counts_rebalances_by_cause_times_the_assignor_and_sets_group_gauges(
         let mut c = group();
         c.set_stopwatch(Arc::new(Ticking::default()));
         let mut log = Vec::new();
-        let r1 = hb(
-            &mut c,
-            &mut log,
-            0,
-            join("g", "m1", simple_topology("input")),
-        )
-        .response;
-        hb(
-            &mut c,
-            &mut log,
-            1,
-            join("g", "m2", simple_topology("input")),
-        );
+        let r1 = join_g(&mut c, &mut log, 0, "m1");
+        join_g(&mut c, &mut log, 1, "m2");
         hb(&mut c, &mut log, 2, beat("g", "m1", r1.member_epoch));
         let epoch = c.rebalance_history("g").last().map(|r| r.epoch);
         (recorded(&recorder), c.metrics(), epoch)
@@ -387,13 +375,7 @@ fn a_rebalance_timeout_fence_names_the_timeout_and_the_epoch() {
     tracing::subscriber::with_default(subscriber, || {
         let mut c = group();
         let mut log = Vec::new();
-        let r = hb(
-            &mut c,
-            &mut log,
-            0,
-            join("g", "m1", simple_topology("input")),
-        )
-        .response;
+        let r = join_g(&mut c, &mut log, 0, "m1");
         let owned = tasks("0", &[0, 1, 2, 3]);
         hb(
             &mut c,
@@ -401,12 +383,7 @@ fn a_rebalance_timeout_fence_names_the_timeout_and_the_epoch() {
             1,
             beat_owning("g", "m1", r.member_epoch, owned.clone()),
         );
-        hb(
-            &mut c,
-            &mut log,
-            10,
-            join("g", "m2", simple_topology("input")),
-        );
+        join_g(&mut c, &mut log, 10, "m2");
         // m1 is asked to revoke tasks for m2 and never acknowledges.
         let r = hb(
             &mut c,
