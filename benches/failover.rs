@@ -30,12 +30,13 @@ mod cpu;
 use cpu::thread_cpu_ns;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use harness::memory::MemoryBroker;
 use streams_coordinator::assignor::AssignorRegistry;
 use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState, RequestContext};
 use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, Topology};
 use streams_coordinator::protocol::records::CoordinatorRecord;
 use streams_coordinator::protocol::{StreamsGroupHeartbeatRequest, Uuid};
-use streams_coordinator::service::{MemoryBroker, RecordSink, Service, ServiceConfig};
+use streams_coordinator::service::{RecordSink, Service, ServiceConfig};
 use streams_coordinator::topology::ClusterMetadata;
 
 /// Groups in the partition (`FAILOVER_GROUPS` overrides it, e.g. for a

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tokio::sync::Mutex;
 
+use harness::memory::MemoryBroker;
+use harness::sim::{demo_topology, SimClient};
 use streams_coordinator::protocol::{StreamsGroupDescribeRequest, Uuid};
-use streams_coordinator::service::sim::{demo_topology, SimClient};
-use streams_coordinator::service::{ClientContext, MemoryBroker, Service, ServiceConfig};
+use streams_coordinator::service::{ClientContext, Service, ServiceConfig};
 use streams_coordinator::topology::ClusterMetadata;
 
 fn ctx() -> ClientContext {

@@ -36,6 +36,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
+use harness::memory::{topic_id_for, MemoryBroker, MemoryTopicCreator};
+use harness::net::{read_frame, Connection};
+use harness::sim::{
+    demo_topology, from_task_ids, task_count, Reaction, SimClient, Tasks, DEMO_TIMINGS,
+};
 use streams_coordinator::group::CoordinatorConfig;
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::frame::{
@@ -47,14 +52,9 @@ use streams_coordinator::protocol::{
     ErrorCode, Message, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
-use streams_coordinator::service::broker::{
-    topic_id_for, BoxFuture, MemoryTopicCreator, TopicCreation, TopicCreator,
-};
-use streams_coordinator::service::net::{self, Connection, NetError};
-use streams_coordinator::service::sim::{
-    demo_topology, from_task_ids, task_count, Reaction, SimClient, Tasks, DEMO_TIMINGS,
-};
-use streams_coordinator::service::{Broker, MemoryBroker, Service, ServiceConfig};
+use streams_coordinator::service::broker::{BoxFuture, TopicCreation, TopicCreator};
+use streams_coordinator::service::net::{self, NetError};
+use streams_coordinator::service::{Broker, Service, ServiceConfig};
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic};
 
 /// `println!` that ignores a closed stdout (e.g. `fleet | head`).
@@ -266,7 +266,7 @@ async fn find_coordinator(node: SocketAddr, group: &str) -> Result<SocketAddr, S
     frame.extend_from_slice(&body);
     let mut stream = TcpStream::connect(node).await.map_err(|e| fail(&e))?;
     stream.write_all(&frame).await.map_err(|e| fail(&e))?;
-    let reply = net::read_frame(&mut stream)
+    let reply = read_frame(&mut stream)
         .await
         .map_err(|e| fail(&e))?
         .ok_or_else(|| fail(&"the broker closed the connection"))?;

@@ -27,9 +27,9 @@ mod stats;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use harness::sim::{demo_topology, SimClient};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use streams_coordinator::service::sim::{demo_topology, SimClient};
 use streams_coordinator::service::{ClientContext, Service, ServiceConfig};
 
 use crate::api::{ApiError, Node};

@@ -439,11 +439,11 @@ async fn config_changes_reach_loading_and_later_loaded_partitions() {
         Ok(GroupConfigUpdate::Deferred)
     );
     service.load(q).await.expect("load");
-    let mut d = streams_coordinator::service::sim::SimClient::new(
+    let mut d = harness::sim::SimClient::new(
         &other,
         "member-x",
         "process-x",
-        streams_coordinator::service::sim::demo_topology(&other, &["input"], false),
+        harness::sim::demo_topology(&other, &["input"], false),
     );
     let resp = service
         .heartbeat(&client_ctx(), d.heartbeat(service.now_ms()))
@@ -466,7 +466,7 @@ async fn an_older_epoch_may_commit_the_tasks_kept_since_then() {
     fleet.run_until_stable(&service, 60_000).await;
     let now = fleet.clients[0].clone();
     assert!(now.member_epoch > old.member_epoch);
-    let partitions = |c: &streams_coordinator::service::sim::SimClient| -> Vec<i32> {
+    let partitions = |c: &harness::sim::SimClient| -> Vec<i32> {
         c.active.values().flatten().copied().collect()
     };
     let kept: Vec<(&str, i32)> = partitions(&now)

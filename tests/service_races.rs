@@ -227,7 +227,8 @@ async fn a_concurrent_load_returns_once_loaded() {
 /// stores nothing.
 #[tokio::test(start_paused = true)]
 async fn the_memory_sink_refuses_a_stale_write() {
-    use streams_coordinator::service::{MemoryRecordSink, RecordSink, SinkError};
+    use harness::memory::MemoryRecordSink;
+    use streams_coordinator::service::{RecordSink, SinkError};
     let broker = broker();
     let service = started(&broker).await;
     let p = service.partition_for(GROUP);

@@ -7,10 +7,11 @@ mod service_support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use harness::memory::{AclResource, MemoryAuthorizer};
 use service_support::*;
+use streams_coordinator::group::ForeignGroupKind;
 use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupDescribeRequest};
-use streams_coordinator::service::auth::AclResource;
-use streams_coordinator::service::{AclOperation, MemoryAuthorizer, Service};
+use streams_coordinator::service::{AclOperation, ClientContext, Service};
 
 #[tokio::test(start_paused = true)]
 async fn clients_join_and_converge() {
@@ -340,7 +341,7 @@ async fn concurrent_writes_share_appends() {
 /// group configures, gets its changelog created and converges.
 #[tokio::test(start_paused = true)]
 async fn metadata_changes_reach_the_groups() {
-    let broker = streams_coordinator::service::MemoryBroker::new(
+    let broker = harness::memory::MemoryBroker::new(
         streams_coordinator::topology::ClusterMetadata::new(),
         INPUT_PARTITIONS,
     );
@@ -446,4 +447,70 @@ async fn a_shard_that_gave_up_can_be_loaded_again() {
         .expect("reload after the log recovered");
     fleet.run_until_stable(&service, 120_000).await;
     assert_eq!(fleet.live().count(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_authorizer_sees_the_client_host() {
+    let broker = broker();
+    let acl = Arc::new(MemoryAuthorizer::new());
+    let service = Service::new(config(), broker.hooks_with(acl.clone()));
+    service
+        .load(service.partition_for(GROUP))
+        .await
+        .expect("load");
+    acl.allow_from(
+        "User:test",
+        "10.0.0.1",
+        AclOperation::Read,
+        AclResource::Group(GROUP.into()),
+    );
+    acl.allow(
+        "User:test",
+        AclOperation::Describe,
+        AclResource::Topic("*".into()),
+    );
+    let from = |host: &str| ClientContext {
+        client_host: host.into(),
+        ..client_ctx()
+    };
+    let mut c = client(0);
+    let r = service.heartbeat(&from("10.0.0.2"), c.heartbeat(0)).await;
+    assert_eq!(r.error_code, ErrorCode::GROUP_AUTHORIZATION_FAILED.0);
+    let r = service.heartbeat(&from("10.0.0.1"), c.heartbeat(0)).await;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_service_and_the_broker_keep_one_group_namespace() {
+    let broker = broker();
+    let service = started(&broker).await;
+    let p = service.partition_for(GROUP);
+    // A consumer group of the broker holds the id: no streams group on it.
+    service
+        .set_foreign_group(GROUP, Some(ForeignGroupKind::Consumer), false)
+        .await;
+    let mut c = client(0);
+    let refused = |r: &streams_coordinator::protocol::StreamsGroupHeartbeatResponse| {
+        r.error_code == ErrorCode::GROUP_ID_NOT_FOUND.0
+            && r.error_message.as_deref() == Some("Group app is not a streams group.")
+    };
+    let r = service.heartbeat(&client_ctx(), c.heartbeat(0)).await;
+    assert!(refused(&r), "{r:?}");
+    assert_eq!(service.holds_group(GROUP).await, Ok(false));
+    // The broker's word is kept across a reload of the partition.
+    service.unload(p).await;
+    service.load(p).await.expect("reload");
+    let r = service.heartbeat(&client_ctx(), c.heartbeat(0)).await;
+    assert!(refused(&r), "after a reload: {r:?}");
+    // The consumer group is deleted: the streams group may take the id, and
+    // the service says it holds it.
+    service.set_foreign_group(GROUP, None, false).await;
+    let r = service.heartbeat(&client_ctx(), c.heartbeat(0)).await;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert_eq!(service.holds_group(GROUP).await, Ok(true));
+    service.unload(p).await;
+    assert_eq!(
+        service.holds_group(GROUP).await,
+        Err(ErrorCode::NOT_COORDINATOR)
+    );
 }

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use harness::net::Connection;
+use harness::sim::{demo_topology, SimClient};
 use streams_coordinator::protocol::api_versions::{ApiVersion, ApiVersionsResponse};
 use streams_coordinator::protocol::{ErrorCode, StreamsGroupDescribeRequest};
-use streams_coordinator::service::net::Connection;
-use streams_coordinator::service::sim::{demo_topology, SimClient};
 
 struct Broker {
     child: Child,

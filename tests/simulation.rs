@@ -29,6 +29,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use harness::sim::{SimClient, Tasks};
 use harness::{Harness, Rng};
 use streams_coordinator::assignor::AssignorRegistry;
 use streams_coordinator::group::{
@@ -39,7 +40,6 @@ use streams_coordinator::protocol::heartbeat::{Subtopology, TopicInfo, Topology}
 use streams_coordinator::protocol::{
     StreamsGroupDescribeRequest, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, Uuid,
 };
-use streams_coordinator::service::sim::{SimClient, Tasks};
 use streams_coordinator::topology::{ClusterMetadata, TopicMetadata};
 
 const GROUP: &str = "sim-app";

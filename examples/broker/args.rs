@@ -1,6 +1,6 @@
 //! The example broker's command line.
 
-use streams_coordinator::service::sim::DEMO_TIMINGS;
+use harness::sim::DEMO_TIMINGS;
 use streams_coordinator::service::ServiceConfig;
 
 /// The usage text (`--help`).

@@ -6,13 +6,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use harness::net::read_frame;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::decode_request_header_from_buffer;
 use streams_coordinator::interop::kafka_protocol as glue;
 use streams_coordinator::protocol::{
     STREAMS_GROUP_DESCRIBE_API_KEY, STREAMS_GROUP_HEARTBEAT_API_KEY,
 };
-use streams_coordinator::service::net::{read_frame, ANONYMOUS};
+use streams_coordinator::service::net::ANONYMOUS;
 use streams_coordinator::service::ClientContext;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};

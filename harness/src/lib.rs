@@ -8,6 +8,10 @@
 //!   replies. The one driver loop of the scenario runner, the simulation
 //!   test, the core tests and the fleet demo in process.
 //! * [`Rng`]: the one seeded random number generator.
+//! * [`sim`]: a simulated Kafka Streams client (sans I/O).
+//! * [`memory`]: in-memory implementations of the broker traits the service
+//!   calls (log, metadata, topic creation, authorizer), with fault injection.
+//! * [`net`]: a TCP listener over the service and the matching client.
 //!
 //! The main crate dev-depends on this one, which depends on the main crate
 //! (cargo permits that cycle for dev-dependencies): the integration tests,
@@ -16,7 +20,10 @@
 #![warn(unreachable_pub)]
 
 mod driver;
+pub mod memory;
+pub mod net;
 mod rng;
+pub mod sim;
 
 pub use driver::{
     GroupConfigError, Harness, MemoryLog, Reads, RebuildError, Token, MAX_TIMERS_PER_ADVANCE,

@@ -2,7 +2,6 @@
 //! 04 §2.1 that run before a request reaches a shard.
 
 use std::collections::BTreeSet;
-use std::sync::RwLock;
 
 use crate::group::CoordinatorConfig;
 use crate::protocol::{ErrorCode, StreamsGroupHeartbeatRequest};
@@ -58,8 +57,17 @@ pub enum Resource<'a> {
 /// must be fast and must not block (Kafka's authorizer has the same contract).
 pub trait Authorizer: Send + Sync + 'static {
     /// Whether `principal` (the broker's principal string, e.g. `User:alice`)
-    /// may perform `operation` on `resource`.
-    fn authorize(&self, principal: &str, operation: AclOperation, resource: Resource<'_>) -> bool;
+    /// connecting from `host` (the client's address as the broker's network
+    /// layer gives it in [`ClientContext::client_host`](super::ClientContext),
+    /// e.g. `10.0.0.7`: Kafka's ACLs name a host or `*`) may perform
+    /// `operation` on `resource`.
+    fn authorize(
+        &self,
+        principal: &str,
+        host: &str,
+        operation: AclOperation,
+        resource: Resource<'_>,
+    ) -> bool;
 }
 
 /// An authorizer that allows everything (a broker without an authorizer).
@@ -67,72 +75,8 @@ pub trait Authorizer: Send + Sync + 'static {
 pub struct AllowAll;
 
 impl Authorizer for AllowAll {
-    fn authorize(&self, _: &str, _: AclOperation, _: Resource<'_>) -> bool {
+    fn authorize(&self, _: &str, _: &str, _: AclOperation, _: Resource<'_>) -> bool {
         true
-    }
-}
-
-/// The resource half of an ACL entry held by [`MemoryAuthorizer`].
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AclResource {
-    /// A group id; `"*"` matches every group.
-    Group(String),
-    /// A topic name; `"*"` matches every topic.
-    Topic(String),
-    /// The cluster.
-    Cluster,
-}
-
-/// An in-memory allow-list authorizer for tests and the demo: a request is
-/// allowed iff an entry (principal or `"*"`, operation, resource or `"*"`)
-/// exists. Nothing is allowed by default.
-#[derive(Debug, Default)]
-pub struct MemoryAuthorizer {
-    allowed: RwLock<BTreeSet<(String, AclOperation, AclResource)>>,
-}
-
-impl MemoryAuthorizer {
-    /// An authorizer that denies everything until entries are added.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Allows `principal` (or `"*"`) to perform `operation` on `resource`.
-    pub fn allow(&self, principal: &str, operation: AclOperation, resource: AclResource) {
-        if let Ok(mut set) = self.allowed.write() {
-            set.insert((principal.to_owned(), operation, resource));
-        }
-    }
-
-    /// Removes an entry added by [`allow`](Self::allow).
-    pub fn revoke(&self, principal: &str, operation: AclOperation, resource: AclResource) {
-        if let Ok(mut set) = self.allowed.write() {
-            set.remove(&(principal.to_owned(), operation, resource));
-        }
-    }
-}
-
-impl Authorizer for MemoryAuthorizer {
-    fn authorize(&self, principal: &str, operation: AclOperation, resource: Resource<'_>) -> bool {
-        let Ok(set) = self.allowed.read() else {
-            return false;
-        };
-        let candidates: [AclResource; 2] = match resource {
-            Resource::Group(g) => [
-                AclResource::Group(g.to_owned()),
-                AclResource::Group("*".into()),
-            ],
-            Resource::Topic(t) => [
-                AclResource::Topic(t.to_owned()),
-                AclResource::Topic("*".into()),
-            ],
-            Resource::Cluster => [AclResource::Cluster, AclResource::Cluster],
-        };
-        [principal, "*"].iter().any(|p| {
-            candidates
-                .iter()
-                .any(|r| set.contains(&((*p).to_owned(), operation, r.clone())))
-        })
     }
 }
 
@@ -268,20 +212,5 @@ mod tests {
             check_topology_topic_names(["a", "b", "a"]).unwrap(),
             vec!["a", "b"]
         );
-    }
-
-    #[test]
-    fn memory_authorizer_matches_entries_and_wildcards() {
-        let a = MemoryAuthorizer::new();
-        assert!(!a.authorize("User:x", AclOperation::Read, Resource::Group("g")));
-        a.allow("User:x", AclOperation::Read, AclResource::Group("g".into()));
-        assert!(a.authorize("User:x", AclOperation::Read, Resource::Group("g")));
-        assert!(!a.authorize("User:x", AclOperation::Read, Resource::Group("h")));
-        assert!(!a.authorize("User:y", AclOperation::Read, Resource::Group("g")));
-        a.allow("*", AclOperation::Describe, AclResource::Topic("*".into()));
-        assert!(a.authorize("User:y", AclOperation::Describe, Resource::Topic("t")));
-        assert!(!a.authorize("User:y", AclOperation::Create, Resource::Cluster));
-        a.revoke("User:x", AclOperation::Read, AclResource::Group("g".into()));
-        assert!(!a.authorize("User:x", AclOperation::Read, Resource::Group("g")));
     }
 }

@@ -31,10 +31,10 @@ mod admin;
 pub mod auth;
 pub mod broker;
 mod metrics;
+mod namespace;
 pub mod net;
 pub mod partition;
 mod shard;
-pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -48,10 +48,10 @@ use tracing::Instrument;
 
 pub use crate::shard::LoadError;
 pub use admin::{GroupConfigError, GroupConfigUpdate, OffsetCommitValidation};
-pub use auth::{AclOperation, AllowAll, Authorizer, MemoryAuthorizer, Resource};
+pub use auth::{AclOperation, AllowAll, Authorizer, Resource};
 pub use broker::{
-    BoxFuture, Broker, LoadedLog, MemoryBroker, MemoryMetadata, MemoryRecordSink,
-    MemoryTopicCreator, MetadataSource, RecordSink, SinkError, TopicCreator,
+    BoxFuture, Broker, LoadedLog, MetadataSource, RecordSink, SinkError, TopicCreation,
+    TopicCreator,
 };
 pub use metrics::ServiceMetrics;
 
@@ -172,6 +172,9 @@ pub(crate) struct Env {
     pub stopwatch: Arc<dyn crate::group::Stopwatch>,
     /// The `streams.*` group configs, applied by each shard when it loads.
     pub group_configs: admin::GroupConfigStore,
+    /// The broker's word on the ids its other group types hold, applied by
+    /// each shard when it loads.
+    pub foreign_groups: namespace::ForeignGroupStore,
 }
 
 /// The router's side of one shard task. The entry stays in the map until
@@ -279,6 +282,7 @@ impl Service {
             counters: Arc::new(Counters::default()),
             stopwatch: Arc::new(crate::group::MonotonicStopwatch::new()),
             group_configs: admin::GroupConfigStore::default(),
+            foreign_groups: namespace::ForeignGroupStore::default(),
         });
         Self {
             inner: Arc::new(Inner {
@@ -491,7 +495,7 @@ impl Service {
         let authorizer = &self.inner.broker.authorizer;
         let checked =
             auth::check_heartbeat_request(&self.inner.config.coordinator, &request, |op, r| {
-                authorizer.authorize(&client.principal, op, r)
+                authorizer.authorize(&client.principal, &client.client_host, op, r)
             });
         if let Err(f) = checked {
             return heartbeat_error(f);
@@ -531,7 +535,7 @@ impl Service {
     ) {
         let authorizer = &self.inner.broker.authorizer;
         let unauthorized: Vec<&str> =
-            if authorizer.authorize(&client.principal, AclOperation::Create, Resource::Cluster) {
+            if authorizer.authorize(&client.principal, &client.client_host, AclOperation::Create, Resource::Cluster) {
                 Vec::new()
             } else {
                 topics
@@ -540,6 +544,7 @@ impl Service {
                     .filter(|t| {
                         !authorizer.authorize(
                             &client.principal,
+                            &client.client_host,
                             AclOperation::Create,
                             Resource::Topic(t),
                         )
@@ -671,6 +676,7 @@ impl Service {
         for id in &request.group_ids {
             if !authorizer.authorize(
                 &client.principal,
+                &client.client_host,
                 AclOperation::Describe,
                 Resource::Group(id),
             ) {
@@ -730,7 +736,7 @@ impl Service {
                 g.authorized_operations = AclOperation::GROUP_OPERATIONS
                     .iter()
                     .filter(|op| {
-                        authorizer.authorize(&client.principal, **op, Resource::Group(&g.group_id))
+                        authorizer.authorize(&client.principal, &client.client_host, **op, Resource::Group(&g.group_id))
                     })
                     .fold(0i32, |bits, op| bits | (1 << op.code()));
             } else {
@@ -741,6 +747,7 @@ impl Service {
                     s.topic_names().any(|t| {
                         !authorizer.authorize(
                             &client.principal,
+                            &client.client_host,
                             AclOperation::Describe,
                             Resource::Topic(t),
                         )
@@ -855,7 +862,7 @@ impl Service {
         let mut out = Vec::with_capacity(group_ids.len());
         let mut by_partition: BTreeMap<i32, Vec<String>> = BTreeMap::new();
         for id in group_ids {
-            if authorizer.authorize(&client.principal, AclOperation::Delete, Resource::Group(id)) {
+            if authorizer.authorize(&client.principal, &client.client_host, AclOperation::Delete, Resource::Group(id)) {
                 by_partition
                     .entry(self.partition_for(id))
                     .or_default()

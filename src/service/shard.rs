@@ -211,7 +211,23 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
             Event::Log(log) => {
                 reading = None;
                 let configs = env.group_configs.of_partition(partition);
-                match shard.on_log(log, &configs, now) {
+                let outcome = shard.on_log(log, &configs, now);
+                if matches!(outcome, Ok(Loaded::Initial | Loaded::Rebuilt)) {
+                    // Before any request: the broker's word on the ids its
+                    // other group types hold (kept outside this log).
+                    let marks = env.foreign_groups.of_partition(partition);
+                    if !marks.is_empty() {
+                        let (done, _) = oneshot::channel();
+                        let op: WriteOp = Box::new(move |core, _| {
+                            for (id, kind, empty) in &marks {
+                                core.set_foreign_group(id, Some(*kind), *empty);
+                            }
+                            Vec::new()
+                        });
+                        shard.handle(Responder::Write(done), Request::Write(op), now);
+                    }
+                }
+                match outcome {
                     Ok(Loaded::Initial) => {
                         state.store(ACTIVE, Ordering::Release);
                         Counters::incr(&env.counters.loads);

@@ -6,12 +6,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use harness::memory::MemoryBroker;
+use harness::sim::{demo_topology, from_task_ids, task_count, Reaction, SimClient};
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::{StreamsGroupDescribeRequest, Uuid};
-use streams_coordinator::service::sim::{
-    demo_topology, from_task_ids, task_count, Reaction, SimClient,
-};
-use streams_coordinator::service::{ClientContext, MemoryBroker, Service, ServiceConfig};
+use streams_coordinator::service::{ClientContext, Service, ServiceConfig};
 use streams_coordinator::topology::ClusterMetadata;
 
 pub const GROUP: &str = "app";

@@ -21,8 +21,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::protocol::heartbeat::{Subtopology, TaskIds, TaskOffset, TopicInfo, Topology};
-use crate::protocol::{ErrorCode, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse};
+use streams_coordinator::protocol::heartbeat::{
+    Subtopology, TaskIds, TaskOffset, TopicInfo, Topology,
+};
+use streams_coordinator::protocol::{
+    ErrorCode, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
+};
 
 /// Tasks by subtopology id.
 pub type Tasks = BTreeMap<String, BTreeSet<i32>>;
