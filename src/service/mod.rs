@@ -534,23 +534,27 @@ impl Service {
         topics: Vec<crate::topology::InternalTopic>,
     ) {
         let authorizer = &self.inner.broker.authorizer;
-        let unauthorized: Vec<&str> =
-            if authorizer.authorize(&client.principal, &client.client_host, AclOperation::Create, Resource::Cluster) {
-                Vec::new()
-            } else {
-                topics
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .filter(|t| {
-                        !authorizer.authorize(
-                            &client.principal,
-                            &client.client_host,
-                            AclOperation::Create,
-                            Resource::Topic(t),
-                        )
-                    })
-                    .collect()
-            };
+        let unauthorized: Vec<&str> = if authorizer.authorize(
+            &client.principal,
+            &client.client_host,
+            AclOperation::Create,
+            Resource::Cluster,
+        ) {
+            Vec::new()
+        } else {
+            topics
+                .iter()
+                .map(|t| t.name.as_str())
+                .filter(|t| {
+                    !authorizer.authorize(
+                        &client.principal,
+                        &client.client_host,
+                        AclOperation::Create,
+                        Resource::Topic(t),
+                    )
+                })
+                .collect()
+        };
         let missing = StatusCode::MISSING_INTERNAL_TOPICS.0;
         let status = response.status.get_or_insert_with(Vec::new);
         if !unauthorized.is_empty() {
@@ -736,7 +740,12 @@ impl Service {
                 g.authorized_operations = AclOperation::GROUP_OPERATIONS
                     .iter()
                     .filter(|op| {
-                        authorizer.authorize(&client.principal, &client.client_host, **op, Resource::Group(&g.group_id))
+                        authorizer.authorize(
+                            &client.principal,
+                            &client.client_host,
+                            **op,
+                            Resource::Group(&g.group_id),
+                        )
                     })
                     .fold(0i32, |bits, op| bits | (1 << op.code()));
             } else {
@@ -862,7 +871,12 @@ impl Service {
         let mut out = Vec::with_capacity(group_ids.len());
         let mut by_partition: BTreeMap<i32, Vec<String>> = BTreeMap::new();
         for id in group_ids {
-            if authorizer.authorize(&client.principal, &client.client_host, AclOperation::Delete, Resource::Group(id)) {
+            if authorizer.authorize(
+                &client.principal,
+                &client.client_host,
+                AclOperation::Delete,
+                Resource::Group(id),
+            ) {
                 by_partition
                     .entry(self.partition_for(id))
                     .or_default()
