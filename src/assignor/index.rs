@@ -1,12 +1,12 @@
 //! A small open-addressing index from strings to dense `u32` indices.
 //!
 //! Used to intern subtopology ids (once per task space) and process ids (once
-//! per `assign` call). Hashing is a word-at-a-time multiply-mix (ids are short),
+//! per `assign` call). Hashing is XXH3-64 (the crate's one string hash),
 //! lookups compare the full string, so the result never depends on hash
 //! collisions, only the speed does.
 
-// The loads below index `b[at..at + 8]`: every caller passes `at + 8 <= len`
-// (or `at + 4` for `word4`), which keeps them a single load each.
+// The loads below index `b[at..at + 8]`: every caller passes `at + 8 <= len`,
+// which keeps them a single load each.
 
 /// The 8 bytes of `b` at `at..at + 8`, little-endian.
 #[inline]
@@ -16,48 +16,11 @@ fn word(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// The 4 bytes of `b` at `at..at + 4`, little-endian.
-#[inline]
-fn word4(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(&b[at..at + 4]);
-    u64::from(u32::from_le_bytes(w))
-}
-
-/// 64×64→128-bit multiply, folded: every input bit reaches every output bit.
-#[inline]
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
-/// A fast non-cryptographic hash of a short string (every byte counts).
-///
-/// The first and last 8 bytes (overlapping loads; smaller loads below 8
-/// bytes) and the length go through one multiplication, so a key of up to
-/// 16 bytes costs one; longer keys add one per further 8 bytes.
+/// The hash of a key: XXH3-64, the crate's one string hash (also the group
+/// metadata hash's and the topic plan's), fast on short ids.
 #[inline]
 fn hash_str(s: &str) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    const SEED: u64 = 0xA076_1D64_78BD_642F;
-    let b = s.as_bytes();
-    let n = b.len();
-    let (first, last) = match n {
-        8.. => (word(b, 0), word(b, n - 8)),
-        4..=7 => (word4(b, 0), word4(b, n - 4)),
-        1..=3 => (
-            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
-            0,
-        ),
-        0 => (0, 0),
-    };
-    let mut h = fold_mul(first ^ SEED ^ n as u64, last ^ K);
-    let mut i = 8;
-    while i + 8 < n {
-        h = fold_mul(h ^ word(b, i), K);
-        i += 8;
-    }
-    h
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
 }
 
 /// `a < b` in byte order (as `str` orders), word by word inline.
