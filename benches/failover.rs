@@ -251,16 +251,16 @@ fn bench(c: &mut Criterion) {
 
     // Where a load's time goes, on this thread's CPU clock (wall time on a
     // shared machine mostly measures the other tenants): the log read (the
-    // in-memory sink hands out a copy of its records), the replay into a
-    // fresh core, re-arming the timers.
+    // in-memory sink shares its records: no copy), the replay into a fresh
+    // core, re-arming the timers.
     let cpu = |f: &mut dyn FnMut()| {
         let t = thread_cpu_ns();
         f();
         Duration::from_nanos(thread_cpu_ns() - t)
     };
-    let mut copy = Vec::new();
+    let mut log_read = Arc::default();
     let read = cpu(&mut || {
-        copy = rt
+        log_read = rt
             .block_on(broker.records.read(0))
             .expect("read the log")
             .records
@@ -269,9 +269,7 @@ fn bench(c: &mut Criterion) {
     let mut core =
         GroupCoordinator::new(coordinator_config(), Arc::new(AssignorRegistry::default()));
     let replay = cpu(&mut || {
-        for r in &copy {
-            core.replay(r).expect("replay");
-        }
+        core.replay_all(&log_read).expect("replay");
     });
     let rearm = cpu(&mut || {
         core.on_loaded(3000);
@@ -292,7 +290,7 @@ fn bench(c: &mut Criterion) {
         held / (groups() * MEMBERS) as i64
     );
     drop(core);
-    drop(copy);
+    drop(log_read);
 
     let mut g = c.benchmark_group("failover");
     g.sample_size(10);

@@ -47,7 +47,7 @@ fn loaded(log: Vec<CoordinatorRecord>) -> Shard<u32> {
     let outcome = shard.on_log(
         Ok(LoadedLog {
             epoch: 1,
-            records: log,
+            records: Arc::new(log),
         }),
         &[],
         0,
@@ -240,7 +240,7 @@ fn a_failed_append_answers_a_retriable_error_and_rebuilds_from_the_log() {
     let rebuilt = shard.on_log(
         Ok(LoadedLog {
             epoch: 2,
-            records: log.clone(),
+            records: Arc::new(log.clone()),
         }),
         &[],
         200,

@@ -257,7 +257,8 @@ impl TopicCreator for Cluster {
 /// logged as the coordinator's events (INFO): what a record says happened.
 #[derive(Default)]
 pub struct CoordinatorLog {
-    logs: Mutex<BTreeMap<i32, Vec<CoordinatorRecord>>>,
+    /// Shared with the loads that read it: a read copies no record.
+    logs: Mutex<BTreeMap<i32, Arc<Vec<CoordinatorRecord>>>>,
     /// The load epoch of each partition's latest read: older appends are
     /// fenced (the `RecordSink` contract).
     epochs: Mutex<BTreeMap<i32, u64>>,
@@ -265,7 +266,7 @@ pub struct CoordinatorLog {
 
 impl CoordinatorLog {
     fn len(&self, partition: i32) -> usize {
-        lock(&self.logs).get(&partition).map_or(0, Vec::len)
+        lock(&self.logs).get(&partition).map_or(0, |l| l.len())
     }
 }
 
@@ -341,10 +342,7 @@ impl RecordSink for CoordinatorLog {
             for r in &records {
                 log_event(partition, r);
             }
-            lock(&self.logs)
-                .entry(partition)
-                .or_default()
-                .extend(records);
+            Arc::make_mut(lock(&self.logs).entry(partition).or_default()).extend(records);
             Ok(())
         })
     }

@@ -125,7 +125,7 @@ impl MemoryLog {
         self.epoch += 1;
         Ok(LoadedLog {
             epoch: self.epoch,
-            records: self.records.clone(),
+            records: Arc::new(self.records.clone()),
         })
     }
 

@@ -18,7 +18,10 @@ use streams_coordinator::topology::{ClusterMetadata, InternalTopic};
 
 #[derive(Debug, Default)]
 struct SinkState {
-    logs: BTreeMap<i32, Vec<CoordinatorRecord>>,
+    /// Shared with the [`LoadedLog`]s handed out: a read copies no record.
+    /// An append while a read's log is still held copies the log once
+    /// (copy-on-write); a load drops it once replayed.
+    logs: BTreeMap<i32, Arc<Vec<CoordinatorRecord>>>,
     /// The epoch of the latest read of each partition.
     epochs: BTreeMap<i32, u64>,
     fenced: u64,
@@ -83,7 +86,12 @@ impl MemoryRecordSink {
     pub fn records(&self, partition: i32) -> Vec<CoordinatorRecord> {
         self.state
             .lock()
-            .map(|s| s.logs.get(&partition).cloned().unwrap_or_default())
+            .map(|s| {
+                s.logs
+                    .get(&partition)
+                    .map(|l| l.to_vec())
+                    .unwrap_or_default()
+            })
             .unwrap_or_default()
     }
 
@@ -138,7 +146,7 @@ impl RecordSink for MemoryRecordSink {
                 });
             }
             s.appends += 1;
-            s.logs.entry(partition).or_default().extend(records);
+            Arc::make_mut(s.logs.entry(partition).or_default()).extend(records);
             Ok(())
         })
     }

@@ -80,6 +80,48 @@ struct Entry {
     member_id: String,
 }
 
+/// A slot just armed, and what the heap needs for it.
+struct Armed {
+    kind: TimerKind,
+    deadline: i64,
+    /// The slot's queued deadline before arming.
+    previous: Option<i64>,
+    /// A new heap entry is needed (the deadline moved earlier, or none was queued).
+    needs_entry: bool,
+}
+
+impl Armed {
+    /// Marks the heap top stale if it was this slot's entry, and pushes the
+    /// slot's new entry when one is needed.
+    fn queue(
+        self,
+        heap: &mut BinaryHeap<Reverse<Entry>>,
+        seq: &mut u64,
+        dirty: &mut bool,
+        g: &str,
+        m: &str,
+    ) {
+        if !*dirty {
+            if let (Some(Reverse(top)), Some(q)) = (heap.peek(), self.previous) {
+                *dirty = top.deadline == q
+                    && top.kind == self.kind
+                    && top.group_id == g
+                    && top.member_id == m;
+            }
+        }
+        if self.needs_entry {
+            *seq += 1;
+            heap.push(Reverse(Entry {
+                deadline: self.deadline,
+                seq: *seq,
+                kind: self.kind,
+                group_id: g.to_string(),
+                member_id: m.to_string(),
+            }));
+        }
+    }
+}
+
 /// The timer queue of one shard.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Timers {
@@ -121,27 +163,6 @@ impl Timers {
         })
     }
 
-    fn push(&mut self, deadline: i64, kind: TimerKind, g: &str, m: &str) {
-        self.seq += 1;
-        self.heap.push(Reverse(Entry {
-            deadline,
-            seq: self.seq,
-            kind,
-            group_id: g.to_string(),
-            member_id: m.to_string(),
-        }));
-    }
-
-    /// True when the heap top is this slot's entry queued at `queued`.
-    fn is_top(&self, kind: TimerKind, g: &str, m: &str, queued: Option<i64>) -> bool {
-        match (self.heap.peek(), queued) {
-            (Some(Reverse(top)), Some(q)) => {
-                top.deadline == q && top.kind == kind && top.group_id == g && top.member_id == m
-            }
-            _ => false,
-        }
-    }
-
     /// Schedules (or re-schedules) a timer. Re-arming an existing timer to a
     /// later deadline is two map lookups and no allocation.
     pub(super) fn schedule(
@@ -163,11 +184,52 @@ impl Timers {
                 None => false,
             },
         };
-        if !self.dirty && self.is_top(kind, g, m, previous) {
-            self.dirty = true;
+        let armed = Armed {
+            kind,
+            deadline,
+            previous,
+            needs_entry,
+        };
+        armed.queue(&mut self.heap, &mut self.seq, &mut self.dirty, g, m);
+    }
+
+    /// Schedules the session timer of members of group `g` and, where given,
+    /// their rebalance timer (`(member id, session deadline, Some((rebalance
+    /// deadline, epoch)))`), as [`schedule`](Self::schedule) would one by one
+    /// (same order), with one lookup of the group's slots for all of them: a
+    /// load re-arms every member of every group (issue 14 item 1).
+    pub(super) fn schedule_members<'m>(
+        &mut self,
+        g: &str,
+        members: impl IntoIterator<Item = (&'m str, i64, Option<(i64, i32)>)>,
+    ) {
+        let mut members = members.into_iter().peekable();
+        if members.peek().is_none() {
+            return;
         }
-        if needs_entry {
-            self.push(deadline, kind, g, m);
+        let gs = match self.groups.get_mut(g) {
+            Some(gs) => gs,
+            None => self.groups.entry(g.to_string()).or_default(),
+        };
+        for (m, session, rebalance) in members {
+            let ms = match gs.members.get_mut(m) {
+                Some(ms) => ms,
+                None => gs.members.entry(m.to_string()).or_default(),
+            };
+            let timers = [
+                Some((TimerKind::Session, &mut ms.session, session, 0)),
+                rebalance.map(|(d, e)| (TimerKind::Rebalance, &mut ms.rebalance, d, e)),
+            ];
+            for (kind, slot, deadline, epoch) in timers.into_iter().flatten() {
+                let previous = slot.queued;
+                let armed = Armed {
+                    kind,
+                    deadline,
+                    previous,
+                    needs_entry: Self::arm(slot, deadline, epoch),
+                };
+                armed.queue(&mut self.heap, &mut self.seq, &mut self.dirty, g, m);
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! The errors of the shard's persistence protocol: what the broker's log
 //! reports, and why a partition could not be loaded.
 
+use std::sync::Arc;
+
 use crate::protocol::{CoordinatorRecord, ErrorCode};
 
 /// Why the broker could not append to (or read) a `__consumer_offsets`
@@ -92,8 +94,10 @@ pub struct LoadedLog {
     /// an older epoch than the latest load's, so a former coordinator's late
     /// write cannot land after a newer one read the log.
     pub epoch: u64,
-    /// The durable records, in log order.
-    pub records: Vec<CoordinatorRecord>,
+    /// The durable records, in log order. Shared: a sink that keeps its log
+    /// in memory hands it out without copying a record (a load reads every
+    /// record once and drops the log after replaying it).
+    pub records: Arc<Vec<CoordinatorRecord>>,
 }
 
 /// Why a request was answered with an error before (or instead of) a

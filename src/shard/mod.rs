@@ -387,13 +387,12 @@ impl<T> Shard<T> {
         if let Some(s) = &self.stopwatch {
             core.set_stopwatch(s.clone());
         }
-        for (index, r) in records.iter().enumerate() {
-            core.replay(r).map_err(|e| LoadError::Replay {
+        core.replay_all(records)
+            .map_err(|(index, e)| LoadError::Replay {
                 partition: self.partition,
                 index,
                 detail: e.to_string(),
             })?;
-        }
         for (group_id, configs) in group_configs {
             if let Err(e) = core.replace_group_config(group_id, configs, now_ms) {
                 tracing::warn!(group_id, error = %e, "a stored group config was refused; broker defaults apply");
