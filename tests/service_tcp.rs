@@ -114,6 +114,35 @@ async fn demo_broker_over_tcp() {
         "the broker closes a connection after a bad frame"
     );
 
+    // Pipelined requests (all in one write) are answered in order; the
+    // replies to those before a bad frame still arrive before the close.
+    let mut raw = TcpStream::connect(broker.addr).await.expect("connect");
+    let mut burst = Vec::new();
+    for correlation in 100..105i32 {
+        let mut f = vec![0, 0, 0, 0, 0, 18, 0, 0];
+        f.extend_from_slice(&correlation.to_be_bytes());
+        f.extend_from_slice(&[0, 1, b'c']);
+        let size = (f.len() - 4) as u32;
+        f[..4].copy_from_slice(&size.to_be_bytes());
+        burst.extend_from_slice(&f);
+    }
+    burst.extend_from_slice(&[0, 0, 0, 3, 0, 88, 0]);
+    raw.write_all(&burst).await.expect("write");
+    for correlation in 100..105i32 {
+        let mut len = [0u8; 4];
+        raw.read_exact(&mut len).await.expect("size");
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        raw.read_exact(&mut body).await.expect("body");
+        assert_eq!(&body[..4], &correlation.to_be_bytes(), "in order");
+        let r = ApiVersionsResponse::decode(&mut &body[4..], 0).expect("v0 body");
+        assert_eq!(r.error_code, 0);
+    }
+    let closed = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "then the bad frame closes the connection"
+    );
+
     // Two clients, one at v0 and one at v1, join and converge.
     let topology = demo_topology("app", &["input"], false);
     let mut clients = Vec::new();

@@ -1,5 +1,6 @@
 //! One client connection: Kafka framing, requests answered in order, one at a
-//! time (as Kafka does per connection).
+//! time (as Kafka does per connection); reads and writes buffered, so that
+//! pipelined requests cost a syscall per batch, not per request.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -15,7 +16,7 @@ use streams_coordinator::protocol::{
 };
 use streams_coordinator::service::net::ANONYMOUS;
 use streams_coordinator::service::ClientContext;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::api::{self, ApiError, Node};
@@ -89,16 +90,43 @@ pub async fn serve(node: Arc<Node>, listener: TcpListener, first_use: Arc<FirstU
     }
 }
 
+/// Read and write buffer of a connection: a client that pipelines requests
+/// has many read by one syscall, and their replies leave in one write.
+const IO_BUFFER: usize = 64 * 1024;
+
+/// True when `buffered` starts with a whole size-prefixed frame.
+fn holds_frame(buffered: &[u8]) -> bool {
+    buffered.len() >= 4
+        && usize::try_from(i32::from_be_bytes([
+            buffered[0],
+            buffered[1],
+            buffered[2],
+            buffered[3],
+        ]))
+        .is_ok_and(|size| buffered.len() - 4 >= size)
+}
+
 async fn connection(
     node: Arc<Node>,
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     first_use: Arc<FirstUse>,
 ) {
     let host = peer.ip().to_string();
     tracing::info!(node = node.id, %peer, "connection opened");
+    let (rd, wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(IO_BUFFER, rd);
+    let mut wr = BufWriter::with_capacity(IO_BUFFER, wr);
     let closed = loop {
-        let frame = match read_frame(&mut stream).await {
+        // Requests are answered one at a time, in order (as Kafka does per
+        // connection); the replies wait in the write buffer while more
+        // requests are already here, and go out before waiting for the next.
+        if !holds_frame(rd.buffer()) {
+            if let Err(e) = wr.flush().await {
+                break format!("write failed: {e}");
+            }
+        }
+        let frame = match read_frame(&mut rd).await {
             Ok(Some(f)) => f,
             Ok(None) => break "closed by the client".to_string(),
             Err(e) => break format!("read failed: {e}"),
@@ -109,6 +137,12 @@ async fn connection(
                 frame.len()
             );
         };
+        if p.key == ApiKey::Fetch as i16 {
+            // A fetch may wait (long poll): what is answered goes out first.
+            if let Err(e) = wr.flush().await {
+                break format!("write failed: {e}");
+            }
+        }
         if first_use.first(&p.client_id, p.key, p.version) {
             tracing::info!(
                 node = node.id,
@@ -128,7 +162,7 @@ async fn connection(
         let answer = answer(&node, &client, &p, frame).await;
         match answer {
             Ok(Some(bytes)) => {
-                if let Err(e) = stream.write_all(&bytes).await {
+                if let Err(e) = wr.write_all(&bytes).await {
                     break format!("write failed: {e}");
                 }
             }
@@ -150,6 +184,8 @@ async fn connection(
             }
         }
     };
+    // The replies to the requests before the close still go out.
+    let _ = wr.flush().await;
     tracing::info!(node = node.id, %peer, reason = %closed, "connection closed");
 }
 
