@@ -95,10 +95,11 @@ fn decoding_1000_tasks_allocates_only_the_message() {
     need.tasks(&msg.warmup_tasks);
     let endpoints = msg
         .partitions_by_user_endpoint
-        .as_deref()
+        .as_ref()
+        .map(|a| a.to_vec())
         .unwrap_or_default();
-    need.vec(endpoints);
-    for e in endpoints {
+    need.vec(&endpoints);
+    for e in &endpoints {
         need.string(&e.user_endpoint.host);
         need.topic_partitions(&e.active_partitions);
         need.topic_partitions(&e.standby_partitions);

@@ -209,7 +209,7 @@ fn heartbeat_response(version: i16) -> impl Strategy<Value = StreamsGroupHeartbe
             warmup_tasks: c.3,
             topology_description_required: version >= 1 && c.4,
             endpoint_information_epoch: c.5,
-            partitions_by_user_endpoint: d,
+            partitions_by_user_endpoint: d.map(Into::into),
         })
 }
 

@@ -672,3 +672,91 @@ fn a_failed_heartbeat_is_not_counted_as_a_rebalance() {
     assert_eq!(out.response.error_code, 0);
     assert_eq!(c.metrics().rebalance_count, 1);
 }
+
+/// The partitions-by-endpoint answer a group keeps and shares between
+/// responses is, at every step (joins, assignment, reconciliation, a leave),
+/// the answer a coordinator rebuilt from the log builds afresh.
+#[test]
+fn kept_endpoint_answer_equals_a_fresh_one() {
+    use streams_coordinator::protocol::heartbeat::Endpoint;
+    use streams_coordinator::protocol::CoordinatorRecord;
+
+    let topics = [("input", 6)];
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&topics), 0);
+    let mut log: Vec<CoordinatorRecord> = Vec::new();
+    let check = |c: &mut GroupCoordinator,
+                 log: &mut Vec<CoordinatorRecord>,
+                 member: &str,
+                 epoch: i32,
+                 now: i64| {
+        let mut fresh = coordinator(&[]);
+        fresh.update_metadata(metadata(&topics), now);
+        for r in log.iter() {
+            fresh.replay(r).unwrap();
+        }
+        fresh.on_loaded(now);
+        // A stale endpoint epoch asks for the whole answer.
+        let req = StreamsGroupHeartbeatRequest {
+            endpoint_information_epoch: -1,
+            ..beat("app", member, epoch)
+        };
+        let kept = hb(c, log, now, req.clone()).response;
+        let built = fresh.heartbeat(&ctx(now), req).response;
+        assert_eq!(kept.error_code, 0, "{:?}", kept.error_message);
+        assert!(kept.partitions_by_user_endpoint.is_some());
+        assert_eq!(
+            kept.partitions_by_user_endpoint, built.partitions_by_user_endpoint,
+            "{member} at {now}"
+        );
+        kept.member_epoch
+    };
+    let names = ["m1", "m2", "m3"];
+    let mut epochs = Vec::new();
+    for m in names {
+        let req = StreamsGroupHeartbeatRequest {
+            user_endpoint: Some(Endpoint {
+                host: format!("{m}.example"),
+                port: 1,
+            }),
+            ..join("app", m, simple_topology("input"))
+        };
+        let r = hb(&mut c, &mut log, 0, req).response;
+        assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+        epochs.push((r.member_epoch, Vec::new()));
+    }
+    for now in [10, 20, 30] {
+        for (i, m) in names.iter().enumerate() {
+            let (epoch, owned) = epochs[i].clone();
+            let r = hb(&mut c, &mut log, now, beat_owning("app", m, epoch, owned)).response;
+            assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+            epochs[i].0 = r.member_epoch;
+            if let Some(active) = r.active_tasks {
+                epochs[i].1 = active;
+            }
+            for (j, other) in names.iter().enumerate() {
+                epochs[j].0 = check(&mut c, &mut log, other, epochs[j].0, now);
+            }
+        }
+    }
+    // m2 leaves: the others' answer no longer lists it.
+    let r = hb(&mut c, &mut log, 40, beat("app", "m2", -1)).response;
+    assert_eq!(r.error_code, 0);
+    for j in [0, 2] {
+        epochs[j].0 = check(&mut c, &mut log, names[j], epochs[j].0, 40);
+        let answer = hb(
+            &mut c,
+            &mut log,
+            40,
+            StreamsGroupHeartbeatRequest {
+                endpoint_information_epoch: -1,
+                ..beat("app", names[j], epochs[j].0)
+            },
+        )
+        .response
+        .partitions_by_user_endpoint
+        .expect("an answer");
+        assert!(answer.iter().all(|e| e.user_endpoint.host != "m2.example"));
+        assert_eq!(answer.len(), 2);
+    }
+}

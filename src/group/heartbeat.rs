@@ -5,16 +5,14 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::protocol::heartbeat::{
-    Endpoint, EndpointToPartitions, KeyValue, Status, TaskIds, TaskOffset, TopicPartition,
-};
+use crate::protocol::heartbeat::{Endpoint, KeyValue, Status, TaskIds, TaskOffset};
 use crate::protocol::{
     CoordinatorRecord, ErrorCode, StatusCode, StreamsGroupHeartbeatRequest,
     StreamsGroupHeartbeatResponse,
 };
 use crate::topology::{
     check_changelog_partitions, check_unsupported_features, configure, metadata_hash,
-    ClusterMetadata, ConfiguredTopology, InternalTopic, StreamsTopology,
+    ConfiguredTopology, InternalTopic, StreamsTopology,
 };
 
 use super::assign;
@@ -22,6 +20,7 @@ use super::audit;
 use super::causes::{self, BumpCause, FenceReason, Rebalance};
 use super::config::{self, Effective};
 use super::convert;
+use super::endpoints;
 use super::limits;
 use super::member::{Member, MemberState, UserEndpoint};
 use super::reconcile::{reconcile, UnknownStateFenced};
@@ -380,52 +379,6 @@ fn expired(deadline: (i64, i32), group_epoch: i32, now_ms: i64) -> bool {
 /// True when the assignment interval allows a new computation (spec 02 §9).
 fn interval_elapsed(timestamp: i64, interval_ms: i32, now_ms: i64) -> bool {
     timestamp == 0 || interval_ms == 0 || now_ms >= timestamp.saturating_add(i64::from(interval_ms))
-}
-
-/// The `PartitionsByUserEndpoint` entry of one member (spec 02 §12).
-fn endpoint_entry(
-    m: &Member,
-    configured: Option<&ConfiguredTopology>,
-    metadata: &ClusterMetadata,
-) -> Option<EndpointToPartitions> {
-    let ep = m.user_endpoint.as_ref()?;
-    let group = |set: &tasks::TaskSet| -> Vec<TopicPartition> {
-        let Some(c) = configured else {
-            return Vec::new();
-        };
-        let mut by_topic: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
-        for (topic, parts) in c.input_partitions_for_tasks(set, metadata) {
-            by_topic.entry(topic).or_default().extend(parts);
-        }
-        by_topic
-            .into_iter()
-            .map(|(t, p)| TopicPartition {
-                topic: t.to_string(),
-                partitions: p.into_iter().collect(),
-            })
-            .collect()
-    };
-    let active: tasks::TaskSet = m
-        .assigned
-        .active
-        .iter()
-        .map(|(s, p)| (s.clone(), p.keys().copied().collect()))
-        .collect();
-    let mut standby = m.assigned.standby.clone();
-    for (s, p) in &m.assigned.warmup {
-        standby
-            .entry(s.clone())
-            .or_default()
-            .extend(p.iter().copied());
-    }
-    Some(EndpointToPartitions {
-        user_endpoint: Endpoint {
-            host: ep.host.clone(),
-            port: ep.port,
-        },
-        active_partitions: group(&active),
-        standby_partitions: group(&standby),
-    })
 }
 
 /// The request's topology, validated structurally (join only).
@@ -862,6 +815,8 @@ struct Effects {
     rebalance: Option<Rebalance>,
     /// Active tasks the target (or refinement step) of an epoch moved.
     tasks_moved: Option<(i32, usize)>,
+    /// The endpoint answer to keep once the records are applied.
+    endpoints: Option<Arc<endpoints::EndpointCache>>,
     /// The assignor run that computed that target, if one did.
     assignor_run: Option<audit::AssignorRun>,
     /// Lifecycle events to log once the heartbeat succeeds.
@@ -938,6 +893,7 @@ impl GroupCoordinator {
         let mut records = Vec::new();
         let mut internal_topics = Vec::new();
         let mut effects = Effects::default();
+        let mut keep_endpoints = None;
         let result = match validate(&req) {
             Err(e) => Err(e),
             Ok(()) if req.member_epoch < 0 => self.leave(&req, ctx.now_ms, &mut records),
@@ -945,6 +901,7 @@ impl GroupCoordinator {
                 match self.handle(ctx, &req, &mut records, &mut internal_topics, &mut effects) {
                     Ok((response, creating)) => {
                         self.apply_effects(&req, creating, response.member_epoch, &mut effects);
+                        keep_endpoints = effects.endpoints.take();
                         Ok(response)
                     }
                     Err(e) => Err(e),
@@ -972,6 +929,9 @@ impl GroupCoordinator {
         };
         response.truncate_texts();
         self.apply_all(&records);
+        if let Some(keep) = keep_endpoints {
+            self.keep_endpoints(&req.group_id, keep);
+        }
         self.output(response, records, internal_topics)
     }
 
@@ -1358,7 +1318,7 @@ impl GroupCoordinator {
         b: &Beat<'_>,
         resolved: &Resolved<'_>,
         current: &Member,
-        configured: &Configured,
+        configured: &Arc<Configured>,
         mut statuses: Vec<Status>,
         internal_topics: &mut Vec<InternalTopic>,
         effects: &mut Effects,
@@ -1385,21 +1345,17 @@ impl GroupCoordinator {
         }
         effects.transient.endpoint_epoch = endpoint_epoch;
         if endpoint_epoch != b.req.endpoint_information_epoch {
-            let configured_ref = configured
-                .subtopologies
-                .as_ref()
-                .map(|_| configured.topology());
-            let mut entries = Vec::new();
-            for m in b.group.members.values() {
-                if m.member_id == b.mid
-                    || resolved.replaced.as_deref() == Some(m.member_id.as_str())
-                {
-                    continue;
-                }
-                entries.extend(endpoint_entry(m, configured_ref, &self.metadata));
-            }
-            entries.extend(endpoint_entry(current, configured_ref, &self.metadata));
-            response.partitions_by_user_endpoint = Some(entries);
+            let (answer, keep) = endpoints::answer(
+                b.group,
+                b.transient.endpoints.as_deref(),
+                current,
+                !unchanged || resolved.replaced.is_some(),
+                resolved.replaced.as_deref(),
+                configured,
+                &self.metadata,
+            );
+            response.partitions_by_user_endpoint = Some(answer);
+            effects.endpoints = keep;
         }
         if !b.creating {
             response.endpoint_information_epoch = endpoint_epoch;

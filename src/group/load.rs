@@ -54,7 +54,7 @@ impl Loader<'_> {
     }
 
     fn held_mut(&mut self) -> Option<&mut StreamsGroup> {
-        self.held.as_mut().map(|(_, g)| Arc::make_mut(g))
+        self.held.as_mut().map(|(_, g)| Arc::make_mut(g).changed())
     }
 }
 
@@ -63,7 +63,10 @@ impl GroupStore for Loader<'_> {
         if self.holds(group_id) {
             return self.held_mut();
         }
-        self.core.groups.get_mut(group_id).map(Arc::make_mut)
+        self.core
+            .groups
+            .get_mut(group_id)
+            .map(|g| Arc::make_mut(g).changed())
     }
 
     fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError> {

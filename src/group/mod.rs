@@ -39,6 +39,7 @@ mod causes;
 mod config;
 mod convert;
 mod describe;
+mod endpoints;
 mod heartbeat;
 #[cfg(test)]
 mod heartbeat_tests;
@@ -253,7 +254,7 @@ fn claim_foreign_id(
 
 impl GroupStore for GroupCoordinator {
     fn group_mut(&mut self, group_id: &str) -> Option<&mut StreamsGroup> {
-        tracked_mut(&mut self.groups, &mut self.commits, group_id)
+        tracked_mut(&mut self.groups, &mut self.commits, group_id).map(StreamsGroup::changed)
     }
 
     fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError> {
@@ -261,15 +262,14 @@ impl GroupStore for GroupCoordinator {
             // No pre-images to keep: one walk of the group tree per replayed
             // record (every record names its group); the key copy costs less
             // than a second lookup of a string key (issue 14 item 1).
-            return match self.groups.entry(group_id.to_string()) {
-                std::collections::btree_map::Entry::Occupied(e) => Ok(Arc::make_mut(e.into_mut())),
+            let g = match self.groups.entry(group_id.to_string()) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
                     claim_foreign_id(&mut self.foreign, group_id)?;
-                    Ok(Arc::make_mut(
-                        e.insert(Arc::new(StreamsGroup::new(group_id))),
-                    ))
+                    e.insert(Arc::new(StreamsGroup::new(group_id)))
                 }
             };
+            return Ok(Arc::make_mut(g).changed());
         }
         if !self.groups.contains_key(group_id) {
             claim_foreign_id(&mut self.foreign, group_id)?;
@@ -277,11 +277,11 @@ impl GroupStore for GroupCoordinator {
             self.groups
                 .insert(group_id.to_string(), Arc::new(StreamsGroup::new(group_id)));
         }
-        tracked_mut(&mut self.groups, &mut self.commits, group_id).ok_or_else(|| {
-            ReplayError::GroupTypeConflict {
+        tracked_mut(&mut self.groups, &mut self.commits, group_id)
+            .map(StreamsGroup::changed)
+            .ok_or_else(|| ReplayError::GroupTypeConflict {
                 group_id: group_id.to_string(),
-            }
-        })
+            })
     }
 
     fn remove_group(&mut self, group_id: &str) {

@@ -201,6 +201,9 @@ pub(super) struct Transient {
     pub task_offsets: BTreeMap<String, MemberOffsets>,
     /// Endpoint-information epoch.
     pub endpoint_epoch: i32,
+    /// The last partitions-by-endpoint answer, shared by the responses until
+    /// a record changes the group (src/group/endpoints.rs).
+    pub endpoints: Option<Arc<super::endpoints::EndpointCache>>,
     /// Member that requested an application shutdown.
     pub shutdown_requested_by: Option<String>,
     /// The warm-up refinement of the current assignment epoch, frozen for that
@@ -217,6 +220,15 @@ pub(super) struct StreamsGroup {
     pub core: GroupCore,
     /// State held in memory only.
     pub transient: Transient,
+}
+
+impl StreamsGroup {
+    /// The group, about to be changed by a record: what is derived from its
+    /// members in memory only (the endpoint answer) is dropped.
+    pub(super) fn changed(&mut self) -> &mut Self {
+        self.transient.endpoints = None;
+        self
+    }
 }
 
 impl std::ops::Deref for StreamsGroup {

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::endpoint_answer::{EndpointAnswer, EndpointEntry};
+
 /// StreamsGroupHeartbeat request, versions 0–1 (v1 is byte-identical to v0).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -208,7 +210,9 @@ pub struct StreamsGroupHeartbeatResponse {
     /// The endpoint-information epoch.
     pub endpoint_information_epoch: i32,
     /// IQ assignment information, one entry per member; null if unchanged.
-    pub partitions_by_user_endpoint: Option<Vec<EndpointToPartitions>>,
+    /// Shared between the responses of one state of the group (see
+    /// [`EndpointAnswer`]).
+    pub partitions_by_user_endpoint: Option<EndpointAnswer>,
 }
 
 impl StreamsGroupHeartbeatResponse {

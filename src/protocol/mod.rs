@@ -9,6 +9,7 @@
 pub mod api_versions;
 mod codes;
 pub mod describe;
+mod endpoint_answer;
 pub mod frame;
 pub mod heartbeat;
 mod message;
