@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use harness::net::Connection;
 use streams_coordinator::protocol::frame::{
     decode_response_frame, encode_request_frame, RequestHeader,
 };
@@ -20,7 +21,6 @@ use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, Topology};
 use streams_coordinator::protocol::{
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, STREAMS_GROUP_HEARTBEAT_API_KEY,
 };
-use streams_coordinator::service::net::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
