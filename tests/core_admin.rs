@@ -5,7 +5,7 @@ mod core_support;
 
 use core_support::*;
 use streams_coordinator::group::{
-    CommitApi, ConfigError, GroupConfigOp, GroupState, OffsetCommitCheck,
+    CommitApi, ConfigError, GroupConfigOp, GroupState, OffsetCommitCheck, StateFilter,
 };
 use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupDescribeRequest};
 
@@ -73,14 +73,27 @@ fn list_filters_by_lower_case_state() {
     c.update_metadata(metadata(&[("input", 1)]), 0);
     c.heartbeat(&ctx(0), join("a", "m", simple_topology("input")));
     c.heartbeat(&ctx(0), join("b", "m", simple_topology("missing")));
-    assert_eq!(c.list_groups(&[]).len(), 2);
-    let nr = c.list_groups(&[" NOT_READY ".into()]);
+    let list = |names: &[&str]| c.list_groups(&StateFilter::from_names(names));
+    assert_eq!(list(&[]).len(), 2);
+    let nr = list(&[" NOT_READY\t"]);
     assert_eq!(nr.len(), 1);
     assert_eq!(nr[0].group_id, "b");
-    assert_eq!(nr[0].group_state, "NotReady");
+    assert_eq!(nr[0].group_state, GroupState::NotReady);
+    assert_eq!(nr[0].group_state.name(), "NotReady");
     assert_eq!(nr[0].protocol_type, "streams");
-    assert!(c.list_groups(&["NotReady".into()]).is_empty());
-    assert_eq!(c.list_groups(&["stable".into()])[0].group_id, "a");
+    // Lower-cased first, so the display name of NotReady matches nothing.
+    assert!(list(&["NotReady"]).is_empty());
+    assert_eq!(list(&["stable"])[0].group_id, "a");
+    assert_eq!(list(&["Stable", "nonsense"])[0].group_id, "a");
+    // A filter naming no streams state lists nothing (it is not "no filter").
+    assert!(list(&["PreparingRebalance", "nonsense"]).is_empty());
+    assert_eq!(
+        c.list_groups(&StateFilter::Only(
+            [GroupState::NotReady, GroupState::Stable].into()
+        ))
+        .len(),
+        2
+    );
 }
 
 #[test]

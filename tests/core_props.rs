@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use core_support::*;
 use proptest::prelude::*;
-use streams_coordinator::group::ForeignGroupKind;
+use streams_coordinator::group::{ForeignGroupKind, StateFilter};
 use streams_coordinator::protocol::heartbeat::{Endpoint, KeyValue, TaskIds, TaskOffset};
 use streams_coordinator::protocol::records::*;
 use streams_coordinator::protocol::{StreamsGroupDescribeRequest, StreamsGroupHeartbeatRequest};
@@ -218,7 +218,7 @@ proptest! {
         let _ = c.on_loaded(0);
         let _ = c.advance_time(1_000_000);
         let _ = c.heartbeat(&ctx(1), beat("g", "m", 1));
-        let _ = c.list_groups(&[]);
+        let _ = c.list_groups(&StateFilter::Any);
         let _ = c.metrics();
     }
 }
@@ -255,7 +255,7 @@ proptest! {
             ..Default::default()
         };
         prop_assert_eq!(one.describe(&ctx(0), &req), all.describe(&ctx(0), &req));
-        prop_assert_eq!(one.list_groups(&[]), all.list_groups(&[]));
+        prop_assert_eq!(one.list_groups(&StateFilter::Any), all.list_groups(&StateFilter::Any));
         prop_assert_eq!(one.on_loaded(0), all.on_loaded(0));
         prop_assert_eq!(one.advance_time(1_000_000), all.advance_time(1_000_000));
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use harness::memory::{AclResource, MemoryAuthorizer};
 use service_support::*;
-use streams_coordinator::group::ForeignGroupKind;
+use streams_coordinator::group::{ForeignGroupKind, GroupState, StateFilter};
 use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupDescribeRequest};
 use streams_coordinator::service::{AclOperation, ClientContext, Service};
 
@@ -369,13 +369,16 @@ async fn list_and_delete_groups() {
     let mut fleet = Fleet::new(2);
     fleet.run_until_stable(&service, 60_000).await;
 
-    let listed = service.list_groups(&[]).await;
+    let listed = service.list_groups(&StateFilter::Any).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].group_id.as_str(), listed[0].group_state),
-        (GROUP, "Stable")
+        (GROUP, GroupState::Stable)
     );
-    assert!(service.list_groups(&["empty".to_string()]).await.is_empty());
+    assert!(service
+        .list_groups(&StateFilter::from_names(["empty"]))
+        .await
+        .is_empty());
 
     let ctx = client_ctx();
     let r = service
@@ -389,7 +392,13 @@ async fn list_and_delete_groups() {
         c.leave(now);
     }
     fleet.run_for(&service, 100).await;
-    assert_eq!(service.list_groups(&["Empty".to_string()]).await.len(), 1);
+    assert_eq!(
+        service
+            .list_groups(&StateFilter::from_names(["Empty"]))
+            .await
+            .len(),
+        1
+    );
 
     // Authorization is checked before routing. Another service on the same
     // log would fence this one (its load starts a new epoch): it gets a log
@@ -409,11 +418,11 @@ async fn list_and_delete_groups() {
 
     let r = service.delete_groups(&ctx, &[GROUP.to_string()]).await;
     assert_eq!(r, vec![(GROUP.to_string(), ErrorCode::NONE)]);
-    assert!(service.list_groups(&[]).await.is_empty());
+    assert!(service.list_groups(&StateFilter::Any).await.is_empty());
     let fresh = Service::new(config(), broker.hooks());
     fresh.load(fresh.partition_for(GROUP)).await.expect("load");
     assert!(
-        fresh.list_groups(&[]).await.is_empty(),
+        fresh.list_groups(&StateFilter::Any).await.is_empty(),
         "the deletion is durable"
     );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use core_support::*;
 use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::CoordinatorConfig;
+use streams_coordinator::group::{CoordinatorConfig, StateFilter};
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::{CoordinatorRecord, ErrorCode, StreamsGroupDescribeRequest};
 use streams_coordinator::shard::{
@@ -287,7 +287,7 @@ fn a_describe_answers_at_the_committed_state_while_writes_go_on() {
     let seen = Arc::new(std::sync::Mutex::new(None));
     let slot = seen.clone();
     let probe: streams_coordinator::shard::ReadOp = Box::new(move |core| {
-        *slot.lock().expect("slot") = Some(core.list_groups(&[]).len());
+        *slot.lock().expect("slot") = Some(core.list_groups(&StateFilter::Any).len());
     });
     shard.handle(16, Request::Read(probe), 4);
     assert_eq!(*seen.lock().expect("slot"), Some(1), "the read ran at once");

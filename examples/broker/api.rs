@@ -32,6 +32,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::OffsetForLeaderT
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use streams_coordinator::group::StateFilter;
 use streams_coordinator::interop::kafka_protocol as glue;
 use streams_coordinator::protocol::ErrorCode;
 use streams_coordinator::service::{ClientContext, Service};
@@ -866,23 +867,18 @@ async fn list_groups(node: &Node, req: ListGroupsRequest) -> ListGroupsResponse 
     let wants = |filter: &[StrBytes], name: &str| {
         filter.is_empty() || filter.iter().any(|f| f.trim().eq_ignore_ascii_case(name))
     };
-    let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
-    let all = node.service.list_groups(&[]).await;
+    let filter = StateFilter::from_names(req.states_filter.iter().map(|s| &**s));
+    let all = node.service.list_groups(&StateFilter::Any).await;
     let streams: std::collections::BTreeSet<String> =
         all.iter().map(|g| g.group_id.clone()).collect();
-    let listed = if states.is_empty() {
-        all
-    } else {
-        node.service.list_groups(&states).await
-    };
-    let mut groups: Vec<ListedGroup> = listed
+    let mut groups: Vec<ListedGroup> = all
         .into_iter()
-        .filter(|g| wants(&req.types_filter, g.group_type))
+        .filter(|g| filter.matches(g.group_state) && wants(&req.types_filter, g.group_type))
         .map(|g| {
             ListedGroup::default()
                 .with_group_id(GroupId(s(g.group_id)))
                 .with_protocol_type(s(g.protocol_type))
-                .with_group_state(s(g.group_state))
+                .with_group_state(s(g.group_state.name()))
                 .with_group_type(s(g.group_type))
         })
         .collect();

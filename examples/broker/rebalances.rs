@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use streams_coordinator::group::Rebalance;
+use streams_coordinator::group::{Rebalance, StateFilter};
 use streams_coordinator::service::Service;
 
 /// How often a node reads the histories.
@@ -66,7 +66,7 @@ pub async fn log(node: i32, service: Service) {
     let mut shown: BTreeMap<String, Shown> = BTreeMap::new();
     loop {
         tokio::time::sleep(EVERY).await;
-        for g in service.list_groups(&[]).await {
+        for g in service.list_groups(&StateFilter::Any).await {
             let Ok(history) = service.rebalance_history(&g.group_id).await else {
                 continue;
             };

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use libfuzzer_sys::fuzz_target;
 use streams_coordinator::assignor::AssignorRegistry;
 use streams_coordinator::group::{
-    clear_not_persisted, CoordinatorConfig, GroupCoordinator, Output, RequestContext,
+    clear_not_persisted, CoordinatorConfig, GroupCoordinator, Output, RequestContext, StateFilter,
 };
 use streams_coordinator::protocol::heartbeat::TaskIds;
 use streams_coordinator::protocol::{
@@ -196,7 +196,11 @@ impl World {
 
 fn describe_all(c: &GroupCoordinator, now: i64) -> StreamsGroupDescribeResponse {
     let request = StreamsGroupDescribeRequest {
-        group_ids: c.list_groups(&[]).into_iter().map(|g| g.group_id).collect(),
+        group_ids: c
+            .list_groups(&StateFilter::Any)
+            .into_iter()
+            .map(|g| g.group_id)
+            .collect(),
         include_authorized_operations: false,
         include_topology_description: false,
     };

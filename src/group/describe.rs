@@ -11,7 +11,7 @@ use super::config::Effective;
 use super::convert;
 use super::member::Member;
 use super::records;
-use super::state::{Configured, GroupState, StreamsGroup};
+use super::state::{Configured, GroupState, StateFilter, StreamsGroup};
 use super::tasks::Tasks;
 use super::timers::TimerKind;
 use super::{GroupCoordinator, Output, RequestContext};
@@ -25,8 +25,8 @@ pub struct ListedGroup {
     pub protocol_type: &'static str,
     /// Always `"streams"`.
     pub group_type: &'static str,
-    /// The state name (`"Empty"`, `"NotReady"`, ...).
-    pub group_state: &'static str,
+    /// The state ([`GroupState::name`] is its wire name).
+    pub group_state: GroupState,
 }
 
 /// Which API commits the offsets being validated.
@@ -219,23 +219,20 @@ impl GroupCoordinator {
         }
     }
 
-    /// The streams groups, filtered by lower-case state names (`empty`,
-    /// `not_ready`, ...; trimmed and lower-cased first). An empty filter lists
-    /// every group. Sorted by group id.
-    pub fn list_groups(&self, states: &[String]) -> Vec<ListedGroup> {
-        let wanted: Vec<String> = states.iter().map(|s| s.trim().to_lowercase()).collect();
+    /// The streams groups whose state passes `filter`, sorted by group id.
+    pub fn list_groups(&self, filter: &StateFilter) -> Vec<ListedGroup> {
         self.committed_groups()
             .into_iter()
             .filter_map(|g| {
                 let state = g.state();
-                if !wanted.is_empty() && !wanted.iter().any(|w| w == state.lower_name()) {
+                if !filter.matches(state) {
                     return None;
                 }
                 Some(ListedGroup {
                     group_id: g.group_id.clone(),
                     protocol_type: "streams",
                     group_type: "streams",
-                    group_state: state.name(),
+                    group_state: state,
                 })
             })
             .collect()

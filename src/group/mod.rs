@@ -67,7 +67,7 @@ pub use config::{ConfigError, CoordinatorConfig, GroupConfig, GroupConfigOp, Reb
 pub use describe::{clear_not_persisted, CommitApi, ListedGroup, OffsetCommitCheck};
 pub use member::MemberState;
 pub use records::ReplayError;
-pub use state::GroupState;
+pub use state::{GroupState, StateFilter};
 
 use records::GroupStore;
 use state::StreamsGroup;

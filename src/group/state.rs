@@ -1,7 +1,7 @@
 //! A streams group: the state rebuilt from its records, the derived indexes,
 //! and the few in-memory-only fields (spec 06 §4.1).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::member::{Member, MemberState};
@@ -61,6 +61,63 @@ impl GroupState {
         GroupState::Stable,
         GroupState::Dead,
     ];
+
+    /// The state a ListGroups filter entry names, by Kafka's rule: the entry
+    /// is lower-cased and trimmed (Java's `trim`: characters up to U+0020),
+    /// then compared with the [lower-case names](Self::lower_name). So
+    /// `" Stable "` and `"NOT_READY"` name a state, `"NotReady"` does not
+    /// (it lower-cases to `notready`); `None` for a name no streams group
+    /// state has.
+    pub fn from_filter_name(name: &str) -> Option<GroupState> {
+        let name = name.to_lowercase();
+        let name = name.trim_matches(|c: char| c <= ' ');
+        GroupState::ALL.into_iter().find(|s| s.lower_name() == name)
+    }
+}
+
+/// The state filter of a ListGroups request, for streams groups.
+///
+/// Parse the request's `StatesFilter` strings with
+/// [`from_names`](Self::from_names) at the edge; the coordinator and the
+/// service only see the typed filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StateFilter {
+    /// No filter (an empty `StatesFilter`): every group.
+    #[default]
+    Any,
+    /// The groups in one of these states. An empty set lists nothing: a
+    /// filter naming only states no streams group has (another group type's
+    /// `PreparingRebalance`, a typo) matches no streams group, as in Kafka.
+    Only(BTreeSet<GroupState>),
+}
+
+impl StateFilter {
+    /// The filter of a request's `StatesFilter` entries (Kafka's rules, see
+    /// [`GroupState::from_filter_name`]): no entries is [`Any`](Self::Any);
+    /// otherwise the states named, names of no streams group state ignored.
+    pub fn from_names<I, S>(names: I) -> StateFilter
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut names = names.into_iter().peekable();
+        if names.peek().is_none() {
+            return StateFilter::Any;
+        }
+        StateFilter::Only(
+            names
+                .filter_map(|n| GroupState::from_filter_name(n.as_ref()))
+                .collect(),
+        )
+    }
+
+    /// True when a group in `state` passes the filter.
+    pub fn matches(&self, state: GroupState) -> bool {
+        match self {
+            StateFilter::Any => true,
+            StateFilter::Only(states) => states.contains(&state),
+        }
+    }
 }
 
 /// Offsets a member last reported (in memory only).

@@ -56,7 +56,7 @@ pub use broker::{
 pub use metrics::ServiceMetrics;
 
 use crate::assignor::AssignorRegistry;
-use crate::group::{CoordinatorConfig, ListedGroup, RequestContext};
+use crate::group::{CoordinatorConfig, ListedGroup, RequestContext, StateFilter};
 use crate::protocol::describe::{DescribedGroup, AUTHORIZED_OPERATIONS_NOT_REQUESTED};
 use crate::protocol::heartbeat::Status;
 use crate::protocol::{
@@ -841,14 +841,14 @@ impl Service {
     }
 
     /// ListGroups for streams groups: the groups of every active partition
-    /// (committed state), optionally filtered by state (`"stable"`,
-    /// `"Empty"`, ... case-insensitive). Sorted by group id.
-    pub async fn list_groups(&self, states: &[String]) -> Vec<ListedGroup> {
+    /// (committed state) whose state passes `filter` (parse the request's
+    /// strings with [`StateFilter::from_names`]). Sorted by group id.
+    pub async fn list_groups(&self, filter: &StateFilter) -> Vec<ListedGroup> {
         let mut out = Vec::new();
         for partition in self.partitions() {
-            let states = states.to_vec();
+            let filter = filter.clone();
             if let Ok(groups) = self
-                .read(partition, move |core| core.list_groups(&states))
+                .read(partition, move |core| core.list_groups(&filter))
                 .await
             {
                 out.extend(groups);
