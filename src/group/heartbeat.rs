@@ -208,6 +208,34 @@ fn check_member_epoch(
     Ok(())
 }
 
+/// The member registered for static instance id `inst` (`existing`, from
+/// [`GroupCore::static_member`]), checked as the request of member `mid`
+/// that is not a join: an unknown instance id is UNKNOWN_MEMBER_ID, an
+/// instance id owned by another member id is FENCED_INSTANCE_ID. Shared by
+/// the heartbeat of a known member and the leave.
+fn static_owner<'g>(
+    existing: Option<&'g Member>,
+    inst: &str,
+    mid: &str,
+) -> Result<&'g Member, ApiError> {
+    let Some(s) = existing else {
+        return Err(ApiError::new(
+            ErrorCode::UNKNOWN_MEMBER_ID,
+            format!("Instance id {inst} is unknown."),
+        ));
+    };
+    if s.member_id != mid {
+        return Err(ApiError::new(
+            ErrorCode::FENCED_INSTANCE_ID,
+            format!(
+                "Static member {mid} with instance id {inst} was fenced by member {}.",
+                s.member_id
+            ),
+        ));
+    }
+    Ok(s)
+}
+
 /// Client tags of a request, checked for duplicate keys without allocating
 /// for small lists. Kafka collects them into a map and fails the heartbeat
 /// with an internal error on a duplicate key.
@@ -457,21 +485,7 @@ fn resolve_member<'a>(
                     }
                 }
             } else {
-                let Some(s) = existing else {
-                    return Err(ApiError::new(
-                        ErrorCode::UNKNOWN_MEMBER_ID,
-                        format!("Instance id {inst} is unknown."),
-                    ));
-                };
-                if s.member_id != mid {
-                    return Err(ApiError::new(
-                        ErrorCode::FENCED_INSTANCE_ID,
-                        format!(
-                            "Static member {mid} with instance id {inst} was fenced by member {}.",
-                            s.member_id
-                        ),
-                    ));
-                }
+                let s = static_owner(existing, inst, mid)?;
                 check_member_epoch(s, req.member_epoch, req)?;
                 Cow::Borrowed(s)
             }
@@ -1433,21 +1447,7 @@ impl GroupCoordinator {
                 mid.to_string()
             }
             Some(inst) => {
-                let Some(s) = group.static_member(inst) else {
-                    return Err(ApiError::new(
-                        ErrorCode::UNKNOWN_MEMBER_ID,
-                        format!("Instance id {inst} is unknown."),
-                    ));
-                };
-                if s.member_id != mid {
-                    return Err(ApiError::new(
-                        ErrorCode::FENCED_INSTANCE_ID,
-                        format!(
-                            "Static member {mid} with instance id {inst} was fenced by member {}.",
-                            s.member_id
-                        ),
-                    ));
-                }
+                let s = static_owner(group.static_member(inst), inst, mid)?;
                 if req.member_epoch == -2 {
                     audit::static_member_paused(gid, mid, inst);
                     let mut left = s.clone();
