@@ -12,8 +12,8 @@ use streams_coordinator::protocol::records::CurrentAssignmentTaskIds;
 use streams_coordinator::protocol::{CoordinatorRecord, RecordKey, RecordValue, Uuid};
 use streams_coordinator::service::broker::TopicCreation;
 use streams_coordinator::service::{
-    AllowAll, BoxFuture, Broker, LoadedLog, MetadataSource, RecordSink, Service, SinkError,
-    TopicCreator,
+    check_load_epoch, AllowAll, BoxFuture, Broker, LoadedLog, MetadataSource, RecordSink, Service,
+    SinkError, TopicCreator,
 };
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic};
 use tokio::sync::{watch, Notify};
@@ -333,12 +333,7 @@ impl RecordSink for CoordinatorLog {
     ) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(async move {
             let current = lock(&self.epochs).get(&partition).copied().unwrap_or(0);
-            if epoch < current {
-                return Err(SinkError::NotLeader {
-                    partition,
-                    detail: format!("load epoch {epoch} is older than {current}"),
-                });
-            }
+            check_load_epoch(partition, epoch, current)?;
             for r in &records {
                 log_event(partition, r);
             }

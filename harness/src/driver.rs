@@ -28,6 +28,7 @@ use streams_coordinator::protocol::{
     CoordinatorRecord, ErrorCode, Message, StreamsGroupDescribeRequest,
     StreamsGroupDescribeResponse, StreamsGroupHeartbeatRequest,
 };
+use streams_coordinator::service::check_load_epoch;
 use streams_coordinator::shard::{
     Answer, Append, Failure, HeartbeatDone, LoadError, Loaded, LoadedLog, Phase, Request, Shard,
     SinkError,
@@ -130,15 +131,9 @@ impl MemoryLog {
     }
 
     fn append(&mut self, partition: i32, append: &Append) -> Result<(), SinkError> {
-        if append.epoch < self.epoch {
+        if let Err(fenced) = check_load_epoch(partition, append.epoch, self.epoch) {
             self.fenced += 1;
-            return Err(SinkError::NotLeader {
-                partition,
-                detail: format!(
-                    "append of load epoch {}, the partition is at {}",
-                    append.epoch, self.epoch
-                ),
-            });
+            return Err(fenced);
         }
         if self.failing || self.fail_next > 0 {
             self.fail_next = self.fail_next.saturating_sub(1);

@@ -4,15 +4,15 @@
 //! whole [`MemoryBroker`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use streams_coordinator::protocol::CoordinatorRecord;
 use streams_coordinator::service::{
-    AclOperation, AllowAll, Authorizer, BoxFuture, Broker, LoadedLog, MetadataSource, RecordSink,
-    Resource, SinkError, TopicCreation, TopicCreator,
+    check_load_epoch, AclOperation, AllowAll, Authorizer, BoxFuture, Broker, LoadedLog,
+    MetadataSource, RecordSink, Resource, SinkError, TopicCreation, TopicCreator,
 };
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic};
 
@@ -112,6 +112,23 @@ impl MemoryRecordSink {
             .map(|s| s.epochs.get(&partition).copied().unwrap_or(0))
             .unwrap_or(0)
     }
+
+    /// The log's state, once the injected `delay` (of appends or of reads)
+    /// has passed.
+    async fn state_after(
+        &self,
+        delay: &Mutex<Option<Duration>>,
+        partition: i32,
+    ) -> Result<MutexGuard<'_, SinkState>, SinkError> {
+        let delay = delay.lock().ok().and_then(|d| *d);
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        self.state.lock().map_err(|_| SinkError::Storage {
+            partition,
+            detail: "in-memory log poisoned".into(),
+        })
+    }
 }
 
 impl RecordSink for MemoryRecordSink {
@@ -122,21 +139,11 @@ impl RecordSink for MemoryRecordSink {
         records: Vec<CoordinatorRecord>,
     ) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(async move {
-            let delay = self.delay.lock().ok().and_then(|d| *d);
-            if let Some(d) = delay {
-                tokio::time::sleep(d).await;
-            }
-            let mut s = self.state.lock().map_err(|_| SinkError::Storage {
-                partition,
-                detail: "in-memory log poisoned".into(),
-            })?;
+            let mut s = self.state_after(&self.delay, partition).await?;
             let current = s.epochs.get(&partition).copied().unwrap_or(0);
-            if epoch < current {
+            if let Err(fenced) = check_load_epoch(partition, epoch, current) {
                 s.fenced += 1;
-                return Err(SinkError::NotLeader {
-                    partition,
-                    detail: format!("append of load epoch {epoch}, the partition is at {current}"),
-                });
+                return Err(fenced);
             }
             if s.failing || s.fail_next > 0 {
                 s.fail_next = s.fail_next.saturating_sub(1);
@@ -153,14 +160,7 @@ impl RecordSink for MemoryRecordSink {
 
     fn read(&self, partition: i32) -> BoxFuture<'_, Result<LoadedLog, SinkError>> {
         Box::pin(async move {
-            let delay = self.read_delay.lock().ok().and_then(|d| *d);
-            if let Some(d) = delay {
-                tokio::time::sleep(d).await;
-            }
-            let mut s = self.state.lock().map_err(|_| SinkError::Storage {
-                partition,
-                detail: "in-memory log poisoned".into(),
-            })?;
+            let mut s = self.state_after(&self.read_delay, partition).await?;
             if s.reads_failing {
                 return Err(SinkError::Storage {
                     partition,

@@ -34,6 +34,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///   unloaded, here or on another broker) cannot land after its successor
 ///   read the log. A broker over a replicated log gives the partition
 ///   leader epoch as the load epoch, as Kafka's coordinator writes under it.
+///   [`check_load_epoch`] is that rule, for a sink to call.
 ///
 /// What the service does in return:
 /// * At most one `append` per partition at a time, never reordered, each
@@ -55,6 +56,21 @@ pub trait RecordSink: Send + Sync + 'static {
     /// Reads back all durable records of `partition`, in order, for a load:
     /// starts a new load epoch (fencing appends of older ones).
     fn read(&self, partition: i32) -> BoxFuture<'_, Result<LoadedLog, SinkError>>;
+}
+
+/// The fence of the [`RecordSink`] contract, for a sink to call before it
+/// stores anything: an append of load `epoch` to `partition`, whose latest
+/// read started load epoch `current`, is refused with
+/// [`SinkError::NotLeader`] when `epoch` is older (a late write of a former
+/// coordinator).
+pub fn check_load_epoch(partition: i32, epoch: u64, current: u64) -> Result<(), SinkError> {
+    if epoch < current {
+        return Err(SinkError::NotLeader {
+            partition,
+            detail: format!("append of load epoch {epoch}, the partition is at {current}"),
+        });
+    }
+    Ok(())
 }
 
 /// The broker's view of cluster metadata (topics, ids, partitions, racks).

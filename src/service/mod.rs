@@ -50,8 +50,8 @@ pub use crate::shard::LoadError;
 pub use admin::{GroupConfigError, GroupConfigUpdate, OffsetCommitValidation};
 pub use auth::{AclOperation, AllowAll, Authorizer, Resource};
 pub use broker::{
-    BoxFuture, Broker, LoadedLog, MetadataSource, RecordSink, SinkError, TopicCreation,
-    TopicCreator,
+    check_load_epoch, BoxFuture, Broker, LoadedLog, MetadataSource, RecordSink, SinkError,
+    TopicCreation, TopicCreator,
 };
 pub use metrics::ServiceMetrics;
 
