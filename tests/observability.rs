@@ -121,6 +121,8 @@ fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
         assert_eq!(joins[0].fields["group_id"], "g");
         assert_eq!(joins[0].fields["member_id"], "m1");
         assert_eq!(joins[0].fields["member_epoch"], r1.member_epoch.to_string());
+        assert_eq!(joins[0].fields["client_id"], "client");
+        assert_eq!(joins[0].fields["process_id"], "process-m1");
         assert_eq!(joins[1].fields["instance_id"], "i1");
 
         let targets = find(&events, "Computed a new target assignment");

@@ -253,8 +253,10 @@ impl TopicCreator for Cluster {
 }
 
 /// The streams coordinator's `__consumer_offsets` records, per partition,
-/// shared by every node (the stand-in for a replicated log). Every append is
-/// logged as the coordinator's events (INFO): what a record says happened.
+/// shared by every node (the stand-in for a replicated log). Each append logs
+/// what its records say that the crate's own events (`group::audit`: joins,
+/// leaves, fences, epoch bumps, targets) do not: deleted groups, stored
+/// topologies and members' assignments (INFO), the rest at DEBUG.
 #[derive(Default)]
 pub struct CoordinatorLog {
     /// Shared with the loads that read it: a read copies no record.
@@ -274,31 +276,12 @@ fn tasks(t: &[CurrentAssignmentTaskIds]) -> usize {
     t.iter().map(|s| s.partitions.len()).sum()
 }
 
-/// Logs what one persisted record says the coordinator did.
+/// Logs what one persisted record says the coordinator did, where the
+/// coordinator's own events (`group::audit`) do not already say it.
 fn log_event(partition: i32, record: &CoordinatorRecord) {
     match (&record.key, &record.value) {
-        (RecordKey::GroupMetadata(k), Some(RecordValue::GroupMetadata(v))) => {
-            tracing::info!(partition, group = %k.group_id, epoch = v.epoch, "group epoch bumped")
-        }
         (RecordKey::GroupMetadata(k), None) => {
             tracing::info!(partition, group = %k.group_id, "group deleted")
-        }
-        (RecordKey::MemberMetadata(k), Some(RecordValue::MemberMetadata(v))) => tracing::info!(
-            partition,
-            group = %k.group_id,
-            member = %k.member_id,
-            client_id = %v.client_id,
-            process = %v.process_id,
-            "member joined or updated"
-        ),
-        (RecordKey::MemberMetadata(k), None) => {
-            tracing::info!(partition, group = %k.group_id, member = %k.member_id, "member removed")
-        }
-        (
-            RecordKey::TargetAssignmentMetadata(k),
-            Some(RecordValue::TargetAssignmentMetadata(v)),
-        ) => {
-            tracing::info!(partition, group = %k.group_id, epoch = v.assignment_epoch, "target assignment computed")
         }
         (RecordKey::CurrentMemberAssignment(k), Some(RecordValue::CurrentMemberAssignment(v))) => {
             tracing::info!(

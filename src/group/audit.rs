@@ -198,20 +198,27 @@ struct Joined {
     member_id: String,
     instance_id: Option<String>,
     replaced: Option<String>,
+    client_id: String,
+    process_id: String,
 }
 
 impl Pending {
-    /// A member (re-)joins with epoch 0; `replaced`: the static member it replaces.
+    /// A member (re-)joins with epoch 0 from `client_id` and process
+    /// `process_id`; `replaced`: the static member it replaces.
     pub(super) fn joined(
         &mut self,
         member_id: &str,
         instance_id: Option<&str>,
         replaced: Option<&str>,
+        client_id: &str,
+        process_id: &str,
     ) {
         self.joined = Some(Joined {
             member_id: member_id.to_string(),
             instance_id: instance_id.map(str::to_string),
             replaced: replaced.map(str::to_string),
+            client_id: client_id.to_string(),
+            process_id: process_id.to_string(),
         });
     }
 
@@ -228,6 +235,8 @@ impl Pending {
                 instance_id,
                 replaced_member_id = %old,
                 member_epoch,
+                client_id = %j.client_id,
+                process_id = %j.process_id,
                 "static member re-joined under a new member id and replaced the old one"
             ),
             None => tracing::info!(
@@ -235,6 +244,8 @@ impl Pending {
                 member_id = %j.member_id,
                 instance_id,
                 member_epoch,
+                client_id = %j.client_id,
+                process_id = %j.process_id,
                 "member joined the streams group"
             ),
         }

@@ -1060,6 +1060,8 @@ impl GroupCoordinator {
                 b.mid,
                 req.instance_id.as_deref(),
                 resolved.replaced.as_deref(),
+                &ctx.client_id,
+                req.process_id.as_deref().unwrap_or_default(),
             );
         }
         let mut bump = Bump::default();
