@@ -12,7 +12,10 @@ use streams_coordinator::assignor::{
 use streams_coordinator::group::{
     CoordinatorConfig, ForeignGroupKind, GroupCoordinator, GroupState,
 };
-use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupHeartbeatRequest};
+use streams_coordinator::protocol::heartbeat::KeyValue;
+use streams_coordinator::protocol::{
+    CoordinatorRecord, ErrorCode, RecordValue, StatusCode, StreamsGroupHeartbeatRequest,
+};
 
 /// m1 joins group "app" at t=0 and m2 at t=10, both with the simple topology
 /// reading "input".
@@ -398,6 +401,70 @@ fn shutdown_request_is_reported_to_everyone() {
         .iter()
         .any(|s| s.status_code == StatusCode::SHUTDOWN_APPLICATION.0
             && s.status_detail.contains("m1")));
+}
+
+/// Kafka keeps a group's stored assignment configs as the record lists them:
+/// an entry it does not know survives replay and is written back unchanged
+/// by the next metadata record that keeps the epoch's configs (a leave), and
+/// it differs from the current configs, so a heartbeat bumps the epoch.
+#[test]
+fn stored_assignment_configs_survive_replay_byte_exact() {
+    let mut c = coordinator(&[]);
+    c.update_metadata(metadata(&[("input", 2)]), 0);
+    let mut log = Vec::new();
+    hb(
+        &mut c,
+        &mut log,
+        0,
+        join("app", "m1", simple_topology("input")),
+    );
+    let m2 = hb(
+        &mut c,
+        &mut log,
+        10,
+        join("app", "m2", simple_topology("input")),
+    );
+    let m2_epoch = m2.response.member_epoch;
+    let stored = vec![
+        KeyValue {
+            key: "a.future.config".into(),
+            value: "x".into(),
+        },
+        KeyValue {
+            key: "num.standby.replicas".into(),
+            value: "0".into(),
+        },
+    ];
+    let configs = |r: &CoordinatorRecord| match &r.value {
+        Some(RecordValue::GroupMetadata(v)) => v.last_assignment_configs.clone(),
+        _ => None,
+    };
+    let mut rebuilt = coordinator(&[]);
+    for r in &log {
+        let mut r = r.clone();
+        if let Some(RecordValue::GroupMetadata(v)) = &mut r.value {
+            v.last_assignment_configs = Some(stored.clone());
+        }
+        rebuilt.replay(&r).unwrap();
+    }
+    rebuilt.update_metadata(metadata(&[("input", 2)]), 20);
+    rebuilt.on_loaded(20);
+    let out = rebuilt.heartbeat(&ctx(30), beat("app", "m1", -1));
+    assert_eq!(out.response.member_epoch, -1);
+    let written: Vec<_> = out.records.iter().filter_map(configs).collect();
+    assert_eq!(written, [stored]);
+    // The stored map is not the current one: m2's next heartbeat bumps and
+    // writes the current configs.
+    let out = rebuilt.heartbeat(&ctx(40), beat("app", "m2", m2_epoch));
+    assert_eq!(out.response.error_code, 0);
+    let written: Vec<_> = out.records.iter().filter_map(configs).collect();
+    assert_eq!(
+        written,
+        [vec![KeyValue {
+            key: "num.standby.replicas".into(),
+            value: "0".into(),
+        }]]
+    );
 }
 
 #[test]

@@ -59,13 +59,6 @@ pub(super) fn configs(num_standby_replicas: i32, tags: &[String]) -> AssignmentC
     }
 }
 
-/// Assignment configs from the map stored with the group epoch (an
-/// unparsable map gives the defaults).
-pub(super) fn configs_from_map(map: &BTreeMap<String, String>) -> AssignmentConfigs {
-    AssignmentConfigs::from_map(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .unwrap_or_default()
-}
-
 /// Active tasks with epochs, seen as plain task ids by the assignor.
 struct ActiveIds<'a>(&'a ActiveTasks);
 

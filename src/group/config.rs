@@ -687,54 +687,6 @@ impl<'a> Effective<'a> {
     }
 }
 
-/// Key of the standby count in the assignment configuration.
-pub(super) const NUM_STANDBY_REPLICAS_KEY: &str = "num.standby.replicas";
-/// Key of the rack-aware tags in the assignment configuration.
-pub(super) const RACK_AWARE_TAGS_KEY: &str = "rack.aware.assignment.tags";
-
-/// True when a stored assignment configuration equals the current one
-/// (`{"num.standby.replicas": n}` plus the comma-joined tags when non-empty),
-/// compared without building the map.
-pub(super) fn assignment_configs_match(
-    stored: &std::collections::BTreeMap<String, String>,
-    standby: i32,
-    tags: &[String],
-) -> bool {
-    let expected_len = if tags.is_empty() { 1 } else { 2 };
-    if stored.len() != expected_len {
-        return false;
-    }
-    let Some(n) = stored.get(NUM_STANDBY_REPLICAS_KEY) else {
-        return false;
-    };
-    if n.parse::<i32>().ok() != Some(standby)
-        || n.starts_with('+')
-        || (n.starts_with('0') && n.len() > 1)
-    {
-        return false;
-    }
-    if tags.is_empty() {
-        return true;
-    }
-    let Some(joined) = stored.get(RACK_AWARE_TAGS_KEY) else {
-        return false;
-    };
-    let mut rest = joined.as_str();
-    for (i, t) in tags.iter().enumerate() {
-        if i > 0 {
-            let Some(r) = rest.strip_prefix(',') else {
-                return false;
-            };
-            rest = r;
-        }
-        let Some(r) = rest.strip_prefix(t.as_str()) else {
-            return false;
-        };
-        rest = r;
-    }
-    rest.is_empty()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -823,43 +775,5 @@ mod tests {
         );
         g.remove("streams.assignor.name").unwrap();
         assert!(g.is_empty());
-    }
-
-    fn assignment_configs(
-        standby: i32,
-        tags: &[String],
-    ) -> std::collections::BTreeMap<String, String> {
-        crate::group::assign::configs(standby, tags).to_map()
-    }
-
-    #[test]
-    fn assignment_config_comparison() {
-        let tags = vec!["a".to_string(), "b".to_string()];
-        assert!(assignment_configs_match(
-            &assignment_configs(1, &tags),
-            1,
-            &tags
-        ));
-        assert!(assignment_configs_match(
-            &assignment_configs(0, &[]),
-            0,
-            &[]
-        ));
-        assert!(!assignment_configs_match(
-            &assignment_configs(0, &[]),
-            1,
-            &[]
-        ));
-        assert!(!assignment_configs_match(
-            &assignment_configs(0, &tags),
-            0,
-            &[]
-        ));
-        assert!(!assignment_configs_match(&Default::default(), 0, &[]));
-        assert!(!assignment_configs_match(
-            &assignment_configs(0, &tags[..1]),
-            0,
-            &tags
-        ));
     }
 }

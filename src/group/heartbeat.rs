@@ -18,7 +18,7 @@ use crate::topology::{
 use super::assign;
 use super::audit;
 use super::causes::{self, BumpCause, FenceReason, Rebalance};
-use super::config::{self, Effective};
+use super::config::Effective;
 use super::convert;
 use super::endpoints;
 use super::limits;
@@ -26,6 +26,7 @@ use super::member::{Member, MemberState, UserEndpoint};
 use super::reconcile::{reconcile, UnknownStateFenced};
 use super::records;
 use super::state::{Configured, GroupCore, MemberOffsets, OffsetsView, StreamsGroup, Transient};
+use super::stored_configs::StoredAssignmentConfigs;
 use super::tasks::{self, Tasks};
 use super::timers::{Fired, TimerKind};
 use super::warmup;
@@ -620,18 +621,14 @@ fn decide_bump(
             .get_or_insert(BumpCause::TopologyConfigured(c.validated >= 0));
     }
     if !bump.bump
-        && !config::assignment_configs_match(
-            &group.last_assignment_configs,
-            eff.num_standby_replicas,
-            eff.rack_aware_assignment_tags,
-        )
+        && !group
+            .last_assignment_configs
+            .matches(eff.num_standby_replicas, eff.rack_aware_assignment_tags)
     {
         bump.bump = true;
-        let standby = eff.num_standby_replicas.to_string();
-        let key = if group
+        let key = if !group
             .last_assignment_configs
-            .get(config::NUM_STANDBY_REPLICAS_KEY)
-            != Some(&standby)
+            .standby_is(eff.num_standby_replicas)
         {
             "streams.num.standby.replicas"
         } else {
@@ -678,7 +675,7 @@ fn bump_epoch(
         group_epoch,
         c.hash,
         c.validated,
-        &assign::configs(eff.num_standby_replicas, eff.rack_aware_assignment_tags).to_map(),
+        &StoredAssignmentConfigs::current(eff.num_standby_replicas, eff.rack_aware_assignment_tags),
         group.stored_description_epoch,
         group.failed_description_epoch,
     ));
@@ -1562,7 +1559,7 @@ impl GroupCoordinator {
                     );
                     return;
                 };
-                let configs = assign::configs_from_map(&group.last_assignment_configs);
+                let configs = group.last_assignment_configs.assignor_configs();
                 let view = assign::View {
                     group: &group.core,
                     updated: None,

@@ -50,6 +50,7 @@ mod ownership;
 mod reconcile;
 mod records;
 mod state;
+mod stored_configs;
 mod tasks;
 mod timers;
 mod warmup;

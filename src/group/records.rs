@@ -2,7 +2,6 @@
 //! (replay, spec 06 §4). Every state change of the coordinator goes through
 //! [`apply`], so replaying the records rebuilds the same state by construction.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -14,6 +13,7 @@ use crate::topology::StreamsTopology;
 use super::convert;
 use super::member::{Member, MemberState, UserEndpoint};
 use super::state::StreamsGroup;
+use super::stored_configs::StoredAssignmentConfigs;
 use super::tasks::{Tasks, TasksWithEpochs};
 
 /// A record could not be applied: the log is corrupt (spec 06 §4).
@@ -106,7 +106,7 @@ pub(super) fn group_metadata(
     epoch: i32,
     metadata_hash: i64,
     validated_topology_epoch: i32,
-    assignment_configs: &BTreeMap<String, String>,
+    assignment_configs: &StoredAssignmentConfigs,
     stored_description_epoch: i32,
     failed_description_epoch: i32,
 ) -> CoordinatorRecord {
@@ -116,7 +116,7 @@ pub(super) fn group_metadata(
             epoch,
             metadata_hash,
             validated_topology_epoch,
-            last_assignment_configs: Some(convert::key_values(assignment_configs)),
+            last_assignment_configs: Some(assignment_configs.to_record()),
             stored_description_topology_epoch: stored_description_epoch,
             failed_description_topology_epoch: failed_description_epoch,
         }),
@@ -256,16 +256,11 @@ pub(super) fn apply(
             g.validated_topology_epoch = v.validated_topology_epoch;
             g.stored_description_epoch = v.stored_description_topology_epoch;
             g.failed_description_epoch = v.failed_description_topology_epoch;
+            // Every epoch bump repeats the configs: parse them only when
+            // they changed.
             let configs = v.last_assignment_configs.as_deref().unwrap_or_default();
-            // Every epoch bump repeats the configs: rebuild the map only when
-            // they changed (a sorted list equal to the map, entry by entry).
-            let unchanged = g.last_assignment_configs.len() == configs.len()
-                && g.last_assignment_configs
-                    .iter()
-                    .zip(configs)
-                    .all(|((k, v), kv)| *k == kv.key && *v == kv.value);
-            if !unchanged {
-                g.last_assignment_configs = convert::map_from(configs);
+            if !g.last_assignment_configs.is_recorded_as(configs) {
+                g.last_assignment_configs = StoredAssignmentConfigs::from_record(configs);
             }
         }
         (RecordKey::GroupMetadata(_), None) => {

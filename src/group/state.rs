@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::member::{Member, MemberState};
 use super::ownership::Ownership;
+use super::stored_configs::StoredAssignmentConfigs;
 use super::tasks::{Tasks, TasksWithEpochs};
 use crate::assignor::{AssignorError, TaskSpace};
 use crate::topology::{ConfiguredTopology, StreamsTopology};
@@ -176,7 +177,7 @@ pub(super) struct GroupCore {
     /// Topology epoch found valid against the cluster, −1 if not ready.
     pub validated_topology_epoch: i32,
     /// Assignment configuration used for the last epoch bump.
-    pub last_assignment_configs: BTreeMap<String, String>,
+    pub last_assignment_configs: StoredAssignmentConfigs,
     /// Topology-description plugin bookkeeping (carried over unchanged).
     pub stored_description_epoch: i32,
     /// Topology-description plugin bookkeeping (carried over unchanged).
@@ -310,7 +311,7 @@ impl StreamsGroup {
                 group_epoch: 1,
                 metadata_hash: 0,
                 validated_topology_epoch: -1,
-                last_assignment_configs: BTreeMap::new(),
+                last_assignment_configs: StoredAssignmentConfigs::default(),
                 stored_description_epoch: -1,
                 failed_description_epoch: -1,
                 topology: None,
