@@ -241,19 +241,9 @@ impl World {
 
     fn heartbeat(&mut self, req: StreamsGroupHeartbeatRequest) -> StreamsGroupHeartbeatResponse {
         self.heartbeats += 1;
-        let (response, topics) = match self.live.heartbeat(&context(self.now, 1), req) {
-            Ok(done) => (done.response, done.internal_topics),
-            Err(failure) => (
-                StreamsGroupHeartbeatResponse {
-                    error_code: failure.code.0,
-                    error_message: failure.message,
-                    ..Default::default()
-                },
-                Vec::new(),
-            ),
-        };
-        self.absorb(&topics);
-        response
+        let done = self.live.heartbeat_response(&context(self.now, 1), req);
+        self.absorb(&done.internal_topics);
+        done.response
     }
 
     /// Random changes to the fleet, the topics and the configs.

@@ -21,19 +21,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 use streams_coordinator::assignor::AssignorRegistry;
 use streams_coordinator::group::{
     clear_not_persisted, ConfigError, CoordinatorConfig, ForeignGroupKind, GroupCoordinator,
-    ReplayError, RequestContext,
+    ReplayError, RequestContext, Stopwatch,
 };
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::{
     CoordinatorRecord, ErrorCode, Message, StreamsGroupDescribeRequest,
-    StreamsGroupDescribeResponse, StreamsGroupHeartbeatRequest,
+    StreamsGroupDescribeResponse, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
-use streams_coordinator::service::check_load_epoch;
 use streams_coordinator::shard::{
     Answer, Append, Failure, HeartbeatDone, LoadError, Loaded, LoadedLog, Phase, Request, Shard,
     SinkError,
 };
 use streams_coordinator::topology::ClusterMetadata;
+
+use crate::memory::Faults;
 
 /// Most timers one [`Harness::advance_to`] fires (a coordinator re-arming a
 /// timer at the same instant forever would otherwise hang the driver).
@@ -51,13 +52,9 @@ pub type Token = u64;
 pub struct MemoryLog {
     records: Vec<CoordinatorRecord>,
     epoch: u64,
-    fail_next: u32,
-    failing: bool,
-    read_failing: bool,
+    faults: Faults,
     hold: bool,
     delay_ms: i64,
-    appends: u64,
-    fenced: u64,
 }
 
 impl MemoryLog {
@@ -81,27 +78,27 @@ impl MemoryLog {
 
     /// Successful appends so far.
     pub fn append_count(&self) -> u64 {
-        self.appends
+        self.faults.appends
     }
 
     /// Appends refused because their epoch was stale.
     pub fn fenced_count(&self) -> u64 {
-        self.fenced
+        self.faults.fenced
     }
 
     /// Makes the next `n` appends fail with a storage error.
     pub fn fail_next_appends(&mut self, n: u32) {
-        self.fail_next = n;
+        self.faults.fail_next = n;
     }
 
     /// Makes every append fail (`true`) until called with `false`.
     pub fn set_failing(&mut self, failing: bool) {
-        self.failing = failing;
+        self.faults.failing = failing;
     }
 
     /// Makes every read fail (`true`) until called with `false`.
     pub fn set_read_failing(&mut self, failing: bool) {
-        self.read_failing = failing;
+        self.faults.read_failing = failing;
     }
 
     /// Makes every append complete `ms` of simulated time after it was
@@ -117,12 +114,7 @@ impl MemoryLog {
     }
 
     fn read(&mut self, partition: i32) -> Result<LoadedLog, SinkError> {
-        if self.read_failing {
-            return Err(SinkError::Storage {
-                partition,
-                detail: "injected read failure".into(),
-            });
-        }
+        self.faults.admit_read(partition)?;
         self.epoch += 1;
         Ok(LoadedLog {
             epoch: self.epoch,
@@ -131,18 +123,8 @@ impl MemoryLog {
     }
 
     fn append(&mut self, partition: i32, append: &Append) -> Result<(), SinkError> {
-        if let Err(fenced) = check_load_epoch(partition, append.epoch, self.epoch) {
-            self.fenced += 1;
-            return Err(fenced);
-        }
-        if self.failing || self.fail_next > 0 {
-            self.fail_next = self.fail_next.saturating_sub(1);
-            return Err(SinkError::Storage {
-                partition,
-                detail: "injected append failure".into(),
-            });
-        }
-        self.appends += 1;
+        self.faults
+            .admit_append(partition, append.epoch, self.epoch)?;
         self.records.extend(append.records.iter().cloned());
         Ok(())
     }
@@ -249,6 +231,7 @@ pub struct Harness {
     foreign: Vec<ForeignMark>,
     written: Vec<CoordinatorRecord>,
     last_load: Option<Result<Loaded, LoadError>>,
+    stopwatch: Option<Arc<dyn Stopwatch>>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -293,9 +276,55 @@ impl Harness {
             foreign: Vec::new(),
             written: Vec::new(),
             last_load: None,
+            stopwatch: None,
         };
         h.pump();
         h
+    }
+
+    /// A second harness as a fail-over to another broker starts it: over a
+    /// copy of this one's durable log, with what the broker keeps outside
+    /// the log (metadata, group configs, groups of other types), its shard
+    /// loaded at this one's current time. Driving both with the same
+    /// requests compares a rebuilt coordinator's answers with the live
+    /// one's.
+    pub fn successor(&self) -> Harness {
+        let mut h = Harness {
+            partition: self.partition,
+            shard: Self::new_shard(
+                self.partition,
+                &self.config,
+                &self.assignors,
+                &self.metadata,
+                self.reads,
+            ),
+            reads: self.reads,
+            config: self.config.clone(),
+            assignors: Arc::clone(&self.assignors),
+            log: MemoryLog::with_records(self.log.records.clone()),
+            inflight: None,
+            now: self.now,
+            next_token: 1,
+            replies: BTreeMap::new(),
+            metadata: Arc::clone(&self.metadata),
+            group_configs: self.group_configs.clone(),
+            foreign: self.foreign.clone(),
+            written: Vec::new(),
+            last_load: None,
+            stopwatch: self.stopwatch.clone(),
+        };
+        if let Some(s) = &h.stopwatch {
+            h.shard.set_stopwatch(Arc::clone(s));
+        }
+        h.pump();
+        h
+    }
+
+    /// Installs the stopwatch that times assignor runs (logs and metrics,
+    /// see [`Shard::set_stopwatch`]), kept for every later shard.
+    pub fn set_stopwatch(&mut self, stopwatch: Arc<dyn Stopwatch>) {
+        self.shard.set_stopwatch(Arc::clone(&stopwatch));
+        self.stopwatch = Some(stopwatch);
     }
 
     /// The simulated time, ms.
@@ -422,6 +451,25 @@ impl Harness {
         }
     }
 
+    /// A StreamsGroupHeartbeat answered as a broker sends it: a request the
+    /// shard refused (not loaded, append failed) is a response carrying the
+    /// failure's error code and message, with no internal topics to create.
+    pub fn heartbeat_response(
+        &mut self,
+        ctx: &RequestContext,
+        request: StreamsGroupHeartbeatRequest,
+    ) -> HeartbeatDone {
+        self.heartbeat(ctx, request)
+            .unwrap_or_else(|failure| HeartbeatDone {
+                response: StreamsGroupHeartbeatResponse {
+                    error_code: failure.code.0,
+                    error_message: failure.message,
+                    ..StreamsGroupHeartbeatResponse::default()
+                },
+                internal_topics: Vec::new(),
+            })
+    }
+
     /// A StreamsGroupDescribe, answered at the committed state.
     pub fn describe(
         &mut self,
@@ -530,6 +578,9 @@ impl Harness {
             &self.metadata,
             self.reads,
         );
+        if let Some(s) = &self.stopwatch {
+            self.shard.set_stopwatch(Arc::clone(s));
+        }
         self.pump();
     }
 

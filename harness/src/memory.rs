@@ -24,11 +24,62 @@ struct SinkState {
     logs: BTreeMap<i32, Arc<Vec<CoordinatorRecord>>>,
     /// The epoch of the latest read of each partition.
     epochs: BTreeMap<i32, u64>,
-    fenced: u64,
-    fail_next: u32,
-    failing: bool,
-    reads_failing: bool,
-    appends: u64,
+    faults: Faults,
+}
+
+/// The injected faults and the counts of an in-memory log: of
+/// [`MemoryRecordSink`] and of the harness's [`MemoryLog`](crate::MemoryLog).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Faults {
+    /// Appends still to fail.
+    pub(crate) fail_next: u32,
+    /// Every append fails.
+    pub(crate) failing: bool,
+    /// Every read fails.
+    pub(crate) read_failing: bool,
+    /// Successful appends.
+    pub(crate) appends: u64,
+    /// Appends refused as stale.
+    pub(crate) fenced: u64,
+}
+
+impl Faults {
+    /// Whether an append of load `epoch` to `partition`, whose latest read
+    /// started load epoch `current`, may store its records: fenced when
+    /// stale ([`check_load_epoch`]), else failed when a failure is injected;
+    /// counted either way.
+    pub(crate) fn admit_append(
+        &mut self,
+        partition: i32,
+        epoch: u64,
+        current: u64,
+    ) -> Result<(), SinkError> {
+        if let Err(fenced) = check_load_epoch(partition, epoch, current) {
+            self.fenced += 1;
+            return Err(fenced);
+        }
+        if self.failing || self.fail_next > 0 {
+            self.fail_next = self.fail_next.saturating_sub(1);
+            return Err(SinkError::Storage {
+                partition,
+                detail: "injected append failure".into(),
+            });
+        }
+        self.appends += 1;
+        Ok(())
+    }
+
+    /// Whether a read of `partition` may happen (not when failures are
+    /// injected).
+    pub(crate) fn admit_read(&self, partition: i32) -> Result<(), SinkError> {
+        if self.read_failing {
+            return Err(SinkError::Storage {
+                partition,
+                detail: "injected read failure".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// An in-memory [`RecordSink`] with fault injection: appends can be made to
@@ -50,21 +101,21 @@ impl MemoryRecordSink {
     /// Makes the next `n` appends fail with a storage error.
     pub fn fail_next_appends(&self, n: u32) {
         if let Ok(mut s) = self.state.lock() {
-            s.fail_next = n;
+            s.faults.fail_next = n;
         }
     }
 
     /// Makes every append fail (`true`) until called with `false`.
     pub fn set_failing(&self, failing: bool) {
         if let Ok(mut s) = self.state.lock() {
-            s.failing = failing;
+            s.faults.failing = failing;
         }
     }
 
     /// Makes every read fail (`true`) until called with `false`.
     pub fn set_read_failing(&self, failing: bool) {
         if let Ok(mut s) = self.state.lock() {
-            s.reads_failing = failing;
+            s.faults.read_failing = failing;
         }
     }
 
@@ -97,12 +148,12 @@ impl MemoryRecordSink {
 
     /// Number of successful appends so far.
     pub fn append_count(&self) -> u64 {
-        self.state.lock().map(|s| s.appends).unwrap_or(0)
+        self.state.lock().map(|s| s.faults.appends).unwrap_or(0)
     }
 
     /// Number of appends refused because their epoch was stale.
     pub fn fenced_count(&self) -> u64 {
-        self.state.lock().map(|s| s.fenced).unwrap_or(0)
+        self.state.lock().map(|s| s.faults.fenced).unwrap_or(0)
     }
 
     /// The epoch of the latest read of `partition` (0 before any).
@@ -141,18 +192,7 @@ impl RecordSink for MemoryRecordSink {
         Box::pin(async move {
             let mut s = self.state_after(&self.delay, partition).await?;
             let current = s.epochs.get(&partition).copied().unwrap_or(0);
-            if let Err(fenced) = check_load_epoch(partition, epoch, current) {
-                s.fenced += 1;
-                return Err(fenced);
-            }
-            if s.failing || s.fail_next > 0 {
-                s.fail_next = s.fail_next.saturating_sub(1);
-                return Err(SinkError::Storage {
-                    partition,
-                    detail: "injected append failure".into(),
-                });
-            }
-            s.appends += 1;
+            s.faults.admit_append(partition, epoch, current)?;
             Arc::make_mut(s.logs.entry(partition).or_default()).extend(records);
             Ok(())
         })
@@ -161,12 +201,7 @@ impl RecordSink for MemoryRecordSink {
     fn read(&self, partition: i32) -> BoxFuture<'_, Result<LoadedLog, SinkError>> {
         Box::pin(async move {
             let mut s = self.state_after(&self.read_delay, partition).await?;
-            if s.reads_failing {
-                return Err(SinkError::Storage {
-                    partition,
-                    detail: "injected read failure".into(),
-                });
-            }
+            s.faults.admit_read(partition)?;
             let epoch = s.epochs.get(&partition).copied().unwrap_or(0) + 1;
             s.epochs.insert(partition, epoch);
             Ok(LoadedLog {
