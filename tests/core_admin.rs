@@ -4,29 +4,31 @@
 mod core_support;
 
 use core_support::*;
+use harness::Harness;
 use streams_coordinator::group::{
     CommitApi, ConfigError, GroupConfigOp, GroupState, OffsetCommitCheck, StateFilter,
 };
 use streams_coordinator::protocol::{ErrorCode, StatusCode, StreamsGroupDescribeRequest};
 
 fn describe(
-    c: &streams_coordinator::group::GroupCoordinator,
+    c: &Harness,
     ids: &[&str],
 ) -> Vec<streams_coordinator::protocol::describe::DescribedGroup> {
-    c.describe(
-        &ctx(0),
-        &StreamsGroupDescribeRequest {
-            group_ids: ids.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        },
-    )
-    .groups
+    c.coordinator()
+        .describe(
+            &ctx(0),
+            &StreamsGroupDescribeRequest {
+                group_ids: ids.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
+        )
+        .groups
 }
 
 #[test]
 fn describe_reports_groups_members_and_errors() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 3), ("app-changelog", 3)]), 0);
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 3), ("app-changelog", 3)]));
     let offsets = Some(vec![streams_coordinator::protocol::heartbeat::TaskOffset {
         subtopology_id: "0".into(),
         partition: 1,
@@ -34,14 +36,14 @@ fn describe_reports_groups_members_and_errors() {
     }]);
     let mut j = join("app", "m1", stateful_topology("input", "app-changelog"));
     j.task_offsets = offsets.clone();
-    let r = c.heartbeat(&ctx(0), j).response;
+    let r = hb(&mut c, 0, j).response;
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     // Offsets sent by the join that created the group are lost with its
     // transient group object (spec 02 §3); a later heartbeat stores them.
     assert!(describe(&c, &["app"])[0].members[0].task_offsets.is_empty());
     let mut b = beat("app", "m1", 2);
     b.task_offsets = offsets;
-    assert_eq!(c.heartbeat(&ctx(1), b).response.error_code, 0);
+    assert_eq!(hb(&mut c, 1, b).response.error_code, 0);
     let d = describe(&c, &["app", "", "nope"]);
     assert_eq!(d.len(), 3);
     let g = &d[0];
@@ -69,11 +71,11 @@ fn describe_reports_groups_members_and_errors() {
 
 #[test]
 fn list_filters_by_lower_case_state() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 1)]), 0);
-    c.heartbeat(&ctx(0), join("a", "m", simple_topology("input")));
-    c.heartbeat(&ctx(0), join("b", "m", simple_topology("missing")));
-    let list = |names: &[&str]| c.list_groups(&StateFilter::from_names(names));
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 1)]));
+    hb(&mut c, 0, join("a", "m", simple_topology("input")));
+    hb(&mut c, 0, join("b", "m", simple_topology("missing")));
+    let list = |names: &[&str]| c.coordinator().list_groups(&StateFilter::from_names(names));
     assert_eq!(list(&[]).len(), 2);
     let nr = list(&[" NOT_READY\t"]);
     assert_eq!(nr.len(), 1);
@@ -88,31 +90,28 @@ fn list_filters_by_lower_case_state() {
     // A filter naming no streams state lists nothing (it is not "no filter").
     assert!(list(&["PreparingRebalance", "nonsense"]).is_empty());
     assert_eq!(
-        c.list_groups(&StateFilter::Only(
-            [GroupState::NotReady, GroupState::Stable].into()
-        ))
-        .len(),
+        c.coordinator()
+            .list_groups(&StateFilter::Only(
+                [GroupState::NotReady, GroupState::Stable].into()
+            ))
+            .len(),
         2
     );
 }
 
 #[test]
 fn delete_requires_an_empty_group_and_writes_tombstones() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 1)]), 0);
-    let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m", simple_topology("input")),
-    );
-    let out = c.delete_groups(&["app".into(), "zzz".into()], 10);
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 1)]));
+    hb(&mut c, 0, join("app", "m", simple_topology("input")));
+    let out = write(&mut c, 10, |c, now| {
+        c.delete_groups(&["app".into(), "zzz".into()], now)
+    });
     assert_eq!(out.response[0].1, ErrorCode::NON_EMPTY_GROUP);
     assert_eq!(out.response[1].1, ErrorCode::GROUP_ID_NOT_FOUND);
     assert!(out.records.is_empty());
-    hb(&mut c, &mut log, 20, beat("app", "m", -1));
-    let out = c.delete_groups(&["app".into()], 30);
+    hb(&mut c, 20, beat("app", "m", -1));
+    let out = write(&mut c, 30, |c, now| c.delete_groups(&["app".into()], now));
     assert_eq!(out.response[0].1, ErrorCode::NONE);
     assert_eq!(
         names(&out.records),
@@ -122,26 +121,20 @@ fn delete_requires_an_empty_group_and_writes_tombstones() {
             "-StreamsGroupTopology"
         ]
     );
-    log.extend(out.records);
-    assert_eq!(c.group_count(), 0);
+    assert_eq!(c.coordinator().group_count(), 0);
     // The log replays to nothing.
-    let mut rebuilt = coordinator(&[]);
-    for r in &log {
-        rebuilt.replay(r).unwrap();
-    }
+    let rebuilt = c.rebuilt().expect("the log replays");
     assert_eq!(rebuilt.group_count(), 0);
     // A new join starts again at epoch 1 -> 2.
-    let r = c
-        .heartbeat(&ctx(40), join("app", "m", simple_topology("input")))
-        .response;
+    let r = hb(&mut c, 40, join("app", "m", simple_topology("input"))).response;
     assert_eq!(r.member_epoch, 2);
 }
 
 #[test]
 fn offset_commit_and_fetch_validation() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    c.heartbeat(&ctx(0), join("app", "m1", simple_topology("input")));
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2)]));
+    hb(&mut c, 0, join("app", "m1", simple_topology("input")));
     let parts = [("input", 0), ("input", 1)];
     let check = |api, v| OffsetCommitCheck {
         api,
@@ -151,38 +144,46 @@ fn offset_commit_and_fetch_validation() {
     };
     let oc = CommitApi::OffsetCommit;
     assert_eq!(
-        c.validate_offset_commit("app", "m1", 2, &check(oc, 9)),
+        c.coordinator()
+            .validate_offset_commit("app", "m1", 2, &check(oc, 9)),
         Ok(())
     );
     assert_eq!(
-        c.validate_offset_commit("app", "m1", 3, &check(oc, 9)),
+        c.coordinator()
+            .validate_offset_commit("app", "m1", 3, &check(oc, 9)),
         Err(ErrorCode::STALE_MEMBER_EPOCH)
     );
     assert_eq!(
-        c.validate_offset_commit("app", "m1", 2, &check(oc, 8)),
+        c.coordinator()
+            .validate_offset_commit("app", "m1", 2, &check(oc, 8)),
         Err(ErrorCode::UNSUPPORTED_VERSION)
     );
     assert_eq!(
-        c.validate_offset_commit("app", "x", 2, &check(oc, 9)),
+        c.coordinator()
+            .validate_offset_commit("app", "x", 2, &check(oc, 9)),
         Err(ErrorCode::UNKNOWN_MEMBER_ID)
     );
     assert_eq!(
-        c.validate_offset_commit("nope", "x", 2, &check(oc, 9)),
+        c.coordinator()
+            .validate_offset_commit("nope", "x", 2, &check(oc, 9)),
         Err(ErrorCode::GROUP_ID_NOT_FOUND)
     );
     assert_eq!(
-        c.validate_offset_commit("nope", "x", 2, &check(oc, 8)),
+        c.coordinator()
+            .validate_offset_commit("nope", "x", 2, &check(oc, 8)),
         Err(ErrorCode::ILLEGAL_GENERATION)
     );
     // An older epoch is accepted for tasks owned since at or before it (stamped 2).
     assert_eq!(
-        c.validate_offset_commit("app", "m1", 1, &check(oc, 9)),
+        c.coordinator()
+            .validate_offset_commit("app", "m1", 1, &check(oc, 9)),
         Err(ErrorCode::STALE_MEMBER_EPOCH)
     );
     // A second member joins: m1's epoch stays 2 while it revokes, then 3.
-    c.heartbeat(&ctx(10), join("app", "m2", simple_topology("input")));
-    c.heartbeat(&ctx(20), beat("app", "m1", 2));
+    hb(&mut c, 10, join("app", "m2", simple_topology("input")));
+    hb(&mut c, 20, beat("app", "m1", 2));
     let owned = c
+        .coordinator()
         .describe(
             &ctx(0),
             &StreamsGroupDescribeRequest {
@@ -195,9 +196,7 @@ fn offset_commit_and_fetch_validation() {
         .assignment
         .active_tasks
         .clone();
-    let r = c
-        .heartbeat(&ctx(30), beat_owning("app", "m1", 2, owned))
-        .response;
+    let r = hb(&mut c, 30, beat_owning("app", "m1", 2, owned)).response;
     assert_eq!(r.member_epoch, 3);
     // Txn commit with epoch -1 and no member is accepted without checks.
     let txn = OffsetCommitCheck {
@@ -206,68 +205,68 @@ fn offset_commit_and_fetch_validation() {
         instance_id: None,
         partitions: &parts,
     };
-    assert_eq!(c.validate_offset_commit("app", "", -1, &txn), Ok(()));
     assert_eq!(
-        c.validate_offset_commit("app", "m1", 9, &txn),
+        c.coordinator().validate_offset_commit("app", "", -1, &txn),
+        Ok(())
+    );
+    assert_eq!(
+        c.coordinator().validate_offset_commit("app", "m1", 9, &txn),
         Err(ErrorCode::ILLEGAL_GENERATION)
     );
     // Fetch: exact epoch only.
-    assert_eq!(c.validate_offset_fetch("app", Some("m1"), 3), Ok(()));
     assert_eq!(
-        c.validate_offset_fetch("app", Some("m1"), 2),
+        c.coordinator().validate_offset_fetch("app", Some("m1"), 3),
+        Ok(())
+    );
+    assert_eq!(
+        c.coordinator().validate_offset_fetch("app", Some("m1"), 2),
         Err(ErrorCode::STALE_MEMBER_EPOCH)
     );
-    assert_eq!(c.validate_offset_fetch("app", None, -1), Ok(()));
-    assert!(c.is_subscribed_to_topic("app", "input"));
-    assert!(!c.is_subscribed_to_topic("app", "other"));
+    assert_eq!(
+        c.coordinator().validate_offset_fetch("app", None, -1),
+        Ok(())
+    );
+    assert!(c.coordinator().is_subscribed_to_topic("app", "input"));
+    assert!(!c.coordinator().is_subscribed_to_topic("app", "other"));
 }
 
 #[test]
 fn group_configs_are_validated_and_take_effect_at_the_next_heartbeat() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2), ("cl", 2)]), 0);
-    assert!(c
-        .update_group_config(
-            "app",
-            &[("streams.session.timeout.ms".into(), "1".into())],
-            0
-        )
-        .is_err());
-    assert!(c
-        .update_group_config("app", &[("streams.unknown".into(), "1".into())], 0)
-        .is_err());
-    let out = c
-        .update_group_config(
-            "app",
-            &[("streams.heartbeat.interval.ms".into(), "7000".into())],
-            0,
-        )
-        .unwrap();
-    assert!(out.records.is_empty());
-    let r = c
-        .heartbeat(&ctx(0), join("app", "m1", stateful_topology("input", "cl")))
-        .response;
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2), ("cl", 2)]));
+    assert!(configure(&mut c, 0, "app", &[("streams.session.timeout.ms", "1")]).is_err());
+    assert!(configure(&mut c, 0, "app", &[("streams.unknown", "1")]).is_err());
+    let out = configure(
+        &mut c,
+        0,
+        "app",
+        &[("streams.heartbeat.interval.ms", "7000")],
+    )
+    .unwrap();
+    assert!(out.is_empty());
+    let r = hb(
+        &mut c,
+        0,
+        join("app", "m1", stateful_topology("input", "cl")),
+    )
+    .response;
     assert_eq!(r.heartbeat_interval_ms, 7000);
     assert_eq!(r.member_epoch, 2);
     // Standby replicas change the assignment configuration: the next heartbeat bumps.
-    c.update_group_config(
-        "app",
-        &[("streams.num.standby.replicas".into(), "1".into())],
-        5,
-    )
-    .unwrap();
-    let out = c.heartbeat(&ctx(10), beat("app", "m1", 2));
+    configure(&mut c, 5, "app", &[("streams.num.standby.replicas", "1")]).unwrap();
+    let out = hb(&mut c, 10, beat("app", "m1", 2));
     assert_eq!(out.response.member_epoch, 3);
     assert!(names(&out.records).contains(&"StreamsGroupMetadata".to_string()));
-    assert_eq!(c.metrics().rebalance_count, 2);
+    assert_eq!(c.coordinator().metrics().rebalance_count, 2);
     // Rack-aware tags drive MISSING_CLIENT_TAGS (v1+).
-    c.update_group_config(
-        "app",
-        &[("streams.rack.aware.assignment.tags".into(), "zone".into())],
+    configure(
+        &mut c,
         20,
+        "app",
+        &[("streams.rack.aware.assignment.tags", "zone")],
     )
     .unwrap();
-    let r = c.heartbeat(&ctx(30), beat("app", "m1", 3)).response;
+    let r = hb(&mut c, 30, beat("app", "m1", 3)).response;
     let st = r.status.unwrap();
     assert!(st
         .iter()
@@ -277,11 +276,11 @@ fn group_configs_are_validated_and_take_effect_at_the_next_heartbeat() {
 
 #[test]
 fn metrics_count_groups_by_state() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 1)]), 0);
-    c.heartbeat(&ctx(0), join("a", "m", simple_topology("input")));
-    c.heartbeat(&ctx(0), join("b", "m", simple_topology("missing")));
-    let m = c.metrics();
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 1)]));
+    hb(&mut c, 0, join("a", "m", simple_topology("input")));
+    hb(&mut c, 0, join("b", "m", simple_topology("missing")));
+    let m = c.coordinator().metrics();
     assert_eq!(m.group_count, 2);
     let count = |s| {
         m.groups_by_state
@@ -306,7 +305,7 @@ fn delete(name: &str) -> GroupConfigOp {
 }
 
 /// Standby partitions in the target assignments of every member of `group`.
-fn target_standbys(c: &streams_coordinator::group::GroupCoordinator, group: &str) -> usize {
+fn target_standbys(c: &Harness, group: &str) -> usize {
     describe(c, &[group])[0]
         .members
         .iter()
@@ -317,31 +316,36 @@ fn target_standbys(c: &streams_coordinator::group::GroupCoordinator, group: &str
 
 #[test]
 fn deleting_a_group_config_returns_to_the_broker_default_at_the_next_heartbeat() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2), ("cl", 2)]), 0);
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2), ("cl", 2)]));
     let topology = stateful_topology("input", "cl");
-    c.alter_group_config("app", &[set("streams.num.standby.replicas", "1")], 0)
-        .unwrap();
-    c.heartbeat(&ctx(0), join("app", "m1", topology.clone()));
-    let r = c
-        .heartbeat(&ctx(1), join("app", "m2", topology.clone()))
-        .response;
+    write(&mut c, 0, |c, now| {
+        c.alter_group_config("app", &[set("streams.num.standby.replicas", "1")], now)
+    })
+    .unwrap();
+    hb(&mut c, 0, join("app", "m1", topology.clone()));
+    let r = hb(&mut c, 1, join("app", "m2", topology.clone())).response;
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     assert_eq!(r.member_epoch, 3);
     assert_eq!(target_standbys(&c, "app"), 2, "one standby per task");
 
     // DELETE: nothing is written, the group falls back to the broker default (0).
-    let out = c
-        .alter_group_config("app", &[delete("streams.num.standby.replicas")], 10)
-        .unwrap();
+    let out = write(&mut c, 10, |c, now| {
+        c.alter_group_config("app", &[delete("streams.num.standby.replicas")], now)
+    })
+    .unwrap();
     assert!(out.records.is_empty());
-    assert_eq!(c.group_config("app"), None, "no override left: no entry");
+    assert_eq!(
+        c.coordinator().group_config("app"),
+        None,
+        "no override left: no entry"
+    );
     assert_eq!(
         target_standbys(&c, "app"),
         2,
         "no effect before a heartbeat"
     );
-    let out = c.heartbeat(&ctx(20), beat("app", "m2", 3));
+    let out = hb(&mut c, 20, beat("app", "m2", 3));
     let r = &out.response;
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     let g = &describe(&c, &["app"])[0];
@@ -354,12 +358,13 @@ fn deleting_a_group_config_returns_to_the_broker_default_at_the_next_heartbeat()
     assert_eq!(target_standbys(&c, "app"), 0);
 
     // Deleting what is not overridden is a no-op, and creates no entry.
-    let out = c
-        .alter_group_config("app", &[delete("streams.num.standby.replicas")], 30)
-        .unwrap();
+    let out = write(&mut c, 30, |c, now| {
+        c.alter_group_config("app", &[delete("streams.num.standby.replicas")], now)
+    })
+    .unwrap();
     assert!(out.records.is_empty());
-    assert_eq!(c.group_config("app"), None);
-    let r = c.heartbeat(&ctx(40), beat("app", "m1", 2)).response;
+    assert_eq!(c.coordinator().group_config("app"), None);
+    let r = hb(&mut c, 40, beat("app", "m1", 2)).response;
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     assert_eq!(describe(&c, &["app"])[0].group_epoch, 4, "no rebalance");
 }

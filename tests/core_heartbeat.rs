@@ -6,12 +6,11 @@ mod core_support;
 use std::sync::{Arc, Mutex};
 
 use core_support::*;
+use harness::Harness;
 use streams_coordinator::assignor::{
     AssignorError, AssignorRegistry, GroupAssignment, GroupSpec, TaskAssignor, TaskSpace,
 };
-use streams_coordinator::group::{
-    CoordinatorConfig, ForeignGroupKind, GroupCoordinator, GroupState,
-};
+use streams_coordinator::group::{ForeignGroupKind, GroupState};
 use streams_coordinator::protocol::heartbeat::KeyValue;
 use streams_coordinator::protocol::{
     CoordinatorRecord, ErrorCode, RecordValue, StatusCode, StreamsGroupHeartbeatRequest,
@@ -19,25 +18,16 @@ use streams_coordinator::protocol::{
 
 /// m1 joins group "app" at t=0 and m2 at t=10, both with the simple topology
 /// reading "input".
-fn join_m1_then_m2(
-    c: &mut GroupCoordinator,
-    log: &mut Vec<streams_coordinator::protocol::CoordinatorRecord>,
-) {
-    hb(c, log, 0, join("app", "m1", simple_topology("input")));
-    hb(c, log, 10, join("app", "m2", simple_topology("input")));
+fn join_m1_then_m2(c: &mut Harness) {
+    hb(c, 0, join("app", "m1", simple_topology("input")));
+    hb(c, 10, join("app", "m2", simple_topology("input")));
 }
 
 #[test]
 fn single_member_gets_every_task_and_replay_matches() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 4)]), 0);
-    let mut log = Vec::new();
-    let out = hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 4)]));
+    let out = hb(&mut c, 0, join("app", "m1", simple_topology("input")));
     let r = &out.response;
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     assert_eq!(r.member_epoch, 2);
@@ -57,11 +47,11 @@ fn single_member_gets_every_task_and_replay_matches() {
         ]
     );
     assert_eq!(out.next_deadline_ms, Some(45000));
-    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
-    assert_replay_matches(&c, &log, "app");
+    assert_eq!(c.coordinator().group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, "app");
 
     // A heartbeat that changes nothing writes nothing and answers tasks = null.
-    let out = hb(&mut c, &mut log, 5000, beat("app", "m1", 2));
+    let out = hb(&mut c, 5000, beat("app", "m1", 2));
     assert_eq!(out.response.error_code, 0);
     assert!(out.records.is_empty());
     assert_eq!(out.response.active_tasks, None);
@@ -69,7 +59,7 @@ fn single_member_gets_every_task_and_replay_matches() {
     assert_eq!(out.next_deadline_ms, Some(50000));
 
     // Leave: tombstones, epoch bump, last member => target metadata timestamp 0.
-    let out = hb(&mut c, &mut log, 6000, beat("app", "m1", -1));
+    let out = hb(&mut c, 6000, beat("app", "m1", -1));
     assert_eq!(out.response.member_epoch, -1);
     assert_eq!(
         names(&out.records),
@@ -81,22 +71,16 @@ fn single_member_gets_every_task_and_replay_matches() {
             "StreamsGroupTargetAssignmentMetadata"
         ]
     );
-    assert_eq!(c.group_state("app"), Some(GroupState::Empty));
+    assert_eq!(c.coordinator().group_state("app"), Some(GroupState::Empty));
     assert_eq!(out.next_deadline_ms, None);
-    assert_replay_matches(&c, &log, "app");
+    assert_replay_matches(&c, "app");
 }
 
 #[test]
 fn initial_delay_holds_back_the_first_assignment() {
-    let mut c = coordinator(&[("group.streams.initial.rebalance.delay.ms", "3000")]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    let mut log = Vec::new();
-    let out = hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
+    let mut c = harness(&[("group.streams.initial.rebalance.delay.ms", "3000")]);
+    c.update_metadata(metadata(&[("input", 2)]));
+    let out = hb(&mut c, 0, join("app", "m1", simple_topology("input")));
     let r = &out.response;
     assert_eq!(r.member_epoch, 1);
     assert_eq!(r.active_tasks, Some(vec![]));
@@ -106,54 +90,44 @@ fn initial_delay_holds_back_the_first_assignment() {
     assert_eq!(out.next_deadline_ms, Some(3000));
     // The delay expires: the creating join's configured topology was transient,
     // so the expiry computes nothing.
-    let t = c.advance_time(3000);
+    let t = advance(&mut c, 3000);
     assert!(t.records.is_empty());
-    assert_eq!(c.group_state("app"), Some(GroupState::Assigning));
-    let out = hb(&mut c, &mut log, 5000, beat("app", "m1", 1));
+    assert_eq!(
+        c.coordinator().group_state("app"),
+        Some(GroupState::Assigning)
+    );
+    let out = hb(&mut c, 5000, beat("app", "m1", 1));
     assert_eq!(out.response.member_epoch, 2);
     assert_eq!(out.response.active_tasks, Some(tasks("0", &[0, 1])));
-    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
-    assert_replay_matches(&c, &log, "app");
+    assert_eq!(c.coordinator().group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, "app");
 }
 
 #[test]
 fn second_member_triggers_revocation_before_assignment() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 4)]), 0);
-    let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
-    let out = hb(
-        &mut c,
-        &mut log,
-        100,
-        join("app", "m2", simple_topology("input")),
-    );
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 4)]));
+    hb(&mut c, 0, join("app", "m1", simple_topology("input")));
+    let out = hb(&mut c, 100, join("app", "m2", simple_topology("input")));
     assert_eq!(out.response.member_epoch, 3);
     // m2's tasks are still owned by m1.
     assert_eq!(out.response.active_tasks, Some(vec![]));
-    assert_eq!(c.group_state("app"), Some(GroupState::Reconciling));
+    assert_eq!(
+        c.coordinator().group_state("app"),
+        Some(GroupState::Reconciling)
+    );
     // m1 learns that it must revoke: no new epoch yet.
-    let out = hb(&mut c, &mut log, 200, beat("app", "m1", 2));
+    let out = hb(&mut c, 200, beat("app", "m1", 2));
     assert_eq!(out.response.member_epoch, 2);
     let kept = out.response.active_tasks.clone().unwrap();
     assert_eq!(kept[0].partitions.len(), 2);
     assert!(out.next_deadline_ms.is_some());
     // m1 acknowledges.
-    let out = hb(
-        &mut c,
-        &mut log,
-        300,
-        beat_owning("app", "m1", 2, kept.clone()),
-    );
+    let out = hb(&mut c, 300, beat_owning("app", "m1", 2, kept.clone()));
     assert_eq!(out.response.member_epoch, 3);
     assert_eq!(out.response.active_tasks, None);
     // m2 receives the released tasks.
-    let out = hb(&mut c, &mut log, 400, beat("app", "m2", 3));
+    let out = hb(&mut c, 400, beat("app", "m2", 3));
     assert_eq!(out.response.member_epoch, 3);
     let got = out.response.active_tasks.unwrap();
     assert_eq!(got[0].partitions.len(), 2);
@@ -161,27 +135,26 @@ fn second_member_triggers_revocation_before_assignment() {
         .partitions
         .iter()
         .all(|p| !kept[0].partitions.contains(p)));
-    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
-    assert_replay_matches(&c, &log, "app");
+    assert_eq!(c.coordinator().group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, "app");
 }
 
 #[test]
 fn session_timeout_fences_and_revocation_timeout_fences() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    let mut log = Vec::new();
-    join_m1_then_m2(&mut c, &mut log);
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2)]));
+    join_m1_then_m2(&mut c);
     // m1 is told to revoke at t=20, then never acknowledges: fenced at 20+30000.
-    let out = hb(&mut c, &mut log, 20, beat("app", "m1", 2));
+    let out = hb(&mut c, 20, beat("app", "m1", 2));
     assert_eq!(out.response.member_epoch, 2);
     // m2 keeps heartbeating; m1 too, without acknowledging.
     for t in [5000, 10000, 15000, 20000, 25000, 30000] {
-        let o = hb(&mut c, &mut log, t, beat("app", "m2", 3));
+        let o = hb(&mut c, t, beat("app", "m2", 3));
         assert_eq!(o.response.error_code, 0);
-        let o = hb(&mut c, &mut log, t, beat("app", "m1", 2));
+        let o = hb(&mut c, t, beat("app", "m1", 2));
         assert!(o.records.is_empty());
     }
-    let t = c.advance_time(30020);
+    let t = advance(&mut c, 30020);
     assert_eq!(
         names(&t.records),
         [
@@ -191,47 +164,45 @@ fn session_timeout_fences_and_revocation_timeout_fences() {
             "StreamsGroupMetadata"
         ]
     );
-    log.extend(t.records.iter().cloned());
-    let o = hb(&mut c, &mut log, 30100, beat("app", "m1", 2));
+    let o = hb(&mut c, 30100, beat("app", "m1", 2));
     assert_eq!(o.response.error_code, ErrorCode::UNKNOWN_MEMBER_ID.0);
     // m2 now gets everything at a new epoch.
-    let o = hb(&mut c, &mut log, 30200, beat("app", "m2", 3));
+    let o = hb(&mut c, 30200, beat("app", "m2", 3));
     assert_eq!(o.response.member_epoch, 4);
     assert_eq!(o.response.active_tasks, Some(tasks("0", &[0, 1])));
-    assert_replay_matches(&c, &log, "app");
+    assert_replay_matches(&c, "app");
     // m2 stops: its session expires 45 s after its last heartbeat.
-    let t = c.advance_time(30200 + 45000);
+    let t = advance(&mut c, 30200 + 45000);
     assert_eq!(names(&t.records).len(), 5, "{:?}", names(&t.records));
-    log.extend(t.records.iter().cloned());
-    assert_eq!(c.group_state("app"), Some(GroupState::Empty));
-    assert_replay_matches(&c, &log, "app");
+    assert_eq!(c.coordinator().group_state("app"), Some(GroupState::Empty));
+    assert_replay_matches(&c, "app");
 }
 
 #[test]
 fn validation_in_kafkas_order() {
-    let mut c = coordinator(&[]);
+    let mut c = harness(&[]);
     let mut req = join("app", "", simple_topology("input"));
     req.group_id = String::new();
-    let r = c.heartbeat(&ctx(0), req).response;
+    let r = hb(&mut c, 0, req).response;
     assert_eq!(r.error_code, ErrorCode::INVALID_REQUEST.0);
     assert_eq!(r.error_message.as_deref(), Some("MemberId can't be empty."));
     let mut req = join("app", "m", simple_topology("input"));
     req.rebalance_timeout_ms = -1;
-    let r = c.heartbeat(&ctx(0), req).response;
+    let r = hb(&mut c, 0, req).response;
     assert_eq!(
         r.error_message.as_deref(),
         Some("RebalanceTimeoutMs must be provided in first request.")
     );
     let mut req = beat("app", "m", 3);
     req.active_tasks = Some(vec![]);
-    let r = c.heartbeat(&ctx(0), req).response;
+    let r = hb(&mut c, 0, req).response;
     assert_eq!(
         r.error_message.as_deref(),
         Some("If one task-type is non-null, all must be non-null.")
     );
-    let r = c.heartbeat(&ctx(0), beat("app", "m", -3)).response;
+    let r = hb(&mut c, 0, beat("app", "m", -3)).response;
     assert_eq!(r.error_code, ErrorCode::INVALID_REQUEST.0);
-    let r = c.heartbeat(&ctx(0), beat("app", "m", 3)).response;
+    let r = hb(&mut c, 0, beat("app", "m", 3)).response;
     assert_eq!(r.error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
     assert_eq!(
         r.error_message.as_deref(),
@@ -242,67 +213,60 @@ fn validation_in_kafkas_order() {
 
 #[test]
 fn foreign_groups_conflict() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 1)]), 0);
-    c.set_foreign_group("g", Some(ForeignGroupKind::Consumer), true);
-    let r = c
-        .heartbeat(&ctx(0), join("g", "m", simple_topology("input")))
-        .response;
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 1)]));
+    c.set_foreign_group("g", Some(ForeignGroupKind::Consumer), true)
+        .expect("written");
+    let r = hb(&mut c, 0, join("g", "m", simple_topology("input"))).response;
     assert_eq!(r.error_code, ErrorCode::GROUP_ID_NOT_FOUND.0);
     assert_eq!(
         r.error_message.as_deref(),
         Some("Group g is not a streams group.")
     );
-    c.set_foreign_group("g", Some(ForeignGroupKind::Classic), true);
-    let r = c
-        .heartbeat(&ctx(0), join("g", "m", simple_topology("input")))
-        .response;
+    c.set_foreign_group("g", Some(ForeignGroupKind::Classic), true)
+        .expect("written");
+    let r = hb(&mut c, 0, join("g", "m", simple_topology("input"))).response;
     assert_eq!(r.error_code, 0);
-    assert_eq!(c.group_state("g"), Some(GroupState::Stable));
+    assert_eq!(c.coordinator().group_state("g"), Some(GroupState::Stable));
 }
 
 #[test]
 fn max_size_is_enforced_on_join() {
-    let mut c = coordinator(&[("group.streams.max.size", "1")]);
-    c.update_metadata(metadata(&[("input", 1)]), 0);
+    let mut c = harness(&[("group.streams.max.size", "1")]);
+    c.update_metadata(metadata(&[("input", 1)]));
     assert_eq!(
-        c.heartbeat(&ctx(0), join("g", "a", simple_topology("input")))
+        hb(&mut c, 0, join("g", "a", simple_topology("input")))
             .response
             .error_code,
         0
     );
-    let r = c
-        .heartbeat(&ctx(0), join("g", "b", simple_topology("input")))
-        .response;
+    let r = hb(&mut c, 0, join("g", "b", simple_topology("input"))).response;
     assert_eq!(r.error_code, ErrorCode::GROUP_MAX_SIZE_REACHED.0);
     // A known member may re-join.
-    let r = c
-        .heartbeat(&ctx(1), join("g", "a", simple_topology("input")))
-        .response;
+    let r = hb(&mut c, 1, join("g", "a", simple_topology("input"))).response;
     assert_eq!(r.error_code, 0);
 }
 
 #[test]
 fn static_member_leaves_temporarily_and_is_replaced() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    let mut log = Vec::new();
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2)]));
     let mut j = join("app", "a1", simple_topology("input"));
     j.instance_id = Some("i".into());
-    let out = hb(&mut c, &mut log, 0, j);
+    let out = hb(&mut c, 0, j);
     assert_eq!(out.response.member_epoch, 2);
     // Temporary leave.
     let mut l = beat("app", "a1", -2);
     l.instance_id = Some("i".into());
-    let out = hb(&mut c, &mut log, 100, l);
+    let out = hb(&mut c, 100, l);
     assert_eq!(out.response.member_epoch, -2);
     assert_eq!(names(&out.records), ["StreamsGroupCurrentMemberAssignment"]);
-    assert_replay_matches(&c, &log, "app");
+    assert_replay_matches(&c, "app");
     // Another member id with the same instance id takes over its tasks.
     let mut j = join("app", "a2", simple_topology("input"));
     j.instance_id = Some("i".into());
     j.process_id = Some("process-a1".into());
-    let out = hb(&mut c, &mut log, 200, j);
+    let out = hb(&mut c, 200, j);
     assert_eq!(
         out.response.error_code, 0,
         "{:?}",
@@ -321,53 +285,47 @@ fn static_member_leaves_temporarily_and_is_replaced() {
             "StreamsGroupCurrentMemberAssignment"
         ]
     );
-    assert_replay_matches(&c, &log, "app");
+    assert_replay_matches(&c, "app");
     // The instance is owned: a third id cannot join.
     let mut j = join("app", "a3", simple_topology("input"));
     j.instance_id = Some("i".into());
-    let r = hb(&mut c, &mut log, 300, j).response;
+    let r = hb(&mut c, 300, j).response;
     assert_eq!(r.error_code, ErrorCode::UNRELEASED_INSTANCE_ID.0);
     // The old id is fenced.
     let mut b = beat("app", "a1", 2);
     b.instance_id = Some("i".into());
-    let r = hb(&mut c, &mut log, 300, b).response;
+    let r = hb(&mut c, 300, b).response;
     assert_eq!(r.error_code, ErrorCode::FENCED_INSTANCE_ID.0);
 }
 
 #[test]
 fn missing_source_topic_is_a_status_and_not_ready() {
-    let mut c = coordinator(&[]);
-    let mut log = Vec::new();
-    let out = hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
+    let mut c = harness(&[]);
+    let out = hb(&mut c, 0, join("app", "m1", simple_topology("input")));
     assert_eq!(out.response.error_code, 0);
     let st = out.response.status.clone().unwrap();
     assert_eq!(st[0].status_code, StatusCode::MISSING_SOURCE_TOPICS.0);
-    assert_eq!(c.group_state("app"), Some(GroupState::NotReady));
-    // The topic appears: the next heartbeat reconfigures and assigns.
-    c.update_metadata(metadata(&[("input", 3)]), 10);
-    let out = hb(
-        &mut c,
-        &mut log,
-        20,
-        beat("app", "m1", out.response.member_epoch),
+    assert_eq!(
+        c.coordinator().group_state("app"),
+        Some(GroupState::NotReady)
     );
+    // The topic appears: the next heartbeat reconfigures and assigns.
+    at(&mut c, 10);
+    c.update_metadata(metadata(&[("input", 3)]));
+    let out = hb(&mut c, 20, beat("app", "m1", out.response.member_epoch));
     assert_eq!(out.response.error_code, 0);
     assert_eq!(out.response.active_tasks, Some(tasks("0", &[0, 1, 2])));
-    assert_eq!(c.group_state("app"), Some(GroupState::Stable));
-    assert_replay_matches(&c, &log, "app");
+    assert_eq!(c.coordinator().group_state("app"), Some(GroupState::Stable));
+    assert_replay_matches(&c, "app");
 }
 
 #[test]
 fn internal_topics_are_requested() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 3)]), 0);
-    let out = c.heartbeat(
-        &ctx(0),
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 3)]));
+    let out = hb(
+        &mut c,
+        0,
         join(
             "app",
             "m1",
@@ -384,18 +342,18 @@ fn internal_topics_are_requested() {
 
 #[test]
 fn shutdown_request_is_reported_to_everyone() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    c.heartbeat(&ctx(0), join("app", "m1", simple_topology("input")));
-    c.heartbeat(&ctx(0), join("app", "m2", simple_topology("input")));
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2)]));
+    hb(&mut c, 0, join("app", "m1", simple_topology("input")));
+    hb(&mut c, 0, join("app", "m2", simple_topology("input")));
     let req = StreamsGroupHeartbeatRequest {
         shutdown_application: true,
         ..beat("app", "m1", 2)
     };
-    let r = c.heartbeat(&ctx(10), req).response;
+    let r = hb(&mut c, 10, req).response;
     let codes: Vec<i8> = r.status.unwrap().iter().map(|s| s.status_code).collect();
     assert!(codes.contains(&StatusCode::SHUTDOWN_APPLICATION.0));
-    let r = c.heartbeat(&ctx(20), beat("app", "m2", 3)).response;
+    let r = hb(&mut c, 20, beat("app", "m2", 3)).response;
     let st = r.status.unwrap();
     assert!(st
         .iter()
@@ -409,21 +367,10 @@ fn shutdown_request_is_reported_to_everyone() {
 /// it differs from the current configs, so a heartbeat bumps the epoch.
 #[test]
 fn stored_assignment_configs_survive_replay_byte_exact() {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
-    let m2 = hb(
-        &mut c,
-        &mut log,
-        10,
-        join("app", "m2", simple_topology("input")),
-    );
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2)]));
+    hb(&mut c, 0, join("app", "m1", simple_topology("input")));
+    let m2 = hb(&mut c, 10, join("app", "m2", simple_topology("input")));
     let m2_epoch = m2.response.member_epoch;
     let stored = vec![
         KeyValue {
@@ -439,23 +386,25 @@ fn stored_assignment_configs_survive_replay_byte_exact() {
         Some(RecordValue::GroupMetadata(v)) => v.last_assignment_configs.clone(),
         _ => None,
     };
-    let mut rebuilt = coordinator(&[]);
-    for r in &log {
-        let mut r = r.clone();
-        if let Some(RecordValue::GroupMetadata(v)) = &mut r.value {
-            v.last_assignment_configs = Some(stored.clone());
-        }
-        rebuilt.replay(&r).unwrap();
-    }
-    rebuilt.update_metadata(metadata(&[("input", 2)]), 20);
-    rebuilt.on_loaded(20);
-    let out = rebuilt.heartbeat(&ctx(30), beat("app", "m1", -1));
+    let log: Vec<CoordinatorRecord> = c
+        .records()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(RecordValue::GroupMetadata(v)) = &mut r.value {
+                v.last_assignment_configs = Some(stored.clone());
+            }
+            r
+        })
+        .collect();
+    let mut rebuilt = loaded_from(log, metadata(&[("input", 2)]), 20);
+    let out = hb(&mut rebuilt, 30, beat("app", "m1", -1));
     assert_eq!(out.response.member_epoch, -1);
     let written: Vec<_> = out.records.iter().filter_map(configs).collect();
     assert_eq!(written, [stored]);
     // The stored map is not the current one: m2's next heartbeat bumps and
     // writes the current configs.
-    let out = rebuilt.heartbeat(&ctx(40), beat("app", "m2", m2_epoch));
+    let out = hb(&mut rebuilt, 40, beat("app", "m2", m2_epoch));
     assert_eq!(out.response.error_code, 0);
     let written: Vec<_> = out.records.iter().filter_map(configs).collect();
     assert_eq!(
@@ -469,54 +418,43 @@ fn stored_assignment_configs_survive_replay_byte_exact() {
 
 #[test]
 fn failover_rebuilds_state_and_rearms_timers_without_a_rebalance() {
-    let mut c = coordinator(&[]);
-    let md = metadata(&[("input", 4)]);
-    c.update_metadata(md.clone(), 0);
-    let mut log = Vec::new();
-    join_m1_then_m2(&mut c, &mut log);
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 4)]));
+    join_m1_then_m2(&mut c);
     // m1 is left revoking.
-    let out = hb(&mut c, &mut log, 20, beat("app", "m1", 2));
+    let out = hb(&mut c, 20, beat("app", "m1", 2));
     assert_eq!(out.response.member_epoch, 2);
 
-    let mut rebuilt = coordinator(&[]);
-    for r in &log {
-        rebuilt.replay(r).unwrap();
-    }
-    rebuilt.update_metadata(md, 1000);
+    assert_replay_matches(&c, "app");
+    // The fail-over: a new shard loads the durable log at t=1000.
+    at(&mut c, 1000);
+    c.fail_over();
+    let mut rebuilt = c;
     // Session timers (45 s) for both, the revocation timer (30 s) for m1.
-    assert_eq!(rebuilt.on_loaded(1000), Some(31_000));
-    assert_replay_matches(&c, &log, "app");
+    assert_eq!(rebuilt.coordinator().next_deadline(), Some(31_000));
     // The first heartbeat after fail-over recomputes the configured topology
     // and the metadata hash, which did not change: no epoch bump.
-    let out = rebuilt.heartbeat(&ctx(2000), beat("app", "m2", 3));
+    let out = hb(&mut rebuilt, 2000, beat("app", "m2", 3));
     assert_eq!(out.response.error_code, 0);
     assert!(!names(&out.records).contains(&"StreamsGroupMetadata".to_string()));
     // m1 never acknowledges: the re-armed revocation timer fences it.
-    let t = rebuilt.advance_time(31_000);
+    let t = advance(&mut rebuilt, 31_000);
     assert_eq!(names(&t.records)[0], "-StreamsGroupCurrentMemberAssignment");
-    assert_eq!(rebuilt.group_state("app"), Some(GroupState::Assigning));
+    assert_eq!(
+        rebuilt.coordinator().group_state("app"),
+        Some(GroupState::Assigning)
+    );
 }
 
 #[test]
 fn initial_delay_expiry_assigns_when_a_heartbeat_configured_the_topology() {
-    let mut c = coordinator(&[("group.streams.initial.rebalance.delay.ms", "3000")]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
-    );
+    let mut c = harness(&[("group.streams.initial.rebalance.delay.ms", "3000")]);
+    c.update_metadata(metadata(&[("input", 2)]));
+    hb(&mut c, 0, join("app", "m1", simple_topology("input")));
     // A second join during the delay holds the configured topology in memory.
-    let out = hb(
-        &mut c,
-        &mut log,
-        1000,
-        join("app", "m2", simple_topology("input")),
-    );
+    let out = hb(&mut c, 1000, join("app", "m2", simple_topology("input")));
     assert_eq!(out.response.member_epoch, 1);
-    let t = c.advance_time(3000);
+    let t = advance(&mut c, 3000);
     assert_eq!(
         names(&t.records),
         [
@@ -525,15 +463,17 @@ fn initial_delay_expiry_assigns_when_a_heartbeat_configured_the_topology() {
             "StreamsGroupTargetAssignmentMetadata"
         ]
     );
-    log.extend(t.records.iter().cloned());
-    assert_eq!(c.group_state("app"), Some(GroupState::Reconciling));
-    let out = hb(&mut c, &mut log, 3100, beat("app", "m1", 1));
+    assert_eq!(
+        c.coordinator().group_state("app"),
+        Some(GroupState::Reconciling)
+    );
+    let out = hb(&mut c, 3100, beat("app", "m1", 1));
     assert_eq!(out.response.member_epoch, 3);
     assert_eq!(
         out.response.active_tasks.map(|t| t[0].partitions.len()),
         Some(1)
     );
-    assert_replay_matches(&c, &log, "app");
+    assert_replay_matches(&c, "app");
 }
 
 /// An assignor that always fails, as a plug-in could.
@@ -552,6 +492,17 @@ impl TaskAssignor for Failing {
             message: "out of luck".into(),
         })
     }
+}
+
+/// A harness with [`config`]`(extra)` over `input` (2 partitions) whose
+/// group `group` runs the [`Failing`] assignor.
+fn failing_harness(extra: &[(&str, &str)], group: &str) -> Harness {
+    let mut registry = AssignorRegistry::default();
+    registry.register(Arc::new(Failing)).unwrap();
+    let mut c = harness_with(config(extra), registry);
+    c.update_metadata(metadata(&[("input", 2)]));
+    configure(&mut c, 0, group, &[("streams.assignor.name", "failing")]).unwrap();
+    c
 }
 
 /// The WARN and ERROR events emitted while a closure runs, as
@@ -593,44 +544,26 @@ impl tracing::Subscriber for Warnings {
 
 #[test]
 fn initial_delay_expiry_with_a_failing_assignor_warns_and_writes_nothing() {
-    let mut registry = AssignorRegistry::default();
-    registry.register(Arc::new(Failing)).unwrap();
-    let mut config = CoordinatorConfig::default();
-    config
-        .set("group.streams.assignment.interval.ms", "0")
-        .unwrap();
-    let mut c = GroupCoordinator::new(config, Arc::new(registry));
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    c.update_group_config(
+    let mut c = failing_harness(
+        &[("group.streams.initial.rebalance.delay.ms", "3000")],
         "app",
-        &[("streams.assignor.name".into(), "failing".into())],
-        0,
-    )
-    .unwrap();
-    let mut log = Vec::new();
-    hb(
-        &mut c,
-        &mut log,
-        0,
-        join("app", "m1", simple_topology("input")),
     );
+    hb(&mut c, 0, join("app", "m1", simple_topology("input")));
     // A second join during the delay holds the configured topology in memory,
     // so the expiry runs the assignor.
-    let out = hb(
-        &mut c,
-        &mut log,
-        1000,
-        join("app", "m2", simple_topology("input")),
-    );
+    let out = hb(&mut c, 1000, join("app", "m2", simple_topology("input")));
     assert_eq!(out.response.error_code, 0, "the delay runs no assignor");
     let warnings = Warnings::default();
-    let t = tracing::subscriber::with_default(warnings.clone(), || c.advance_time(3000));
+    let t = tracing::subscriber::with_default(warnings.clone(), || advance(&mut c, 3000));
     assert!(
         t.records.is_empty(),
         "nothing written: {:?}",
         names(&t.records)
     );
-    assert_eq!(c.group_state("app"), Some(GroupState::Assigning));
+    assert_eq!(
+        c.coordinator().group_state("app"),
+        Some(GroupState::Assigning)
+    );
     let seen = warnings.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(seen[0].contains("group_id=\"app\""), "{seen:?}");
@@ -640,11 +573,14 @@ fn initial_delay_expiry_with_a_failing_assignor_warns_and_writes_nothing() {
     // at ERROR as Kafka does.
     let errors = Warnings::default();
     let out = tracing::subscriber::with_default(errors.clone(), || {
-        hb(&mut c, &mut log, 3100, beat("app", "m1", 1))
+        hb(&mut c, 3100, beat("app", "m1", 1))
     });
     assert_eq!(out.response.error_code, ErrorCode::UNKNOWN_SERVER_ERROR.0);
     assert!(out.records.is_empty());
-    assert_eq!(c.group_state("app"), Some(GroupState::Assigning));
+    assert_eq!(
+        c.coordinator().group_state("app"),
+        Some(GroupState::Assigning)
+    );
     let seen = errors.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(seen[0].starts_with("ERROR "), "{seen:?}");
@@ -660,26 +596,20 @@ fn initial_delay_expiry_with_a_failing_assignor_warns_and_writes_nothing() {
 fn error_messages_quoting_long_ids_still_encode() {
     use streams_coordinator::protocol::{Message, StreamsGroupDescribeRequest};
     let group = "g".repeat(20_000);
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    let mut log = Vec::new();
-    let out = hb(
-        &mut c,
-        &mut log,
-        0,
-        join(&group, "m1", simple_topology("input")),
-    );
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 2)]));
+    let out = hb(&mut c, 0, join(&group, "m1", simple_topology("input")));
     assert_eq!(out.response.error_code, 0);
 
     let stranger = "m".repeat(20_000);
-    let out = hb(&mut c, &mut log, 10, beat(&group, &stranger, 5));
+    let out = hb(&mut c, 10, beat(&group, &stranger, 5));
     assert_eq!(out.response.error_code, ErrorCode::UNKNOWN_MEMBER_ID.0);
     let message = out.response.error_message.clone().expect("a message");
     assert!(message.starts_with("Member mmm"), "{}", &message[..20]);
     assert!(out.response.to_bytes(0).is_ok() && out.response.to_bytes(1).is_ok());
 
     let missing = "x".repeat(32_767);
-    let describe = c.describe(
+    let describe = c.coordinator().describe(
         &ctx(20),
         &StreamsGroupDescribeRequest {
             group_ids: vec![missing.clone()],
@@ -700,44 +630,25 @@ fn error_messages_quoting_long_ids_still_encode() {
 /// nothing and is not counted (before, it was counted before the assignor ran).
 #[test]
 fn a_failed_heartbeat_is_not_counted_as_a_rebalance() {
-    let mut registry = AssignorRegistry::default();
-    registry.register(Arc::new(Failing)).unwrap();
-    let mut config = CoordinatorConfig::default();
-    config
-        .set("group.streams.initial.rebalance.delay.ms", "0")
-        .unwrap();
-    config
-        .set("group.streams.assignment.interval.ms", "0")
-        .unwrap();
-    let mut c = GroupCoordinator::new(config, Arc::new(registry));
-    c.update_metadata(metadata(&[("input", 2)]), 0);
-    c.update_group_config(
-        "failing-app",
-        &[("streams.assignor.name".into(), "failing".into())],
-        0,
-    )
-    .unwrap();
-    let mut log = Vec::new();
+    let mut c = failing_harness(&[], "failing-app");
     let out = tracing::subscriber::with_default(Warnings::default(), || {
         hb(
             &mut c,
-            &mut log,
             0,
             join("failing-app", "m1", simple_topology("input")),
         )
     });
     assert_eq!(out.response.error_code, ErrorCode::UNKNOWN_SERVER_ERROR.0);
     assert!(out.records.is_empty());
-    assert_eq!(c.metrics().rebalance_count, 0, "a failed heartbeat counted");
-    // A join that succeeds is counted once.
-    let out = hb(
-        &mut c,
-        &mut log,
-        10,
-        join("app", "m1", simple_topology("input")),
+    assert_eq!(
+        c.coordinator().metrics().rebalance_count,
+        0,
+        "a failed heartbeat counted"
     );
+    // A join that succeeds is counted once.
+    let out = hb(&mut c, 10, join("app", "m1", simple_topology("input")));
     assert_eq!(out.response.error_code, 0);
-    assert_eq!(c.metrics().rebalance_count, 1);
+    assert_eq!(c.coordinator().metrics().rebalance_count, 1);
 }
 
 /// The partitions-by-endpoint answer a group keeps and shares between
@@ -746,30 +657,20 @@ fn a_failed_heartbeat_is_not_counted_as_a_rebalance() {
 #[test]
 fn kept_endpoint_answer_equals_a_fresh_one() {
     use streams_coordinator::protocol::heartbeat::Endpoint;
-    use streams_coordinator::protocol::CoordinatorRecord;
 
     let topics = [("input", 6)];
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&topics), 0);
-    let mut log: Vec<CoordinatorRecord> = Vec::new();
-    let check = |c: &mut GroupCoordinator,
-                 log: &mut Vec<CoordinatorRecord>,
-                 member: &str,
-                 epoch: i32,
-                 now: i64| {
-        let mut fresh = coordinator(&[]);
-        fresh.update_metadata(metadata(&topics), now);
-        for r in log.iter() {
-            fresh.replay(r).unwrap();
-        }
-        fresh.on_loaded(now);
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&topics));
+    let check = |c: &mut Harness, member: &str, epoch: i32, now: i64| {
+        // A coordinator rebuilt from the durable log, as after a fail-over.
+        let mut fresh = c.successor();
         // A stale endpoint epoch asks for the whole answer.
         let req = StreamsGroupHeartbeatRequest {
             endpoint_information_epoch: -1,
             ..beat("app", member, epoch)
         };
-        let kept = hb(c, log, now, req.clone()).response;
-        let built = fresh.heartbeat(&ctx(now), req).response;
+        let kept = hb(c, now, req.clone()).response;
+        let built = hb(&mut fresh, now, req).response;
         assert_eq!(kept.error_code, 0, "{:?}", kept.error_message);
         assert!(kept.partitions_by_user_endpoint.is_some());
         assert_eq!(
@@ -788,32 +689,31 @@ fn kept_endpoint_answer_equals_a_fresh_one() {
             }),
             ..join("app", m, simple_topology("input"))
         };
-        let r = hb(&mut c, &mut log, 0, req).response;
+        let r = hb(&mut c, 0, req).response;
         assert_eq!(r.error_code, 0, "{:?}", r.error_message);
         epochs.push((r.member_epoch, Vec::new()));
     }
     for now in [10, 20, 30] {
         for (i, m) in names.iter().enumerate() {
             let (epoch, owned) = epochs[i].clone();
-            let r = hb(&mut c, &mut log, now, beat_owning("app", m, epoch, owned)).response;
+            let r = hb(&mut c, now, beat_owning("app", m, epoch, owned)).response;
             assert_eq!(r.error_code, 0, "{:?}", r.error_message);
             epochs[i].0 = r.member_epoch;
             if let Some(active) = r.active_tasks {
                 epochs[i].1 = active;
             }
             for (j, other) in names.iter().enumerate() {
-                epochs[j].0 = check(&mut c, &mut log, other, epochs[j].0, now);
+                epochs[j].0 = check(&mut c, other, epochs[j].0, now);
             }
         }
     }
     // m2 leaves: the others' answer no longer lists it.
-    let r = hb(&mut c, &mut log, 40, beat("app", "m2", -1)).response;
+    let r = hb(&mut c, 40, beat("app", "m2", -1)).response;
     assert_eq!(r.error_code, 0);
     for j in [0, 2] {
-        epochs[j].0 = check(&mut c, &mut log, names[j], epochs[j].0, 40);
+        epochs[j].0 = check(&mut c, names[j], epochs[j].0, 40);
         let answer = hb(
             &mut c,
-            &mut log,
             40,
             StreamsGroupHeartbeatRequest {
                 endpoint_information_epoch: -1,

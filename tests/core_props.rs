@@ -115,9 +115,9 @@ fn topics(n: i32) -> std::sync::Arc<streams_coordinator::topology::ClusterMetada
     }
 }
 
-fn check(c: &streams_coordinator::group::GroupCoordinator, log: &[CoordinatorRecord]) {
+fn check(c: &harness::Harness) {
     // No active task in two members' current assignments.
-    let d = c.describe(
+    let d = c.coordinator().describe(
         &ctx(0),
         &StreamsGroupDescribeRequest {
             group_ids: vec!["app".into()],
@@ -141,7 +141,7 @@ fn check(c: &streams_coordinator::group::GroupCoordinator, log: &[CoordinatorRec
             }
         }
     }
-    assert_replay_matches(c, log, "app");
+    assert_replay_matches(c, "app");
 }
 
 proptest! {
@@ -149,20 +149,18 @@ proptest! {
 
     #[test]
     fn random_operations_keep_the_invariants(ops in prop::collection::vec(arb_op(), 1..60)) {
-        let mut c = coordinator(&[("group.streams.initial.rebalance.delay.ms", "100")]);
-        c.update_metadata(topics(2), 0);
-        let mut log = Vec::new();
+        let mut c = harness(&[("group.streams.initial.rebalance.delay.ms", "100")]);
+        c.update_metadata(topics(2));
         let mut now = 0i64;
         let mut clients: Vec<Client> = (0..5).map(|_| Client { epoch: 0, owned: vec![], joined: false }).collect();
         for op in ops {
             now += 10;
-            let t = c.advance_time(now);
-            log.extend(t.records);
+            advance(&mut c, now);
             match op {
                 Op::Join(i) => {
                     let mut j = join("app", &format!("m{i}"), stateful_topology("input", "app-cl"));
                     if i == 4 { j.instance_id = Some("static".into()); j.member_id = format!("s{now}"); }
-                    let out = hb(&mut c, &mut log, now, j);
+                    let out = hb(&mut c, now, j);
                     if out.response.error_code == 0 {
                         clients[i] = Client { epoch: out.response.member_epoch, owned: out.response.active_tasks.unwrap_or_default(), joined: true };
                     }
@@ -173,7 +171,7 @@ proptest! {
                     let mut req = if ack { beat_owning("app", &id, clients[m].epoch, clients[m].owned.clone()) } else { beat("app", &id, clients[m].epoch) };
                     if stale { req.member_epoch -= 1; }
                     if m == 4 { continue; }
-                    let out = hb(&mut c, &mut log, now, req);
+                    let out = hb(&mut c, now, req);
                     let r = out.response;
                     if r.error_code == 0 {
                         prop_assert!(r.member_epoch >= clients[m].epoch || stale);
@@ -185,26 +183,25 @@ proptest! {
                 }
                 Op::Leave(i) => {
                     if i == 4 { continue; }
-                    hb(&mut c, &mut log, now, beat("app", &format!("m{i}"), -1));
+                    hb(&mut c, now, beat("app", &format!("m{i}"), -1));
                     clients[i] = Client { epoch: 0, owned: vec![], joined: false };
                 }
                 Op::StaticLeave => {
                     let mut l = beat("app", "any", -2);
                     l.instance_id = Some("static".into());
-                    hb(&mut c, &mut log, now, l);
+                    hb(&mut c, now, l);
                 }
                 Op::Advance(d) => {
                     now += d;
-                    let t = c.advance_time(now);
-                    log.extend(t.records);
+                    advance(&mut c, now);
                 }
-                Op::Topics(n) => { c.update_metadata(topics(n), now); }
+                Op::Topics(n) => { c.update_metadata(topics(n)); }
                 Op::Config(n) => {
-                    let _ = c.update_group_config("app", &[("streams.num.standby.replicas".into(), n.to_string())], now);
+                    let _ = c.update_group_config("app", &[("streams.num.standby.replicas".into(), n.to_string())]);
                 }
-                Op::Garbage(g) => { hb(&mut c, &mut log, now, *g); }
+                Op::Garbage(g) => { hb(&mut c, now, *g); }
             }
-            check(&c, &log);
+            check(&c);
         }
     }
 

@@ -5,9 +5,9 @@
 mod core_support;
 
 use core_support::*;
-use streams_coordinator::group::GroupCoordinator;
+use harness::Harness;
 use streams_coordinator::protocol::heartbeat::{TaskIds, TaskOffset};
-use streams_coordinator::protocol::{CoordinatorRecord, StreamsGroupHeartbeatRequest};
+use streams_coordinator::protocol::StreamsGroupHeartbeatRequest;
 
 fn parts(list: &Option<Vec<TaskIds>>) -> Option<Vec<i32>> {
     list.as_ref().map(|l| {
@@ -42,27 +42,17 @@ fn reporting(
     req
 }
 
-fn rebuilt(log: &[CoordinatorRecord], extra: &[(&str, &str)]) -> GroupCoordinator {
-    let mut c = coordinator(extra);
-    c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]), 0);
-    for r in log {
-        c.replay(r).expect("replay");
-    }
-    let _ = c.on_loaded(0);
-    c
-}
-
 const LAG: &[(&str, &str)] = &[("group.streams.acceptable.recovery.lag", "10")];
 
 /// m1 owns all four tasks; m2 (another process) joins and the sticky target
 /// moves two tasks to it. Returns the partitions warming up on m2.
-fn scale_out(c: &mut GroupCoordinator, log: &mut Vec<CoordinatorRecord>) -> Vec<i32> {
-    c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]), 0);
+fn scale_out(c: &mut Harness) -> Vec<i32> {
+    c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]));
     let topology = stateful_topology("input", "app-changelog");
-    let r = hb(c, log, 0, join("app", "m1", topology.clone())).response;
+    let r = hb(c, 0, join("app", "m1", topology.clone())).response;
     assert_eq!(r.member_epoch, 2);
     assert_eq!(parts(&r.active_tasks), Some(vec![0, 1, 2, 3]));
-    let r = hb(c, log, 10, join("app", "m2", topology)).response;
+    let r = hb(c, 10, join("app", "m2", topology)).response;
     assert_eq!(r.member_epoch, 3);
     assert_eq!(
         parts(&r.active_tasks),
@@ -72,7 +62,7 @@ fn scale_out(c: &mut GroupCoordinator, log: &mut Vec<CoordinatorRecord>) -> Vec<
     let warm = parts(&r.warmup_tasks).expect("full lists on a join");
     assert_eq!(warm.len(), 2, "two moved tasks, two warm-ups (budget 2)");
     // m1 keeps all four and reaches the new epoch without revoking anything.
-    let r = hb(c, log, 20, beat("app", "m1", 2)).response;
+    let r = hb(c, 20, beat("app", "m1", 2)).response;
     assert_eq!(r.member_epoch, 3);
     assert_eq!(r.active_tasks, None, "m1's tasks are unchanged");
     warm
@@ -80,14 +70,12 @@ fn scale_out(c: &mut GroupCoordinator, log: &mut Vec<CoordinatorRecord>) -> Vec<
 
 #[test]
 fn a_warm_up_is_promoted_once_it_caught_up() {
-    let mut c = coordinator(LAG);
-    let mut log = Vec::new();
-    let warm = scale_out(&mut c, &mut log);
+    let mut c = harness(LAG);
+    let warm = scale_out(&mut c);
     let (a, b) = (warm[0], warm[1]);
     // Behind by more than the acceptable lag: nothing happens.
     let out = hb(
         &mut c,
-        &mut log,
         30,
         reporting(beat("app", "m2", 3), &[(a, 500), (b, 11)]),
     );
@@ -96,7 +84,6 @@ fn a_warm_up_is_promoted_once_it_caught_up() {
     // One caught up: a refinement step (epoch 4, no assignor run) moves that one only.
     let out = hb(
         &mut c,
-        &mut log,
         40,
         reporting(beat("app", "m2", 3), &[(a, 500), (b, 10)]),
     );
@@ -109,37 +96,30 @@ fn a_warm_up_is_promoted_once_it_caught_up() {
             "StreamsGroupCurrentMemberAssignment"
         ]
     );
-    let r = hb(&mut c, &mut log, 50, beat("app", "m1", 3)).response;
+    let r = hb(&mut c, 50, beat("app", "m1", 3)).response;
     assert_eq!(r.member_epoch, 3, "m1 revokes the promoted task first");
     let kept = parts(&r.active_tasks).expect("m1's tasks changed");
     assert!(!kept.contains(&b) && kept.contains(&a) && kept.len() == 3);
-    let r = hb(
-        &mut c,
-        &mut log,
-        60,
-        beat_owning("app", "m1", 3, tasks("0", &kept)),
-    )
-    .response;
+    let r = hb(&mut c, 60, beat_owning("app", "m1", 3, tasks("0", &kept))).response;
     assert_eq!(r.member_epoch, 4);
-    let r = hb(&mut c, &mut log, 70, beat("app", "m2", 4)).response;
+    let r = hb(&mut c, 70, beat("app", "m2", 4)).response;
     assert_eq!(parts(&r.active_tasks), Some(vec![b]));
     assert_eq!(
         parts(&r.warmup_tasks),
         Some(vec![a]),
         "the other one still warms up"
     );
-    assert_replay_matches(&c, &log, "app");
+    assert_replay_matches(&c, "app");
 }
 
 #[test]
 fn a_rebuilt_coordinator_reaches_the_same_decisions() {
-    let mut live = coordinator(LAG);
-    let mut log = Vec::new();
-    let warm = scale_out(&mut live, &mut log);
+    let mut live = harness(LAG);
+    let warm = scale_out(&mut live);
     // Fail-over: the rebuilt coordinator has no offsets and no refinement in memory; it derives
     // the same warm-ups from the persisted assignments. Every next request gets the same answer
     // from both, promotion included.
-    let mut other = rebuilt(&log, LAG);
+    let mut other = live.successor();
     let steps = [
         beat("app", "m2", 3),
         beat("app", "m1", 3),
@@ -148,11 +128,10 @@ fn a_rebuilt_coordinator_reaches_the_same_decisions() {
         beat_owning("app", "m1", 3, tasks("0", &[])),
         beat("app", "m2", 4),
     ];
-    let mut other_log = log.clone();
     for (i, req) in steps.into_iter().enumerate() {
         let now = 100 + i as i64 * 10;
-        let a = hb(&mut live, &mut log, now, req.clone());
-        let b = hb(&mut other, &mut other_log, now, req);
+        let a = hb(&mut live, now, req.clone());
+        let b = hb(&mut other, now, req);
         assert_eq!(a.response, b.response, "step {i}");
         assert_eq!(a.records, b.records, "step {i}");
     }
@@ -160,14 +139,13 @@ fn a_rebuilt_coordinator_reaches_the_same_decisions() {
 
 #[test]
 fn without_warm_ups_the_task_moves_as_in_kafka() {
-    let mut c = coordinator(&[("group.streams.num.warmup.replicas", "0")]);
-    let mut log = Vec::new();
-    c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]), 0);
+    let mut c = harness(&[("group.streams.num.warmup.replicas", "0")]);
+    c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]));
     let topology = stateful_topology("input", "app-changelog");
-    hb(&mut c, &mut log, 0, join("app", "m1", topology.clone()));
-    let r = hb(&mut c, &mut log, 10, join("app", "m2", topology)).response;
+    hb(&mut c, 0, join("app", "m1", topology.clone()));
+    let r = hb(&mut c, 10, join("app", "m2", topology)).response;
     assert_eq!(parts(&r.warmup_tasks), Some(vec![]));
-    let r = hb(&mut c, &mut log, 20, beat("app", "m1", 2)).response;
+    let r = hb(&mut c, 20, beat("app", "m1", 2)).response;
     assert_eq!(r.member_epoch, 2, "m1 must revoke at once");
     assert_eq!(parts(&r.active_tasks).map(|p| p.len()), Some(2));
 }

@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use harness::Harness;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use metrics_util::MetricKind;
 use streams_coordinator::group::audit::names;
-use streams_coordinator::group::{GroupCoordinator, Stopwatch};
+use streams_coordinator::group::Stopwatch;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
@@ -78,20 +79,19 @@ impl Stopwatch for Ticking {
     }
 }
 
-fn group() -> GroupCoordinator {
-    let mut c = coordinator(&[]);
-    c.update_metadata(metadata(&[("input", 4)]), 0);
+fn group() -> Harness {
+    let mut c = harness(&[]);
+    c.update_metadata(metadata(&[("input", 4)]));
     c
 }
 
 /// Member `member` joins group `g` (stateless topology over `input`) at `now`.
 fn join_g(
-    c: &mut GroupCoordinator,
-    log: &mut Vec<streams_coordinator::protocol::CoordinatorRecord>,
+    c: &mut Harness,
     now: i64,
     member: &str,
 ) -> streams_coordinator::protocol::StreamsGroupHeartbeatResponse {
-    hb(c, log, now, join("g", member, simple_topology("input"))).response
+    hb(c, now, join("g", member, simple_topology("input"))).response
 }
 
 fn find<'a>(events: &'a [Logged], message: &str) -> Vec<&'a Logged> {
@@ -108,11 +108,10 @@ fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
     tracing::subscriber::with_default(subscriber, || {
         let mut c = group();
         c.set_stopwatch(Arc::new(Ticking::default()));
-        let mut log = Vec::new();
-        let r1 = join_g(&mut c, &mut log, 0, "m1");
+        let r1 = join_g(&mut c, 0, "m1");
         let mut static_join = join("g", "s1", simple_topology("input"));
         static_join.instance_id = Some("i1".into());
-        hb(&mut c, &mut log, 1, static_join);
+        hb(&mut c, 1, static_join);
         let events = capture.take();
 
         let joins = find(&events, "member joined the streams group");
@@ -166,13 +165,13 @@ fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
         // The static member leaves for now, and a new member id takes its place.
         let mut pause = beat("g", "s1", -2);
         pause.instance_id = Some("i1".into());
-        hb(&mut c, &mut log, 2, pause);
+        hb(&mut c, 2, pause);
         let mut replace = join("g", "s2", simple_topology("input"));
         replace.instance_id = Some("i1".into());
-        hb(&mut c, &mut log, 3, replace);
+        hb(&mut c, 3, replace);
         // m1 leaves; then s2's session times out.
-        hb(&mut c, &mut log, 4, beat("g", "m1", -1));
-        c.advance_time(1_000_000);
+        hb(&mut c, 4, beat("g", "m1", -1));
+        advance(&mut c, 1_000_000);
         let events = capture.take();
 
         let paused = find(&events, "static member left for now");
@@ -201,17 +200,14 @@ fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
 #[test]
 fn a_replayed_shard_logs_no_lifecycle_event() {
     let mut c = group();
-    let mut log = Vec::new();
-    join_g(&mut c, &mut log, 0, "m1");
-    hb(&mut c, &mut log, 1, beat("g", "m1", -1));
+    join_g(&mut c, 0, "m1");
+    hb(&mut c, 1, beat("g", "m1", -1));
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone());
     tracing::subscriber::with_default(subscriber, || {
-        let mut rebuilt = group();
-        for r in &log {
-            rebuilt.replay(r).unwrap();
-        }
-        rebuilt.on_loaded(2);
+        // A new shard loads the log, as after a fail-over.
+        let rebuilt = c.successor();
+        assert!(rebuilt.coordinator().group_state("g").is_some());
     });
     let events = capture.take();
     assert!(events.iter().all(|e| e.level < Level::INFO), "{events:#?}");
@@ -270,12 +266,15 @@ fn the_core_counts_rebalances_by_cause_times_the_assignor_and_sets_group_gauges(
     let (snapshot, metrics, epoch) = metrics::with_local_recorder(&recorder, || {
         let mut c = group();
         c.set_stopwatch(Arc::new(Ticking::default()));
-        let mut log = Vec::new();
-        let r1 = join_g(&mut c, &mut log, 0, "m1");
-        join_g(&mut c, &mut log, 1, "m2");
-        hb(&mut c, &mut log, 2, beat("g", "m1", r1.member_epoch));
-        let epoch = c.rebalance_history("g").last().map(|r| r.epoch);
-        (recorded(&recorder), c.metrics(), epoch)
+        let r1 = join_g(&mut c, 0, "m1");
+        join_g(&mut c, 1, "m2");
+        hb(&mut c, 2, beat("g", "m1", r1.member_epoch));
+        let epoch = c
+            .coordinator()
+            .rebalance_history("g")
+            .last()
+            .map(|r| r.epoch);
+        (recorded(&recorder), c.coordinator().metrics(), epoch)
     });
     // The counter agrees with the core's own snapshot, cause by cause.
     for (cause, n) in &metrics.rebalances_by_cause {
@@ -376,26 +375,19 @@ fn a_rebalance_timeout_fence_names_the_timeout_and_the_epoch() {
     let subscriber = tracing_subscriber::registry().with(capture.clone());
     tracing::subscriber::with_default(subscriber, || {
         let mut c = group();
-        let mut log = Vec::new();
-        let r = join_g(&mut c, &mut log, 0, "m1");
+        let r = join_g(&mut c, 0, "m1");
         let owned = tasks("0", &[0, 1, 2, 3]);
         hb(
             &mut c,
-            &mut log,
             1,
             beat_owning("g", "m1", r.member_epoch, owned.clone()),
         );
-        join_g(&mut c, &mut log, 10, "m2");
+        join_g(&mut c, 10, "m2");
         // m1 is asked to revoke tasks for m2 and never acknowledges.
-        let r = hb(
-            &mut c,
-            &mut log,
-            20,
-            beat_owning("g", "m1", r.member_epoch, owned),
-        );
+        let r = hb(&mut c, 20, beat_owning("g", "m1", r.member_epoch, owned));
         assert_eq!(r.response.error_code, 0);
         capture.take();
-        c.advance_time(20 + 30_000);
+        advance(&mut c, 20 + 30_000);
         let events = capture.take();
         let fenced = find(&events, "member fenced: it did not revoke its tasks");
         assert_eq!(fenced.len(), 1, "{events:#?}");
@@ -414,14 +406,13 @@ fn a_rebalance_timeout_fence_names_the_timeout_and_the_epoch() {
 fn the_warm_up_gauge_counts_the_refined_assignment() {
     let recorder = DebuggingRecorder::new();
     let snapshot = metrics::with_local_recorder(&recorder, || {
-        let mut c = coordinator(&[("group.streams.acceptable.recovery.lag", "10")]);
-        c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]), 0);
+        let mut c = harness(&[("group.streams.acceptable.recovery.lag", "10")]);
+        c.update_metadata(metadata(&[("input", 4), ("app-changelog", 4)]));
         let topology = stateful_topology("input", "app-changelog");
-        let mut log = Vec::new();
-        let r = hb(&mut c, &mut log, 0, join("app", "m1", topology.clone())).response;
-        hb(&mut c, &mut log, 10, join("app", "m2", topology));
+        let r = hb(&mut c, 0, join("app", "m1", topology.clone())).response;
+        hb(&mut c, 10, join("app", "m2", topology));
         // m1 reaches the new epoch keeping its tasks: nothing promoted yet.
-        hb(&mut c, &mut log, 20, beat("app", "m1", r.member_epoch));
+        hb(&mut c, 20, beat("app", "m1", r.member_epoch));
         recorded(&recorder)
     });
     let g = |name: &str| gauge(&snapshot, &format!("{name}{{group=app}}"));

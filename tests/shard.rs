@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use core_support::*;
 use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::{CoordinatorConfig, StateFilter};
+use streams_coordinator::group::StateFilter;
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::{CoordinatorRecord, ErrorCode, StreamsGroupDescribeRequest};
 use streams_coordinator::shard::{
@@ -19,17 +19,6 @@ use streams_coordinator::topology::ClusterMetadata;
 
 const G: &str = "app";
 
-fn config() -> CoordinatorConfig {
-    let mut config = CoordinatorConfig::default();
-    config
-        .set("group.streams.initial.rebalance.delay.ms", "0")
-        .expect("setting");
-    config
-        .set("group.streams.assignment.interval.ms", "0")
-        .expect("setting");
-    config
-}
-
 fn cluster() -> Arc<ClusterMetadata> {
     metadata(&[("input", 4), ("app-store-changelog", 4)])
 }
@@ -38,7 +27,7 @@ fn cluster() -> Arc<ClusterMetadata> {
 fn loaded(log: Vec<CoordinatorRecord>) -> Shard<u32> {
     let mut shard = Shard::new(
         0,
-        config(),
+        config(&[]),
         Arc::new(AssignorRegistry::default()),
         cluster(),
     );
@@ -296,15 +285,14 @@ fn a_describe_answers_at_the_committed_state_while_writes_go_on() {
 #[test]
 fn a_topology_configured_without_a_record_shows_once_a_later_write_is_durable() {
     // A durable log of a stateful group of one member.
-    let mut log = Vec::new();
-    let mut core = coordinator(&[]);
-    core.update_metadata(cluster(), 0);
+    let mut core = harness(&[]);
+    core.update_metadata(cluster());
     let joined = hb(
         &mut core,
-        &mut log,
         0,
         join(G, "a", stateful_topology("input", "app-store-changelog")),
     );
+    let log = core.records().to_vec();
     let epoch = joined.response.member_epoch;
     let changelog_partitions = |g: &DescribedGroup| {
         g.topology
@@ -374,7 +362,7 @@ fn unload_answers_everything_at_once_and_abandons_the_append() {
 fn a_write_sent_while_loading_runs_once_loaded() {
     let mut shard: Shard<u32> = Shard::new(
         0,
-        config(),
+        config(&[]),
         Arc::new(AssignorRegistry::default()),
         cluster(),
     );
@@ -412,7 +400,7 @@ fn a_write_sent_while_loading_runs_once_loaded() {
 fn a_failed_first_load_fails_the_shard() {
     let mut shard: Shard<u32> = Shard::new(
         0,
-        config(),
+        config(&[]),
         Arc::new(AssignorRegistry::default()),
         cluster(),
     );
