@@ -1,13 +1,15 @@
 //! The demo: a fleet of simulated Kafka Streams clients rebalancing live.
 //!
 //! ```text
-//! cargo run --release --example fleet                  # service in process
+//! cargo run --release --example fleet                  # coordinator in process
 //! cargo run --release --example fleet -- --connect localhost:9092
 //! cargo run --release --example fleet -- --help
 //! ```
-//! In process, the coordinator service runs inside this program behind the
-//! real codec (every request and response is encoded and decoded as Kafka
-//! bytes), with the demo timings and the group config
+//! In process, the coordinator runs inside this program on the project
+//! harness (`harness::Harness`: the pure shard over an in-memory log, the
+//! one driver loop of the deterministic runs, here on the wall clock) behind
+//! the real codec (every request and response is encoded and decoded as
+//! Kafka bytes), with the demo timings and the group config
 //! `streams.num.standby.replicas=1`. With `--connect`, the clients talk to a
 //! broker over TCP (e.g. `cargo run --release --features kafka-protocol
 //! --example broker -- --demo-timings --config
@@ -36,25 +38,24 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
-use harness::memory::{topic_id_for, MemoryBroker, MemoryTopicCreator};
+use harness::memory::topic_id_for;
 use harness::net::{read_frame, Connection};
 use harness::sim::{
     demo_topology, from_task_ids, task_count, Reaction, SimClient, Tasks, DEMO_TIMINGS,
 };
-use streams_coordinator::group::CoordinatorConfig;
+use harness::Harness;
+use streams_coordinator::assignor::AssignorRegistry;
+use streams_coordinator::group::{CoordinatorConfig, RequestContext};
 use streams_coordinator::protocol::describe::DescribedGroup;
-use streams_coordinator::protocol::frame::{
-    decode_response_frame, encode_request_frame, RequestHeader,
-};
+use streams_coordinator::protocol::frame::RequestHeader;
 use streams_coordinator::protocol::heartbeat::Status;
 use streams_coordinator::protocol::wire;
 use streams_coordinator::protocol::{
     ErrorCode, Message, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
 };
-use streams_coordinator::service::broker::{BoxFuture, TopicCreation, TopicCreator};
-use streams_coordinator::service::net::{self, NetError};
-use streams_coordinator::service::{Broker, Service, ServiceConfig};
+use streams_coordinator::service::net::NetError;
+use streams_coordinator::shard::Failure;
 use streams_coordinator::topology::{ClusterMetadata, InternalTopic};
 
 /// `println!` that ignores a closed stdout (e.g. `fleet | head`).
@@ -73,8 +74,8 @@ scale in and crash; the timeline shows members, epochs, active tasks gained
 and revoked, standby tasks, internal topics created, the group's status and
 each rebalance's latency.
 
-  (no option)          run the coordinator service in this process (demo
-                       timings, one standby replica per task)
+  (no option)          run the coordinator in this process (demo timings,
+                       one standby replica per task)
   --connect HOST:PORT  talk to a broker over TCP (host names such as
                        localhost are resolved) and to the group's coordinator
                        it names (FindCoordinator), following it when it
@@ -102,10 +103,7 @@ const MAX_SESSION_TIMEOUT_MS: u64 = 60_000;
 /// How requests reach the coordinator: in process through the codec, or TCP
 /// to the node the broker names as the group's coordinator.
 enum Transport {
-    InProcess {
-        service: Service,
-        correlation: i32,
-    },
+    InProcess(InProcess),
     Tcp {
         conn: Connection,
         /// The node this connection goes to.
@@ -118,10 +116,7 @@ enum Transport {
 impl Transport {
     async fn open(target: &Target, client_id: &str) -> Result<Self, NetError> {
         Ok(match target {
-            Target::InProcess(service) => Transport::InProcess {
-                service: service.clone(),
-                correlation: 0,
-            },
+            Target::InProcess(coordinator) => Transport::InProcess(coordinator.clone()),
             Target::Tcp(cluster) => {
                 let at = cluster.coordinator();
                 Transport::Tcp {
@@ -138,9 +133,7 @@ impl Transport {
     /// wire has no request for it: over TCP the example broker logs them).
     async fn rebalances(&self) -> Vec<streams_coordinator::group::Rebalance> {
         match self {
-            Transport::InProcess { service, .. } => {
-                service.rebalance_history(GROUP).await.unwrap_or_default()
-            }
+            Transport::InProcess(coordinator) => coordinator.rebalances(),
             Transport::Tcp { .. } => Vec::new(),
         }
     }
@@ -174,34 +167,12 @@ impl Transport {
         Ok(())
     }
 
-    async fn in_process<M: Message, R: Message>(
-        service: &Service,
-        correlation: &mut i32,
-        req: &M,
-    ) -> Result<R, NetError> {
-        *correlation += 1;
-        let header = RequestHeader {
-            request_api_key: M::API_KEY,
-            request_api_version: VERSION,
-            correlation_id: *correlation,
-            client_id: Some("fleet".into()),
-        };
-        let mut frame = Vec::new();
-        encode_request_frame(&header, req, &mut frame)?;
-        let reply = net::handle_frame(service, net::ANONYMOUS, "/127.0.0.1", &frame[4..]).await?;
-        let (_, resp) = decode_response_frame::<R>(&reply[4..], VERSION)?;
-        Ok(resp)
-    }
-
     async fn heartbeat(
         &mut self,
         req: &StreamsGroupHeartbeatRequest,
     ) -> Result<StreamsGroupHeartbeatResponse, NetError> {
         match self {
-            Transport::InProcess {
-                service,
-                correlation,
-            } => Self::in_process(service, correlation, req).await,
+            Transport::InProcess(coordinator) => coordinator.heartbeat(req),
             Transport::Tcp { conn, .. } => conn.heartbeat(VERSION, req).await,
         }
     }
@@ -212,10 +183,7 @@ impl Transport {
             ..Default::default()
         };
         match self {
-            Transport::InProcess {
-                service,
-                correlation,
-            } => Self::in_process(service, correlation, &req).await,
+            Transport::InProcess(coordinator) => coordinator.describe(&req),
             Transport::Tcp { conn, .. } => conn.describe(VERSION, &req).await,
         }
     }
@@ -223,7 +191,7 @@ impl Transport {
 
 #[derive(Clone)]
 enum Target {
-    InProcess(Service),
+    InProcess(InProcess),
     Tcp(Cluster),
 }
 
@@ -393,49 +361,136 @@ impl Timeline {
     }
 }
 
-/// The in-process broker's topic creation, shown on the timeline: what a
-/// broker does when the coordinator finds the group's internal topics
-/// missing.
-struct ShownTopicCreator {
-    inner: Arc<MemoryTopicCreator>,
+/// `msg` encoded as Kafka bytes and decoded back: what crosses the wire.
+fn through_codec<M: Message>(msg: &M) -> Result<M, NetError> {
+    let mut bytes = Vec::new();
+    msg.encode(VERSION, &mut bytes)?;
+    Ok(M::decode(&bytes, VERSION)?)
+}
+
+/// The in-process coordinator: the project harness (the pure shard over an
+/// in-memory log) on the wall clock since the start, shared by the fleet's
+/// clients; requests and responses go through the codec. As a broker, it
+/// creates the internal topics the coordinator asks for (shown on the
+/// timeline) and fires the coordinator's timers ([`InProcess::pump`]).
+#[derive(Clone)]
+struct InProcess {
+    harness: Arc<StdMutex<Harness>>,
+    start: Instant,
     timeline: Timeline,
 }
 
-impl TopicCreator for ShownTopicCreator {
-    fn create_topics(&self, topics: Vec<InternalTopic>) -> BoxFuture<'_, Vec<TopicCreation>> {
-        Box::pin(async move {
-            let before = self.inner.created().len();
-            let partitions: BTreeMap<String, i32> = topics
+impl InProcess {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Harness> {
+        // The harness answers every call in full: a panic elsewhere cannot
+        // leave it half-way.
+        self.harness.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The harness at the current time (due timers fired).
+    fn at_now(&self) -> std::sync::MutexGuard<'_, Harness> {
+        let now = self.now_ms();
+        let mut h = self.lock();
+        // Err: more timers than the harness fires in one call; the rest
+        // fire at the next one.
+        let _ = h.advance_to(now);
+        h
+    }
+
+    fn ctx(&self) -> RequestContext {
+        RequestContext {
+            api_version: VERSION,
+            client_id: "fleet".into(),
+            client_host: "/127.0.0.1".into(),
+            now_ms: self.now_ms(),
+        }
+    }
+
+    /// Fires the coordinator's timers as their time comes, for ever.
+    fn pump(&self) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                drop(me.at_now());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+    }
+
+    fn heartbeat(
+        &self,
+        req: &StreamsGroupHeartbeatRequest,
+    ) -> Result<StreamsGroupHeartbeatResponse, NetError> {
+        let req = through_codec(req)?;
+        let ctx = self.ctx();
+        let mut h = self.at_now();
+        let done = h.heartbeat_response(&ctx, req);
+        self.create_topics(&mut h, &done.internal_topics);
+        drop(h);
+        through_codec(&done.response)
+    }
+
+    fn describe(
+        &self,
+        req: &StreamsGroupDescribeRequest,
+    ) -> Result<StreamsGroupDescribeResponse, NetError> {
+        let req = through_codec(req)?;
+        let ctx = self.ctx();
+        let groups = match self.at_now().describe(&ctx, req.clone()) {
+            Ok(groups) => groups,
+            Err(Failure { code, message }) => req
+                .group_ids
                 .iter()
-                .map(|t| (t.name.clone(), t.partitions))
-                .collect();
-            let outcome = self.inner.create_topics(topics).await;
-            let created = self.inner.created();
-            let new: Vec<String> = created
-                .get(before..)
-                .unwrap_or_default()
-                .iter()
-                .map(|name| match partitions.get(name) {
-                    Some(n) if *n > 0 => format!("{name} ({n} partitions)"),
-                    _ => format!("{name} (broker default partitions)"),
+                .map(|id| DescribedGroup {
+                    group_id: id.clone(),
+                    error_code: code.0,
+                    error_message: message.clone(),
+                    ..DescribedGroup::default()
                 })
-                .collect();
-            if !new.is_empty() {
-                self.timeline.say(
-                    "broker",
-                    &format!("creates internal topics {}", new.join(", ")),
-                );
-            }
-            for (name, result) in &outcome {
-                if let Err(e) = result {
-                    self.timeline.say(
-                        "broker",
-                        &format!("cannot create internal topic {name}: {e}"),
-                    );
-                }
-            }
-            outcome
+                .collect(),
+        };
+        through_codec(&StreamsGroupDescribeResponse {
+            groups,
+            ..StreamsGroupDescribeResponse::default()
         })
+    }
+
+    /// The group's epoch bumps with their causes.
+    fn rebalances(&self) -> Vec<streams_coordinator::group::Rebalance> {
+        self.lock().coordinator().rebalance_history(GROUP)
+    }
+
+    /// What a broker does when the coordinator finds the group's internal
+    /// topics missing: creates those that do not exist (with the broker
+    /// default partition count when the coordinator names none) and
+    /// publishes the new metadata.
+    fn create_topics(&self, h: &mut Harness, topics: &[InternalTopic]) {
+        let mut metadata = (**h.metadata()).clone();
+        let mut created = Vec::new();
+        for t in topics {
+            if metadata.partition_count(&t.name).is_some() {
+                continue;
+            }
+            let partitions = if t.partitions > 0 {
+                created.push(format!("{} ({} partitions)", t.name, t.partitions));
+                t.partitions
+            } else {
+                created.push(format!("{} (broker default partitions)", t.name));
+                INPUT_PARTITIONS
+            };
+            metadata = metadata.with_topic(topic_id_for(&t.name), &t.name, partitions);
+        }
+        if !created.is_empty() {
+            self.timeline.say(
+                "broker",
+                &format!("creates internal topics {}", created.join(", ")),
+            );
+            h.update_metadata(Arc::new(metadata));
+        }
     }
 }
 
@@ -835,54 +890,42 @@ async fn connect(addr: &str) -> Result<SocketAddr, String> {
 
 /// The in-process coordinator: demo timings, the group's standby replicas
 /// set as an operator sets a group config; prints the settings in force.
-async fn start_in_process(timeline: &Timeline) -> Result<(Service, CoordinatorConfig), String> {
-    let mut config = ServiceConfig {
-        partition_count: 4,
-        ..ServiceConfig::default()
-    };
+fn start_in_process(timeline: &Timeline) -> Result<(InProcess, CoordinatorConfig), String> {
+    let mut config = CoordinatorConfig::default();
     for (k, v) in DEMO_TIMINGS {
-        config
-            .coordinator
-            .set(k, v)
-            .map_err(|e| format!("{k}={v}: {e}"))?;
+        config.set(k, v).map_err(|e| format!("{k}={v}: {e}"))?;
     }
-    config.coordinator.validate().map_err(|e| e.to_string())?;
-    let metadata = ClusterMetadata::new().with_topic(topic_id_for(INPUT), INPUT, INPUT_PARTITIONS);
-    let broker = MemoryBroker::new(metadata, INPUT_PARTITIONS);
-    let hooks = Broker {
-        topics: Arc::new(ShownTopicCreator {
-            inner: broker.topics.clone(),
-            timeline: timeline.clone(),
-        }),
-        ..broker.hooks()
-    };
-    let c = config.coordinator.clone();
-    let service = Service::new(config, hooks);
-    for p in 0..4 {
-        service
-            .load(p)
-            .await
-            .map_err(|e| format!("loading partition {p}: {e}"))?;
-    }
+    config.validate().map_err(|e| e.to_string())?;
+    let mut harness = Harness::new(config.clone(), Arc::new(AssignorRegistry::default()));
+    harness.update_metadata(Arc::new(ClusterMetadata::new().with_topic(
+        topic_id_for(INPUT),
+        INPUT,
+        INPUT_PARTITIONS,
+    )));
     let standby = [(
         "streams.num.standby.replicas".to_owned(),
         STANDBY_REPLICAS.to_owned(),
     )];
-    service
+    harness
         .update_group_config(GROUP, &standby)
-        .await
         .map_err(|e| format!("group config {standby:?}: {e}"))?;
-    out!("fleet: coordinator service in process (requests go through the Kafka codec)");
+    let coordinator = InProcess {
+        harness: Arc::new(StdMutex::new(harness)),
+        start: Instant::now(),
+        timeline: timeline.clone(),
+    };
+    coordinator.pump();
+    out!("fleet: coordinator in process on the project harness (requests go through the Kafka codec)");
     out!(
         "fleet: settings in force: heartbeat interval {} ms, session timeout {} ms, initial rebalance delay {} ms, assignment interval {} ms (group.streams.*, the demo timings); streams.num.standby.replicas={STANDBY_REPLICAS} (group config)",
-        c.heartbeat_interval_ms,
-        c.session_timeout_ms,
-        c.initial_rebalance_delay_ms,
-        c.assignment_interval_ms
+        config.heartbeat_interval_ms,
+        config.session_timeout_ms,
+        config.initial_rebalance_delay_ms,
+        config.assignment_interval_ms
     );
     // Responses asking for this interval are what the header says: not news.
-    timeline.seen().heartbeat_interval_ms = c.heartbeat_interval_ms;
-    Ok((service, c))
+    timeline.seen().heartbeat_interval_ms = config.heartbeat_interval_ms;
+    Ok((coordinator, config))
 }
 
 #[tokio::main]
@@ -934,14 +977,14 @@ async fn main() -> ExitCode {
         }
         Cli::InProcess => {
             let timeline = Timeline::new();
-            let (service, config) = match start_in_process(&timeline).await {
+            let (coordinator, config) = match start_in_process(&timeline) {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("fleet: {e}");
                     return ExitCode::FAILURE;
                 }
             };
-            let target = Target::InProcess(service);
+            let target = Target::InProcess(coordinator);
             let observer = match Transport::open(&target, "fleet-observer").await {
                 Ok(t) => t,
                 Err(e) => {
