@@ -21,10 +21,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/requests.rs"]
+mod requests;
+use requests::ctx;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState, RequestContext};
-use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, Topology};
+use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState};
+use streams_coordinator::protocol::heartbeat::TaskIds;
 use streams_coordinator::protocol::{StreamsGroupHeartbeatRequest, Uuid};
 use streams_coordinator::topology::ClusterMetadata;
 
@@ -71,43 +75,12 @@ const MEMBERS: usize = 1000;
 const TASKS: i32 = 10_000;
 const GROUP: &str = "app";
 
-fn ctx(now: i64) -> RequestContext {
-    RequestContext {
-        api_version: 1,
-        client_id: "client".into(),
-        client_host: "/10.0.0.1".into(),
-        now_ms: now,
-    }
-}
-
-fn topology() -> Topology {
-    Topology {
-        epoch: 0,
-        subtopologies: vec![Subtopology {
-            subtopology_id: "0".into(),
-            source_topics: vec!["input".into()],
-            ..Subtopology::default()
-        }],
-    }
-}
-
 fn member_id(i: usize) -> String {
     format!("member-{i:05}")
 }
 
 fn join(i: usize) -> StreamsGroupHeartbeatRequest {
-    StreamsGroupHeartbeatRequest {
-        group_id: GROUP.into(),
-        member_id: member_id(i),
-        member_epoch: 0,
-        rebalance_timeout_ms: 60_000,
-        process_id: Some(format!("process-{i:05}")),
-        topology: Some(topology()),
-        active_tasks: Some(vec![]),
-        standby_tasks: Some(vec![]),
-        warmup_tasks: Some(vec![]),
-        ..StreamsGroupHeartbeatRequest::default()
-    }
+    requests::join(GROUP, &member_id(i), &format!("process-{i:05}"), "input")
 }
 
 /// A simulated client: its epoch and the tasks it owns.
@@ -120,15 +93,7 @@ struct Client {
 
 impl Client {
     fn request(&self) -> StreamsGroupHeartbeatRequest {
-        StreamsGroupHeartbeatRequest {
-            group_id: GROUP.into(),
-            member_id: self.id.clone(),
-            member_epoch: self.epoch,
-            active_tasks: Some(self.owned.clone()),
-            standby_tasks: Some(vec![]),
-            warmup_tasks: Some(vec![]),
-            ..StreamsGroupHeartbeatRequest::default()
-        }
+        requests::owning(GROUP, &self.id, self.epoch, self.owned.clone())
     }
 }
 

@@ -23,10 +23,13 @@ use std::time::Duration;
 #[path = "support/cpu.rs"]
 mod cpu;
 use cpu::thread_cpu_ns;
+#[path = "support/requests.rs"]
+mod requests;
+use requests::ctx;
 
 use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState, RequestContext};
-use streams_coordinator::protocol::heartbeat::{Endpoint, Subtopology, TaskIds, Topology};
+use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState};
+use streams_coordinator::protocol::heartbeat::{Endpoint, TaskIds};
 use streams_coordinator::protocol::wire::Wire;
 use streams_coordinator::protocol::{
     Message, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, Uuid,
@@ -41,15 +44,6 @@ fn env(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn ctx(now: i64) -> RequestContext {
-    RequestContext {
-        api_version: 1,
-        client_id: "client".into(),
-        client_host: "/10.0.0.1".into(),
-        now_ms: now,
-    }
 }
 
 struct Client {
@@ -113,27 +107,11 @@ fn main() {
     for i in 0..members {
         let id = format!("member-{i:05}");
         let req = StreamsGroupHeartbeatRequest {
-            group_id: GROUP.into(),
-            member_id: id.clone(),
-            member_epoch: 0,
-            rebalance_timeout_ms: 60_000,
-            process_id: Some(format!("process-{i:05}")),
             user_endpoint: Some(Endpoint {
                 host: format!("host-{i:05}.example"),
                 port: 8080,
             }),
-            topology: Some(Topology {
-                epoch: 0,
-                subtopologies: vec![Subtopology {
-                    subtopology_id: "0".into(),
-                    source_topics: vec![TOPIC.into()],
-                    ..Subtopology::default()
-                }],
-            }),
-            active_tasks: Some(vec![]),
-            standby_tasks: Some(vec![]),
-            warmup_tasks: Some(vec![]),
-            ..StreamsGroupHeartbeatRequest::default()
+            ..requests::join(GROUP, &id, &format!("process-{i:05}"), TOPIC)
         };
         let r = beat(&mut core, &mut tally, 0, req);
         clients.push(Client {
@@ -152,14 +130,8 @@ fn main() {
         rounds += 1;
         for c in clients.iter_mut() {
             let req = StreamsGroupHeartbeatRequest {
-                group_id: GROUP.into(),
-                member_id: c.id.clone(),
-                member_epoch: c.epoch,
                 endpoint_information_epoch: c.endpoint_epoch,
-                active_tasks: Some(c.owned.clone()),
-                standby_tasks: Some(vec![]),
-                warmup_tasks: Some(vec![]),
-                ..StreamsGroupHeartbeatRequest::default()
+                ..requests::owning(GROUP, &c.id, c.epoch, c.owned.clone())
             };
             let r = beat(&mut core, &mut tally, 3000, req);
             c.epoch = r.member_epoch;

@@ -28,12 +28,15 @@ use std::time::{Duration, Instant};
 #[path = "support/cpu.rs"]
 mod cpu;
 use cpu::thread_cpu_ns;
+#[path = "support/requests.rs"]
+mod requests;
+use requests::ctx;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use harness::memory::MemoryBroker;
 use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState, RequestContext};
-use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, Topology};
+use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState};
+use streams_coordinator::protocol::heartbeat::TaskIds;
 use streams_coordinator::protocol::records::CoordinatorRecord;
 use streams_coordinator::protocol::{StreamsGroupHeartbeatRequest, Uuid};
 use streams_coordinator::service::{RecordSink, Service, ServiceConfig};
@@ -79,15 +82,6 @@ const MEMBERS: usize = 10;
 const TASKS: i32 = 100;
 const TOPIC: &str = "input";
 
-fn ctx(now: i64) -> RequestContext {
-    RequestContext {
-        api_version: 1,
-        client_id: "client".into(),
-        client_host: "/10.0.0.1".into(),
-        now_ms: now,
-    }
-}
-
 fn group_id(g: usize) -> String {
     format!("group-{g:05}")
 }
@@ -108,25 +102,7 @@ fn coordinator_config() -> CoordinatorConfig {
 }
 
 fn join(g: &str, member: &str, process: &str) -> StreamsGroupHeartbeatRequest {
-    StreamsGroupHeartbeatRequest {
-        group_id: g.into(),
-        member_id: member.into(),
-        member_epoch: 0,
-        rebalance_timeout_ms: 60_000,
-        process_id: Some(process.into()),
-        topology: Some(Topology {
-            epoch: 0,
-            subtopologies: vec![Subtopology {
-                subtopology_id: "0".into(),
-                source_topics: vec![TOPIC.into()],
-                ..Subtopology::default()
-            }],
-        }),
-        active_tasks: Some(vec![]),
-        standby_tasks: Some(vec![]),
-        warmup_tasks: Some(vec![]),
-        ..StreamsGroupHeartbeatRequest::default()
-    }
+    requests::join(g, member, process, TOPIC)
 }
 
 struct Client {
@@ -167,15 +143,7 @@ fn build_log() -> Vec<CoordinatorRecord> {
     for round in 0.. {
         assert!(round < 20, "groups did not converge");
         for cl in clients.iter_mut() {
-            let req = StreamsGroupHeartbeatRequest {
-                group_id: cl.group.clone(),
-                member_id: cl.id.clone(),
-                member_epoch: cl.epoch,
-                active_tasks: Some(cl.owned.clone()),
-                standby_tasks: Some(vec![]),
-                warmup_tasks: Some(vec![]),
-                ..StreamsGroupHeartbeatRequest::default()
-            };
+            let req = requests::owning(&cl.group, &cl.id, cl.epoch, cl.owned.clone());
             let out = core.heartbeat(&ctx(3000), req);
             assert_eq!(
                 out.response.error_code, 0,

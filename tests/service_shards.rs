@@ -208,12 +208,7 @@ async fn crashed_member_is_fenced_by_the_session_timer() {
 #[tokio::test(start_paused = true)]
 async fn authorization_and_topology_name_checks() {
     let broker = broker();
-    let acl = Arc::new(MemoryAuthorizer::new());
-    let service = Service::new(config(), broker.hooks_with(acl.clone()));
-    service
-        .load(service.partition_for(GROUP))
-        .await
-        .expect("load");
+    let (service, acl) = started_with_acl(&broker).await;
     let ctx = client_ctx();
     let mut c = client(0);
 
@@ -460,13 +455,7 @@ async fn a_shard_that_gave_up_can_be_loaded_again() {
 
 #[tokio::test(start_paused = true)]
 async fn the_authorizer_sees_the_client_host() {
-    let broker = broker();
-    let acl = Arc::new(MemoryAuthorizer::new());
-    let service = Service::new(config(), broker.hooks_with(acl.clone()));
-    service
-        .load(service.partition_for(GROUP))
-        .await
-        .expect("load");
+    let (service, acl) = started_with_acl(&broker()).await;
     acl.allow_from(
         "User:test",
         "10.0.0.1",

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::memory::MemoryBroker;
+use harness::memory::{MemoryAuthorizer, MemoryBroker};
 use harness::sim::{demo_topology, from_task_ids, task_count, Reaction, SimClient};
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::{StreamsGroupDescribeRequest, Uuid};
@@ -207,7 +207,18 @@ pub async fn describe(service: &Service, group: &str) -> Option<DescribedGroup> 
 
 /// A service over `broker` with the group's partition loaded.
 pub async fn started(broker: &MemoryBroker) -> Service {
-    let service = Service::new(config(), broker.hooks());
+    loaded(Service::new(config(), broker.hooks())).await
+}
+
+/// A service over `broker` whose authorizer allows only what the test
+/// allows it, with [`GROUP`]'s partition loaded.
+pub async fn started_with_acl(broker: &MemoryBroker) -> (Service, Arc<MemoryAuthorizer>) {
+    let acl = Arc::new(MemoryAuthorizer::new());
+    let service = loaded(Service::new(config(), broker.hooks_with(acl.clone()))).await;
+    (service, acl)
+}
+
+async fn loaded(service: Service) -> Service {
     let p = service.partition_for(GROUP);
     service.load(p).await.expect("load");
     service
