@@ -899,7 +899,7 @@ impl GroupCoordinator {
     pub fn heartbeat(
         &mut self,
         ctx: &RequestContext,
-        req: StreamsGroupHeartbeatRequest,
+        mut req: StreamsGroupHeartbeatRequest,
     ) -> Output<StreamsGroupHeartbeatResponse> {
         let mut records = Vec::new();
         let mut internal_topics = Vec::new();
@@ -939,6 +939,10 @@ impl GroupCoordinator {
             }
         };
         response.truncate_texts();
+        // A joining member's topology is no longer needed: freed before the
+        // records are applied (the group's model is rebuilt from the topology
+        // record), so a large topology is not held twice (issue 14 item 3).
+        drop(req.topology.take());
         self.apply_all(&records);
         if let Some(keep) = keep_endpoints {
             self.keep_endpoints(&req.group_id, keep);
