@@ -33,23 +33,18 @@ use alloc::{allocations, live_bytes, peak_bytes, reset_peak};
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
 
+#[path = "support/requests.rs"]
+mod requests;
+use requests::{ctx, join, owning};
+
 use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState, RequestContext};
+use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState};
 use streams_coordinator::protocol::heartbeat::{Subtopology, TaskIds, Topology};
 use streams_coordinator::protocol::records::CoordinatorRecord;
 use streams_coordinator::protocol::{Message, StreamsGroupHeartbeatRequest, Uuid};
 use streams_coordinator::topology::ClusterMetadata;
 
 const TOPIC: &str = "input";
-
-fn ctx(now: i64) -> RequestContext {
-    RequestContext {
-        api_version: 1,
-        client_id: "client".into(),
-        client_host: "/10.0.0.1".into(),
-        now_ms: now,
-    }
-}
 
 fn config(initial_delay_ms: i64) -> CoordinatorConfig {
     let mut config = CoordinatorConfig::default();
@@ -63,39 +58,6 @@ fn config(initial_delay_ms: i64) -> CoordinatorConfig {
         .set("group.streams.assignment.interval.ms", "0")
         .expect("assignment interval");
     config
-}
-
-fn join(
-    group: &str,
-    member: &str,
-    process: &str,
-    topology: Topology,
-) -> StreamsGroupHeartbeatRequest {
-    StreamsGroupHeartbeatRequest {
-        group_id: group.into(),
-        member_id: member.into(),
-        member_epoch: 0,
-        rebalance_timeout_ms: 60_000,
-        process_id: Some(process.into()),
-        topology: Some(topology),
-        active_tasks: Some(vec![]),
-        standby_tasks: Some(vec![]),
-        warmup_tasks: Some(vec![]),
-        ..StreamsGroupHeartbeatRequest::default()
-    }
-}
-
-/// One subtopology `0` reading the input topic: its tasks are the topic's
-/// partitions.
-fn one_subtopology() -> Topology {
-    Topology {
-        epoch: 0,
-        subtopologies: vec![Subtopology {
-            subtopology_id: "0".into(),
-            source_topics: vec![TOPIC.into()],
-            ..Subtopology::default()
-        }],
-    }
 }
 
 /// A simulated client: its group, id, epoch and owned tasks.
@@ -124,7 +86,7 @@ fn stable_groups(
         for i in 0..members {
             let id = format!("{gid}-member-{i:04}");
             let process = format!("{id}-process");
-            let out = core.heartbeat(&ctx(0), join(&gid, &id, &process, one_subtopology()));
+            let out = core.heartbeat(&ctx(0), join(&gid, &id, &process, TOPIC));
             assert_eq!(
                 out.response.error_code, 0,
                 "{:?}",
@@ -143,15 +105,7 @@ fn stable_groups(
     for round in 0.. {
         assert!(round < 20, "groups did not converge");
         for cl in clients.iter_mut() {
-            let req = StreamsGroupHeartbeatRequest {
-                group_id: cl.group.clone(),
-                member_id: cl.id.clone(),
-                member_epoch: cl.epoch,
-                active_tasks: Some(cl.owned.clone()),
-                standby_tasks: Some(vec![]),
-                warmup_tasks: Some(vec![]),
-                ..StreamsGroupHeartbeatRequest::default()
-            };
+            let req = owning(&cl.group, &cl.id, cl.epoch, cl.owned.clone());
             let out = core.heartbeat(&ctx(3000), req);
             assert_eq!(
                 out.response.error_code, 0,
@@ -265,6 +219,12 @@ fn wide_topology(n: usize) -> Topology {
     }
 }
 
+/// `join` with the topology of [`wide_topology`].
+fn with_topology(mut join: StreamsGroupHeartbeatRequest, n: usize) -> StreamsGroupHeartbeatRequest {
+    join.topology = Some(wide_topology(n));
+    join
+}
+
 fn mb(bytes: i64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
@@ -274,7 +234,7 @@ fn join_case(subtopologies: usize) {
     let mut core = GroupCoordinator::new(config(0), Arc::new(AssignorRegistry::default()));
     core.update_metadata(metadata, 0);
     let at = live_bytes();
-    let request = join("big", "member-1", "process-1", wide_topology(subtopologies));
+    let request = with_topology(join("big", "member-1", "process-1", TOPIC), subtopologies);
     let decoded = live_bytes() - at;
     let encoded = request.encoded_len(1).expect("encodes") as i64;
 
@@ -327,7 +287,7 @@ fn join_case(subtopologies: usize) {
 
     // A second member joins the group with the same topology (every member
     // sends it on its first heartbeat).
-    let request = join("big", "member-2", "process-2", wide_topology(subtopologies));
+    let request = with_topology(join("big", "member-2", "process-2", TOPIC), subtopologies);
     reset_peak();
     let before = live_bytes();
     let out = core.heartbeat(&ctx(1), request);
