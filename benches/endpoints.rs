@@ -30,7 +30,6 @@ use requests::ctx;
 use streams_coordinator::assignor::AssignorRegistry;
 use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState};
 use streams_coordinator::protocol::heartbeat::{Endpoint, TaskIds};
-use streams_coordinator::protocol::wire::Wire;
 use streams_coordinator::protocol::{
     Message, StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, Uuid,
 };
@@ -78,7 +77,14 @@ fn beat(
     assert_eq!(r.error_code, 0, "{:?}", r.error_message);
     if r.partitions_by_user_endpoint.is_some() {
         tally.answers += 1;
-        tally.answer_bytes += r.partitions_by_user_endpoint.size(1).expect("encodable") as u64;
+        // The field's bytes: the response's against the same with the field
+        // null (one byte).
+        let without = StreamsGroupHeartbeatResponse {
+            partitions_by_user_endpoint: None,
+            ..r.clone()
+        };
+        let null = without.to_bytes(1).expect("encodable response").len();
+        tally.answer_bytes += (bytes.len() + 1 - null) as u64;
     }
     drop(bytes);
     r

@@ -49,7 +49,6 @@ use streams_coordinator::group::{CoordinatorConfig, RequestContext};
 use streams_coordinator::protocol::describe::DescribedGroup;
 use streams_coordinator::protocol::frame::RequestHeader;
 use streams_coordinator::protocol::heartbeat::Status;
-use streams_coordinator::protocol::wire;
 use streams_coordinator::protocol::{
     ErrorCode, Message, StatusCode, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse,
@@ -228,7 +227,10 @@ async fn find_coordinator(node: SocketAddr, group: &str) -> Result<SocketAddr, S
         client_id: Some("fleet".into()),
     }
     .write(1, &mut body);
-    wire::put_legacy_nullable_string(&mut body, Some(group));
+    // GroupId (a legacy string: int16 length, UTF-8 bytes).
+    let len = i16::try_from(group.len()).map_err(|e| fail(&e))?;
+    body.extend_from_slice(&len.to_be_bytes());
+    body.extend_from_slice(group.as_bytes());
     let size = i32::try_from(body.len()).map_err(|e| fail(&e))?;
     let mut frame = size.to_be_bytes().to_vec();
     frame.extend_from_slice(&body);
@@ -238,14 +240,23 @@ async fn find_coordinator(node: SocketAddr, group: &str) -> Result<SocketAddr, S
         .await
         .map_err(|e| fail(&e))?
         .ok_or_else(|| fail(&"the broker closed the connection"))?;
-    let mut r = wire::Reader::new(&reply);
-    let parse = |r: &mut wire::Reader| -> Result<(i32, i16, String, i32), wire::DecodeError> {
-        let correlation = r.i32()?;
-        let error = r.i16()?;
-        let _node_id = r.i32()?;
-        Ok((correlation, error, r.legacy_string()?, r.i32()?))
+    // CorrelationId, ErrorCode, NodeId, Host (a legacy string), Port.
+    let parse = |mut r: &[u8]| -> Option<(i32, i16, String, i32)> {
+        let mut take = |n: usize| {
+            let (head, rest) = r.split_at_checked(n)?;
+            r = rest;
+            Some(head)
+        };
+        let int = |b: &[u8]| i32::from_be_bytes(b.try_into().expect("4 bytes"));
+        let correlation = int(take(4)?);
+        let error = i16::from_be_bytes(take(2)?.try_into().expect("2 bytes"));
+        let _node_id = take(4)?;
+        let len = i16::from_be_bytes(take(2)?.try_into().expect("2 bytes"));
+        let host = String::from_utf8(take(usize::try_from(len).ok()?)?.to_vec()).ok()?;
+        Some((correlation, error, host, int(take(4)?)))
     };
-    let (correlation, error, host, port) = parse(&mut r).map_err(|e| fail(&e))?;
+    let (correlation, error, host, port) =
+        parse(&reply).ok_or_else(|| fail(&"a FindCoordinator v0 response that does not decode"))?;
     if correlation != 1 {
         return Err(fail(&format!("correlation id {correlation}, expected 1")));
     }

@@ -12,7 +12,6 @@ use streams_coordinator::protocol::api_versions::{self, ApiVersionsRequest, ApiV
 use streams_coordinator::protocol::frame::{
     decode_response_frame, encode_request_frame, RequestHeader,
 };
-use streams_coordinator::protocol::wire::Reader;
 use streams_coordinator::protocol::{
     Message, StreamsGroupDescribeRequest, StreamsGroupDescribeResponse,
     StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, STREAMS_GROUP_DESCRIBE_API_KEY,
@@ -141,10 +140,11 @@ impl Connection {
         }
         .encode(version, &mut frame)?;
         let reply = self.round_trip(&size_prefixed(&frame)?).await?;
-        let mut r = Reader::new(&reply);
-        let correlation = r.i32()?;
-        Self::check(header.correlation_id, correlation)?;
-        let mut body = r.rest();
+        // ApiVersions answers with response header v0: the correlation id only.
+        let Some((correlation, mut body)) = reply.split_first_chunk::<4>() else {
+            return Err(NetError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        };
+        Self::check(header.correlation_id, i32::from_be_bytes(*correlation))?;
         Ok(ApiVersionsResponse::decode(&mut body, version)?)
     }
 

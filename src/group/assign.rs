@@ -18,11 +18,11 @@ use super::tasks::{ActiveTasks, Tasks};
 /// member's updated value substituted and a statically replaced member left out.
 pub(super) struct View<'a> {
     /// The group before the request.
-    pub group: &'a GroupCore,
+    pub(super) group: &'a GroupCore,
     /// The requesting member after its update, if a request triggers this.
-    pub updated: Option<&'a Member>,
+    pub(super) updated: Option<&'a Member>,
     /// Member id replaced by a static re-join (its target moves to `updated`).
-    pub replaced: Option<&'a str>,
+    pub(super) replaced: Option<&'a str>,
 }
 
 impl<'a> View<'a> {

@@ -105,8 +105,8 @@ impl std::fmt::Debug for Audit {
 /// One run of the assignor: which, and for how long (`None` without a stopwatch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct AssignorRun {
-    pub assignor: String,
-    pub took: Option<Duration>,
+    pub(super) assignor: String,
+    pub(super) took: Option<Duration>,
 }
 
 impl Audit {

@@ -607,25 +607,25 @@ impl GroupConfig {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Effective<'a> {
     /// Session timeout.
-    pub session_timeout_ms: i32,
+    pub(super) session_timeout_ms: i32,
     /// Heartbeat interval.
-    pub heartbeat_interval_ms: i32,
+    pub(super) heartbeat_interval_ms: i32,
     /// Number of standby replicas.
-    pub num_standby_replicas: i32,
+    pub(super) num_standby_replicas: i32,
     /// Initial rebalance delay.
-    pub initial_rebalance_delay_ms: i32,
+    pub(super) initial_rebalance_delay_ms: i32,
     /// Assignment interval.
-    pub assignment_interval_ms: i32,
+    pub(super) assignment_interval_ms: i32,
     /// Rack-aware assignment tags.
-    pub rack_aware_assignment_tags: &'a [String],
+    pub(super) rack_aware_assignment_tags: &'a [String],
     /// Task offset interval.
-    pub task_offset_interval_ms: i32,
+    pub(super) task_offset_interval_ms: i32,
     /// Acceptable recovery lag.
-    pub acceptable_recovery_lag: i64,
+    pub(super) acceptable_recovery_lag: i64,
     /// Number of warm-up replicas (the warm-up budget of the group).
-    pub num_warmup_replicas: i32,
+    pub(super) num_warmup_replicas: i32,
     /// The group's `streams.assignor.name`, if set.
-    pub assignor_name: Option<&'a str>,
+    pub(super) assignor_name: Option<&'a str>,
 }
 
 impl<'a> Effective<'a> {

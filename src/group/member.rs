@@ -54,44 +54,44 @@ impl MemberState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct UserEndpoint {
     /// Host name.
-    pub host: String,
+    pub(super) host: String,
     /// Port.
-    pub port: u16,
+    pub(super) port: u16,
 }
 
 /// One member of a streams group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Member {
     /// Member id (chosen by the client).
-    pub member_id: String,
+    pub(super) member_id: String,
     /// Static membership instance id.
-    pub instance_id: Option<String>,
+    pub(super) instance_id: Option<String>,
     /// Rack id.
-    pub rack_id: Option<String>,
+    pub(super) rack_id: Option<String>,
     /// Client id of the member's last heartbeat.
-    pub client_id: String,
+    pub(super) client_id: String,
     /// Client host of the member's last heartbeat.
-    pub client_host: String,
+    pub(super) client_host: String,
     /// Rebalance (revocation) timeout, −1 when never given.
-    pub rebalance_timeout_ms: i32,
+    pub(super) rebalance_timeout_ms: i32,
     /// Topology epoch the member runs.
-    pub topology_epoch: i32,
+    pub(super) topology_epoch: i32,
     /// Process id (members of one Kafka Streams instance share it).
-    pub process_id: String,
+    pub(super) process_id: String,
     /// Interactive-queries endpoint.
-    pub user_endpoint: Option<UserEndpoint>,
+    pub(super) user_endpoint: Option<UserEndpoint>,
     /// Client tags, sorted by key.
-    pub client_tags: BTreeMap<String, String>,
+    pub(super) client_tags: BTreeMap<String, String>,
     /// Member epoch.
-    pub member_epoch: i32,
+    pub(super) member_epoch: i32,
     /// Member epoch before the last reconciliation step.
-    pub previous_member_epoch: i32,
+    pub(super) previous_member_epoch: i32,
     /// Reconciliation state.
-    pub state: MemberState,
+    pub(super) state: MemberState,
     /// Tasks the member has been told it owns.
-    pub assigned: TasksWithEpochs,
+    pub(super) assigned: TasksWithEpochs,
     /// Tasks the member must give up.
-    pub pending_revocation: TasksWithEpochs,
+    pub(super) pending_revocation: TasksWithEpochs,
 }
 
 impl Member {

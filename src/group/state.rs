@@ -125,9 +125,9 @@ impl StateFilter {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct MemberOffsets {
     /// Changelog offset sums per task: subtopology -> partition -> offset sum.
-    pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
+    pub(super) offsets: BTreeMap<String, BTreeMap<i32, i64>>,
     /// Changelog end-offset sums per task.
-    pub end_offsets: BTreeMap<String, BTreeMap<i32, i64>>,
+    pub(super) end_offsets: BTreeMap<String, BTreeMap<i32, i64>>,
 }
 
 /// The task offsets of a group's members as one heartbeat sees them: the
@@ -168,38 +168,38 @@ impl<'a> From<&'a BTreeMap<String, MemberOffsets>> for OffsetsView<'a> {
 #[derive(Clone, Debug)]
 pub(super) struct GroupCore {
     /// Group id.
-    pub group_id: String,
+    pub(super) group_id: String,
     // ---- persisted (group-metadata record) ----
     /// Group epoch.
-    pub group_epoch: i32,
+    pub(super) group_epoch: i32,
     /// Metadata hash of the required topics.
-    pub metadata_hash: i64,
+    pub(super) metadata_hash: i64,
     /// Topology epoch found valid against the cluster, −1 if not ready.
-    pub validated_topology_epoch: i32,
+    pub(super) validated_topology_epoch: i32,
     /// Assignment configuration used for the last epoch bump.
-    pub last_assignment_configs: StoredAssignmentConfigs,
+    pub(super) last_assignment_configs: StoredAssignmentConfigs,
     /// Topology-description plugin bookkeeping (carried over unchanged).
-    pub stored_description_epoch: i32,
+    pub(super) stored_description_epoch: i32,
     /// Topology-description plugin bookkeeping (carried over unchanged).
-    pub failed_description_epoch: i32,
+    pub(super) failed_description_epoch: i32,
     // ---- persisted (topology record) ----
     /// The group topology (a verbatim copy of the topology record).
-    pub topology: Option<Arc<StreamsTopology>>,
+    pub(super) topology: Option<Arc<StreamsTopology>>,
     // ---- persisted (member records) ----
     /// Members by id.
-    pub members: BTreeMap<String, Member>,
+    pub(super) members: BTreeMap<String, Member>,
     /// Instance id -> member id of static members.
-    pub static_members: BTreeMap<String, String>,
+    pub(super) static_members: BTreeMap<String, String>,
     /// Target assignment per member.
-    pub targets: BTreeMap<String, Tasks>,
+    pub(super) targets: BTreeMap<String, Tasks>,
     // ---- persisted (target-assignment metadata record) ----
     /// Epoch of the target assignment.
-    pub assignment_epoch: i32,
+    pub(super) assignment_epoch: i32,
     /// Time at which the target assignment was computed (0 = unknown).
-    pub assignment_timestamp: i64,
+    pub(super) assignment_timestamp: i64,
     // ---- derived from the above ----
     /// Who owns which task (spec 03 §2).
-    pub owners: Ownership,
+    pub(super) owners: Ownership,
 }
 
 /// A topology configured against the cluster metadata, with the assignor's task space derived
@@ -252,32 +252,32 @@ impl std::ops::Deref for Configured {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Transient {
     /// The topology configured against the cluster metadata, with its task space.
-    pub configured: Option<Arc<Configured>>,
+    pub(super) configured: Option<Arc<Configured>>,
     /// Metadata refresh deadline `(time, group epoch)`.
-    pub refresh_deadline: (i64, i32),
+    pub(super) refresh_deadline: (i64, i32),
     /// Task offsets members reported.
-    pub task_offsets: BTreeMap<String, MemberOffsets>,
+    pub(super) task_offsets: BTreeMap<String, MemberOffsets>,
     /// Endpoint-information epoch.
-    pub endpoint_epoch: i32,
+    pub(super) endpoint_epoch: i32,
     /// The last partitions-by-endpoint answer, shared by the responses until
     /// a record changes the group (src/group/endpoints.rs).
-    pub endpoints: Option<Arc<super::endpoints::EndpointCache>>,
+    pub(super) endpoints: Option<Arc<super::endpoints::EndpointCache>>,
     /// Member that requested an application shutdown.
-    pub shutdown_requested_by: Option<String>,
+    pub(super) shutdown_requested_by: Option<String>,
     /// The warm-up refinement of the current assignment epoch, frozen for that
     /// epoch (derived again after a rebuild; src/group/warmup.rs).
-    pub refined: Option<Arc<super::warmup::EpochRefinement>>,
+    pub(super) refined: Option<Arc<super::warmup::EpochRefinement>>,
     /// A required topic whose metadata changed since the hash was last computed.
-    pub changed_topic: Option<String>,
+    pub(super) changed_topic: Option<String>,
 }
 
 /// One streams group: its recorded state and its in-memory-only state.
 #[derive(Clone, Debug)]
 pub(super) struct StreamsGroup {
     /// State defined by the records.
-    pub core: GroupCore,
+    pub(super) core: GroupCore,
     /// State held in memory only.
-    pub transient: Transient,
+    pub(super) transient: Transient,
 }
 
 impl StreamsGroup {

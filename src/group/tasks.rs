@@ -20,11 +20,11 @@ pub(super) type ActiveTasks = BTreeMap<String, BTreeMap<i32, i32>>;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Tasks {
     /// Active tasks.
-    pub active: TaskSet,
+    pub(super) active: TaskSet,
     /// Standby tasks.
-    pub standby: TaskSet,
+    pub(super) standby: TaskSet,
     /// Warm-up tasks.
-    pub warmup: TaskSet,
+    pub(super) warmup: TaskSet,
 }
 
 /// Active tasks with assignment epochs, standby and warm-up task sets (a
@@ -32,11 +32,11 @@ pub(super) struct Tasks {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct TasksWithEpochs {
     /// Active tasks and their assignment epochs.
-    pub active: ActiveTasks,
+    pub(super) active: ActiveTasks,
     /// Standby tasks.
-    pub standby: TaskSet,
+    pub(super) standby: TaskSet,
     /// Warm-up tasks.
-    pub warmup: TaskSet,
+    pub(super) warmup: TaskSet,
 }
 
 impl Tasks {

@@ -27,13 +27,13 @@ pub(super) enum TimerKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Fired {
     /// Which timer.
-    pub kind: TimerKind,
+    pub(super) kind: TimerKind,
     /// Group id.
-    pub group_id: String,
+    pub(super) group_id: String,
     /// Member id (empty for the initial delay).
-    pub member_id: String,
+    pub(super) member_id: String,
     /// The member epoch remembered when a rebalance timer was armed.
-    pub epoch: i32,
+    pub(super) epoch: i32,
 }
 
 impl Fired {

@@ -38,9 +38,9 @@ pub(super) type Refined = BTreeMap<String, Tasks>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct EpochRefinement {
     /// The assignment epoch it was derived for.
-    pub epoch: i32,
+    pub(super) epoch: i32,
     /// Every member's slice.
-    pub assignment: Refined,
+    pub(super) assignment: Refined,
 }
 
 /// Derives the refinement of the group as `view` sees it, toward `target`, with
@@ -99,11 +99,11 @@ pub(super) fn differs_from_current(view: &View<'_>, refined: &Refined) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Settings<'a> {
     /// Subtopology ids with state (changelog topics); only their tasks warm up.
-    pub stateful: &'a BTreeSet<String>,
+    pub(super) stateful: &'a BTreeSet<String>,
     /// `num.warmup.replicas`: warm-ups the group runs at a time at most.
-    pub num_warmup_replicas: u32,
+    pub(super) num_warmup_replicas: u32,
     /// `acceptable.recovery.lag`: the lag at or below which a process is caught up.
-    pub acceptable_recovery_lag: i64,
+    pub(super) acceptable_recovery_lag: i64,
 }
 
 /// A task as `(subtopology id, partition)`.

@@ -11,11 +11,11 @@ use bytes::{Buf, BufMut};
 /// API key of ApiVersions.
 pub const API_KEY: i16 = 18;
 /// Lowest version this codec speaks.
-pub const MIN_VERSION: i16 = 0;
+pub(crate) const MIN_VERSION: i16 = 0;
 /// Highest version this codec speaks.
-pub const MAX_VERSION: i16 = 3;
+pub(crate) const MAX_VERSION: i16 = 3;
 /// Bound on a decoded array's element count (input-controlled allocation).
-pub const MAX_ARRAY_LEN: usize = 4096;
+pub(crate) const MAX_ARRAY_LEN: usize = 4096;
 
 /// Errors of the ApiVersions codec.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

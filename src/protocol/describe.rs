@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::heartbeat::{Endpoint, KeyValue, TaskIds, TaskOffset, TopicInfo};
+use super::heartbeat::{Endpoint, KeyValue, TaskIds, TaskOffset, TopicInfo};
 
 /// StreamsGroupDescribe request, versions 0–1.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]

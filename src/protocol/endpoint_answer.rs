@@ -104,7 +104,7 @@ impl Default for EndpointAnswer {
 
 impl EndpointAnswer {
     /// An answer of shared entries, in order.
-    pub fn from_shared(entries: Arc<Vec<EndpointEntry>>) -> Self {
+    pub(crate) fn from_shared(entries: Arc<Vec<EndpointEntry>>) -> Self {
         EndpointAnswer(Entries::Shared(entries))
     }
 

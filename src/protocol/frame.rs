@@ -90,7 +90,7 @@ pub enum StreamsRequest {
 }
 
 /// Reads the API key and version at the start of a request frame without decoding it.
-pub fn peek_request_api(frame: &[u8]) -> Result<(i16, i16), DecodeError> {
+pub(crate) fn peek_request_api(frame: &[u8]) -> Result<(i16, i16), DecodeError> {
     let mut r = Reader::new(frame);
     Ok((r.i16()?, r.i16()?))
 }

@@ -15,7 +15,7 @@ pub mod heartbeat;
 mod message;
 pub mod records;
 mod uuid;
-pub mod wire;
+pub(crate) mod wire;
 
 pub use codes::{ErrorCode, StatusCode};
 pub use describe::{StreamsGroupDescribeRequest, StreamsGroupDescribeResponse};

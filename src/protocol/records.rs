@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::heartbeat::{Endpoint, KeyValue, Subtopology, TaskIds, TopicInfo};
+use super::heartbeat::{Endpoint, KeyValue, Subtopology, TaskIds};
 
 /// One persisted record: a key and a value, or a tombstone (`value == None`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -440,7 +440,7 @@ use super::wire::{
 };
 
 /// The only version of every streams-group record key and value.
-pub const RECORD_VERSION: i16 = 0;
+pub(crate) const RECORD_VERSION: i16 = 0;
 
 macro_rules! record_key {
     ($ty:ident, $rt:expr, $name:literal { $($field:ident = $json:literal),* }) => {
@@ -800,7 +800,7 @@ impl RecordKey {
     /// Decodes a key body (without the type prefix) of record type `record_type`. A type
     /// that is not a streams-group record gives [`DecodeErrorKind::UnknownRecordType`]
     /// (Kafka's loader skips such records); bytes after the key are ignored, as in Kafka.
-    pub fn decode_body(record_type: i16, bytes: &[u8]) -> Result<Self, DecodeError> {
+    pub(crate) fn decode_body(record_type: i16, bytes: &[u8]) -> Result<Self, DecodeError> {
         Ok(match record_type {
             record_type::GROUP_METADATA => RecordKey::GroupMetadata(body(bytes, 0)?),
             record_type::MEMBER_METADATA => RecordKey::MemberMetadata(body(bytes, 0)?),
@@ -842,7 +842,11 @@ impl RecordValue {
     /// Decodes a value body (without the version prefix) of record type `record_type` at
     /// value version `version` (only 0 exists; another version is an error, fatal for
     /// Kafka's loader). Bytes after the value are ignored, as in Kafka.
-    pub fn decode_body(record_type: i16, bytes: &[u8], version: i16) -> Result<Self, DecodeError> {
+    pub(crate) fn decode_body(
+        record_type: i16,
+        bytes: &[u8],
+        version: i16,
+    ) -> Result<Self, DecodeError> {
         Ok(match record_type {
             record_type::GROUP_METADATA => RecordValue::GroupMetadata(body(bytes, version)?),
             record_type::MEMBER_METADATA => RecordValue::MemberMetadata(body(bytes, version)?),

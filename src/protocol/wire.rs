@@ -2,8 +2,8 @@
 //! matching writers over [`bytes::BufMut`], the size functions an encoder uses to validate a
 //! message before writing it, and the typed errors of the codec.
 //!
-//! These are public so that other codecs of the crate (and brokers embedding it) can reuse
-//! them; the message codecs of this module are built from them.
+//! Internal to the crate: the message and record codecs are built from them. The errors
+//! are public (re-exported by [`protocol`](super)), as the codec's entry points return them.
 //!
 //! Every read checks the remaining input before touching it and before allocating: a length
 //! or count prefix larger than what is left in the input is an error, never an allocation.
@@ -13,13 +13,13 @@ use std::fmt;
 use bytes::BufMut;
 
 /// Longest string Kafka accepts in these messages, in UTF-8 bytes (`0x7fff`).
-pub const MAX_STRING_LEN: usize = 0x7fff;
+pub(crate) const MAX_STRING_LEN: usize = 0x7fff;
 
 /// Cuts a human-readable text (an error message or a status detail) to at most
 /// [`MAX_STRING_LEN`] bytes, at a character boundary, so that it encodes. Such texts may quote
 /// ids and topic names of up to that length each; a response carrying one that is too long
 /// could not be sent at all. A text within the limit is left as it is.
-pub fn truncate_text(text: &mut String) {
+pub(crate) fn truncate_text(text: &mut String) {
     if text.len() > MAX_STRING_LEN {
         let mut end = MAX_STRING_LEN;
         while !text.is_char_boundary(end) {
@@ -124,7 +124,7 @@ struct DecodeErrorInner {
 impl DecodeError {
     /// A new error at `offset`.
     #[cold]
-    pub fn new(kind: DecodeErrorKind, offset: usize) -> Self {
+    pub(crate) fn new(kind: DecodeErrorKind, offset: usize) -> Self {
         DecodeError(Box::new(DecodeErrorInner {
             kind,
             offset,
@@ -144,13 +144,13 @@ impl DecodeError {
 
     /// Adds an enclosing field (or message) name to the error's path.
     #[cold]
-    pub fn at(mut self, field: &'static str) -> Self {
+    pub(crate) fn at(mut self, field: &'static str) -> Self {
         self.0.path.push(field);
         self
     }
 
     /// Moves the offset by `by` bytes (for an error in a body decoded after a prefix).
-    pub fn shifted(mut self, by: usize) -> Self {
+    pub(crate) fn shifted(mut self, by: usize) -> Self {
         self.0.offset += by;
         self
     }
@@ -230,7 +230,7 @@ pub enum EncodeError {
 
 impl EncodeError {
     /// Prefixes the field path of a field-level error with an enclosing field name.
-    pub fn at(self, outer: &'static str) -> Self {
+    pub(crate) fn at(self, outer: &'static str) -> Self {
         fn join(outer: &str, inner: String) -> String {
             if inner.is_empty() {
                 outer.to_string()
@@ -258,6 +258,7 @@ impl EncodeError {
 
 /// A bounds-checked reader over a byte slice.
 #[derive(Debug, Clone)]
+#[allow(unreachable_pub)] // sealed, as `Wire`, whose methods take it
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -265,32 +266,32 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
-    pub fn new(buf: &'a [u8]) -> Self {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
 
     /// Bytes consumed so far.
-    pub fn position(&self) -> usize {
+    pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
     /// Bytes left.
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
     /// The unread rest of the input.
-    pub fn rest(&self) -> &'a [u8] {
+    pub(crate) fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
 
     /// An error of `kind` at the current position.
-    pub fn error(&self, kind: DecodeErrorKind) -> DecodeError {
+    pub(crate) fn error(&self, kind: DecodeErrorKind) -> DecodeError {
         DecodeError::new(kind, self.pos)
     }
 
     /// Takes the next `n` bytes.
-    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n);
         match end.and_then(|end| self.buf.get(self.pos..end)) {
             Some(s) => {
@@ -312,42 +313,37 @@ impl<'a> Reader<'a> {
     }
 
     /// `int8`.
-    pub fn i8(&mut self) -> Result<i8, DecodeError> {
+    pub(crate) fn i8(&mut self) -> Result<i8, DecodeError> {
         Ok(i8::from_be_bytes(self.array()?))
     }
 
     /// `int16`, big-endian.
-    pub fn i16(&mut self) -> Result<i16, DecodeError> {
+    pub(crate) fn i16(&mut self) -> Result<i16, DecodeError> {
         Ok(i16::from_be_bytes(self.array()?))
     }
 
     /// `uint16`, big-endian.
-    pub fn u16(&mut self) -> Result<u16, DecodeError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
     /// `int32`, big-endian.
-    pub fn i32(&mut self) -> Result<i32, DecodeError> {
+    pub(crate) fn i32(&mut self) -> Result<i32, DecodeError> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
     /// `int64`, big-endian.
-    pub fn i64(&mut self) -> Result<i64, DecodeError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(i64::from_be_bytes(self.array()?))
     }
 
     /// `bool`: any non-zero byte is true.
-    pub fn bool(&mut self) -> Result<bool, DecodeError> {
+    pub(crate) fn bool(&mut self) -> Result<bool, DecodeError> {
         Ok(self.i8()? != 0)
     }
 
-    /// `uuid`: 16 bytes.
-    pub fn uuid(&mut self) -> Result<super::Uuid, DecodeError> {
-        Ok(super::Uuid(self.array()?))
-    }
-
     /// Unsigned varint (at most 5 bytes, 32 bits).
-    pub fn uvarint(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn uvarint(&mut self) -> Result<u32, DecodeError> {
         let start = self.pos;
         let mut value: u32 = 0;
         for i in 0..5 {
@@ -370,7 +366,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Compact nullable string: `uvarint(N+1)` then N bytes; `0` is null.
-    pub fn compact_nullable_string(&mut self) -> Result<Option<String>, DecodeError> {
+    pub(crate) fn compact_nullable_string(&mut self) -> Result<Option<String>, DecodeError> {
         let start = self.pos;
         let n = self.uvarint()?;
         if n == 0 {
@@ -387,14 +383,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Compact (non-nullable) string.
-    pub fn compact_string(&mut self) -> Result<String, DecodeError> {
+    pub(crate) fn compact_string(&mut self) -> Result<String, DecodeError> {
         let start = self.pos;
         self.compact_nullable_string()?
             .ok_or_else(|| DecodeError::new(DecodeErrorKind::UnexpectedNull, start))
     }
 
     /// Legacy nullable string: `int16` length then bytes; `-1` is null.
-    pub fn legacy_nullable_string(&mut self) -> Result<Option<String>, DecodeError> {
+    pub(crate) fn legacy_nullable_string(&mut self) -> Result<Option<String>, DecodeError> {
         let start = self.pos;
         let n = self.i16()?;
         if n < 0 {
@@ -410,7 +406,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Legacy (non-nullable) string.
-    pub fn legacy_string(&mut self) -> Result<String, DecodeError> {
+    pub(crate) fn legacy_string(&mut self) -> Result<String, DecodeError> {
         let start = self.pos;
         self.legacy_nullable_string()?
             .ok_or_else(|| DecodeError::new(DecodeErrorKind::UnexpectedNull, start))
@@ -418,7 +414,7 @@ impl<'a> Reader<'a> {
 
     /// Compact nullable array length: `None` for null. The count is checked against the
     /// remaining input assuming each element takes at least `min_element_size` bytes.
-    pub fn compact_array_len(
+    pub(crate) fn compact_array_len(
         &mut self,
         min_element_size: usize,
     ) -> Result<Option<usize>, DecodeError> {
@@ -439,14 +435,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Nullable struct marker (spec 01 §2.5): a negative byte is null, otherwise present.
-    pub fn struct_marker(&mut self) -> Result<bool, DecodeError> {
+    pub(crate) fn struct_marker(&mut self) -> Result<bool, DecodeError> {
         Ok(self.i8()? >= 0)
     }
 
     /// Reads a tagged-field section, passing each field to `known(tag, value_reader)`; a
     /// field for which it returns `Ok(false)` is skipped as unknown. A known field must
     /// consume exactly its declared size.
-    pub fn tagged_fields(
+    pub(crate) fn tagged_fields(
         &mut self,
         mut known: impl FnMut(u32, &mut Reader<'a>) -> Result<bool, DecodeError>,
     ) -> Result<(), DecodeError> {
@@ -471,21 +467,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips a tagged-field section whose tags are all unknown.
-    pub fn skip_tagged_fields(&mut self) -> Result<(), DecodeError> {
+    pub(crate) fn skip_tagged_fields(&mut self) -> Result<(), DecodeError> {
         self.tagged_fields(|_, _| Ok(false))
-    }
-
-    /// Fails unless the input is fully consumed.
-    pub fn finish(&self) -> Result<(), DecodeError> {
-        match self.remaining() {
-            0 => Ok(()),
-            n => Err(self.error(DecodeErrorKind::TrailingBytes(n))),
-        }
     }
 }
 
 /// Size of `v` as an unsigned varint.
-pub fn uvarint_size(v: u32) -> usize {
+pub(crate) fn uvarint_size(v: u32) -> usize {
     match v {
         0..=0x7f => 1,
         0x80..=0x3fff => 2,
@@ -496,7 +484,7 @@ pub fn uvarint_size(v: u32) -> usize {
 }
 
 /// Writes an unsigned varint (shortest form).
-pub fn put_uvarint(buf: &mut impl BufMut, mut v: u32) {
+pub(crate) fn put_uvarint(buf: &mut impl BufMut, mut v: u32) {
     while v >= 0x80 {
         buf.put_u8((v as u8 & 0x7f) | 0x80);
         v >>= 7;
@@ -505,7 +493,7 @@ pub fn put_uvarint(buf: &mut impl BufMut, mut v: u32) {
 }
 
 /// Checks a string's length for encoding and returns its compact encoded size.
-pub fn compact_string_size(s: &str) -> Result<usize, EncodeError> {
+pub(crate) fn compact_string_size(s: &str) -> Result<usize, EncodeError> {
     let len = s.len();
     if len > MAX_STRING_LEN {
         return Err(EncodeError::StringTooLong {
@@ -517,18 +505,18 @@ pub fn compact_string_size(s: &str) -> Result<usize, EncodeError> {
 }
 
 /// Compact nullable string size (null is 1 byte).
-pub fn compact_nullable_string_size(s: Option<&str>) -> Result<usize, EncodeError> {
+pub(crate) fn compact_nullable_string_size(s: Option<&str>) -> Result<usize, EncodeError> {
     s.map_or(Ok(1), compact_string_size)
 }
 
 /// Writes a compact string (length already validated by [`compact_string_size`]).
-pub fn put_compact_string(buf: &mut impl BufMut, s: &str) {
+pub(crate) fn put_compact_string(buf: &mut impl BufMut, s: &str) {
     put_uvarint(buf, s.len() as u32 + 1);
     buf.put_slice(s.as_bytes());
 }
 
 /// Writes a compact nullable string.
-pub fn put_compact_nullable_string(buf: &mut impl BufMut, s: Option<&str>) {
+pub(crate) fn put_compact_nullable_string(buf: &mut impl BufMut, s: Option<&str>) {
     match s {
         Some(s) => put_compact_string(buf, s),
         None => buf.put_u8(0),
@@ -536,7 +524,7 @@ pub fn put_compact_nullable_string(buf: &mut impl BufMut, s: Option<&str>) {
 }
 
 /// Checks a string for the legacy (int16-length) encoding and returns its size.
-pub fn legacy_string_size(s: &str) -> Result<usize, EncodeError> {
+pub(crate) fn legacy_string_size(s: &str) -> Result<usize, EncodeError> {
     let len = s.len();
     if len > MAX_STRING_LEN {
         return Err(EncodeError::StringTooLong {
@@ -548,7 +536,7 @@ pub fn legacy_string_size(s: &str) -> Result<usize, EncodeError> {
 }
 
 /// Writes a legacy nullable string (`int16` length, `-1` for null).
-pub fn put_legacy_nullable_string(buf: &mut impl BufMut, s: Option<&str>) {
+pub(crate) fn put_legacy_nullable_string(buf: &mut impl BufMut, s: Option<&str>) {
     match s {
         Some(s) => {
             buf.put_i16(s.len() as i16);
@@ -559,7 +547,7 @@ pub fn put_legacy_nullable_string(buf: &mut impl BufMut, s: Option<&str>) {
 }
 
 /// Size of a compact array length prefix (`None` = null).
-pub fn compact_array_len_size(len: Option<usize>) -> Result<usize, EncodeError> {
+pub(crate) fn compact_array_len_size(len: Option<usize>) -> Result<usize, EncodeError> {
     match len {
         None => Ok(1),
         Some(n) if n < u32::MAX as usize && n < i32::MAX as usize => Ok(uvarint_size(n as u32 + 1)),
@@ -571,7 +559,7 @@ pub fn compact_array_len_size(len: Option<usize>) -> Result<usize, EncodeError> 
 }
 
 /// Writes a compact array length prefix (`None` = null).
-pub fn put_compact_array_len(buf: &mut impl BufMut, len: Option<usize>) {
+pub(crate) fn put_compact_array_len(buf: &mut impl BufMut, len: Option<usize>) {
     match len {
         Some(n) => put_uvarint(buf, n as u32 + 1),
         None => buf.put_u8(0),
@@ -581,6 +569,10 @@ pub fn put_compact_array_len(buf: &mut impl BufMut, len: Option<usize>) {
 /// A value with a fixed wire encoding in flexible versions: how the message codecs read,
 /// size and write every field type. Implemented for the primitive field types, strings,
 /// compact arrays and every struct of the messages and records.
+///
+/// A supertrait of the public [`Message`](super::Message), so `pub`, but sealed: this module
+/// is private, so no one outside the crate can name it, implement it or call its methods.
+#[allow(unreachable_pub)]
 pub trait Wire: Sized {
     /// The fewest bytes one encoded value can take (bounds collection counts on decode).
     const MIN_SIZE: usize;
@@ -602,7 +594,7 @@ pub trait Wire: Sized {
 }
 
 /// Marker for struct types, whose nullable form uses the 1-byte marker of spec 01 §2.5.
-pub trait WireStruct: Wire {}
+pub(crate) trait WireStruct: Wire {}
 
 macro_rules! fixed_wire {
     ($t:ty, $n:expr, $read:ident, $put:ident) => {
@@ -802,6 +794,18 @@ pub(crate) use wire_struct;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truncate_text_cuts_at_the_string_limit_on_a_char_boundary() {
+        // 'é' is two bytes: the limit (odd) falls inside one, so the cut moves back a byte.
+        let mut text = "é".repeat(MAX_STRING_LEN);
+        truncate_text(&mut text);
+        assert_eq!(text.len(), MAX_STRING_LEN - 1);
+        assert!(text.chars().all(|c| c == 'é'));
+        let mut short = "Group g not found.".to_string();
+        truncate_text(&mut short);
+        assert_eq!(short, "Group g not found.");
+    }
 
     #[test]
     fn varints_match_spec_examples() {

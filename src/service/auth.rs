@@ -81,18 +81,18 @@ impl Authorizer for AllowAll {
 }
 
 /// Kafka's internal topics, which a streams topology may not use (04 §2.1).
-pub const KAFKA_INTERNAL_TOPICS: [&str; 3] = [
+pub(crate) const KAFKA_INTERNAL_TOPICS: [&str; 3] = [
     "__consumer_offsets",
     "__transaction_state",
     "__share_group_state",
 ];
 
 /// Longest legal topic name, in characters (Kafka's `Topic.MAX_NAME_LENGTH`).
-pub const MAX_TOPIC_NAME_LENGTH: usize = 249;
+pub(crate) const MAX_TOPIC_NAME_LENGTH: usize = 249;
 
 /// Whether `name` is a legal Kafka topic name: non-empty, at most 249
 /// characters of `[a-zA-Z0-9._-]`, and neither `.` nor `..`.
-pub fn is_legal_topic_name(name: &str) -> bool {
+pub(crate) fn is_legal_topic_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_TOPIC_NAME_LENGTH
         && name != "."

@@ -14,18 +14,18 @@ use crate::protocol::ErrorCode;
 /// Service-wide counters (lock-free on the success path).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub heartbeats: AtomicU64,
-    pub describes: AtomicU64,
-    pub offset_commit_validations: AtomicU64,
-    pub offset_fetch_validations: AtomicU64,
-    pub group_config_updates: AtomicU64,
-    pub appends: AtomicU64,
-    pub records_appended: AtomicU64,
-    pub append_failures: AtomicU64,
-    pub rebuilds: AtomicU64,
-    pub loads: AtomicU64,
-    pub unloads: AtomicU64,
-    pub errors: Mutex<BTreeMap<i16, u64>>,
+    pub(crate) heartbeats: AtomicU64,
+    pub(crate) describes: AtomicU64,
+    pub(crate) offset_commit_validations: AtomicU64,
+    pub(crate) offset_fetch_validations: AtomicU64,
+    pub(crate) group_config_updates: AtomicU64,
+    pub(crate) appends: AtomicU64,
+    pub(crate) records_appended: AtomicU64,
+    pub(crate) append_failures: AtomicU64,
+    pub(crate) rebuilds: AtomicU64,
+    pub(crate) loads: AtomicU64,
+    pub(crate) unloads: AtomicU64,
+    pub(crate) errors: Mutex<BTreeMap<i16, u64>>,
 }
 
 impl Counters {

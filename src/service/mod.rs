@@ -163,18 +163,18 @@ impl Clock {
 
 /// What every shard shares.
 pub(crate) struct Env {
-    pub sink: Arc<dyn RecordSink>,
-    pub coordinator: CoordinatorConfig,
-    pub assignors: Arc<AssignorRegistry>,
-    pub clock: Clock,
-    pub counters: Arc<Counters>,
+    pub(crate) sink: Arc<dyn RecordSink>,
+    pub(crate) coordinator: CoordinatorConfig,
+    pub(crate) assignors: Arc<AssignorRegistry>,
+    pub(crate) clock: Clock,
+    pub(crate) counters: Arc<Counters>,
     /// Times assignor runs in every shard (logs and metrics only).
-    pub stopwatch: Arc<dyn crate::group::Stopwatch>,
+    pub(crate) stopwatch: Arc<dyn crate::group::Stopwatch>,
     /// The `streams.*` group configs, applied by each shard when it loads.
-    pub group_configs: admin::GroupConfigStore,
+    pub(crate) group_configs: admin::GroupConfigStore,
     /// The broker's word on the ids its other group types hold, applied by
     /// each shard when it loads.
-    pub foreign_groups: namespace::ForeignGroupStore,
+    pub(crate) foreign_groups: namespace::ForeignGroupStore,
 }
 
 /// The router's side of one shard task. The entry stays in the map until

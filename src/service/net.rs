@@ -59,7 +59,7 @@ pub enum NetError {
 
 /// The ApiVersions entries this service advertises: ApiVersions itself (0–3)
 /// and the streams APIs (spec 01 §1.1).
-pub fn advertised_api_versions() -> Vec<ApiVersion> {
+pub(crate) fn advertised_api_versions() -> Vec<ApiVersion> {
     let mut v = vec![ApiVersion {
         api_key: api_versions::API_KEY,
         min_version: api_versions::MIN_VERSION,

@@ -7,14 +7,14 @@
 
 /// Java's `String.hashCode` of `s`: `h = 31 * h + c` over the UTF-16 code
 /// units of `s`, with wrapping 32-bit arithmetic.
-pub fn java_string_hash(s: &str) -> i32 {
+pub(crate) fn java_string_hash(s: &str) -> i32 {
     s.encode_utf16().fold(0i32, |h, unit| {
         h.wrapping_mul(31).wrapping_add(i32::from(unit))
     })
 }
 
 /// Kafka's `Utils.abs`: the absolute value, except that `i32::MIN` maps to 0.
-pub fn kafka_abs(n: i32) -> i32 {
+pub(crate) fn kafka_abs(n: i32) -> i32 {
     if n == i32::MIN {
         0
     } else {

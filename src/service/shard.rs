@@ -83,8 +83,8 @@ impl Responder {
 
 /// A message to a shard task: a request and where its answer goes.
 pub(crate) struct ShardRequest {
-    pub request: Request,
-    pub responder: Responder,
+    pub(crate) request: Request,
+    pub(crate) responder: Responder,
 }
 
 /// The outcome of a load, for every `Service::load` waiting on it.
@@ -92,11 +92,11 @@ pub(crate) type LoadOutcome = Option<Result<(), LoadError>>;
 
 /// What the task shares with the router.
 pub(crate) struct Links {
-    pub rx: mpsc::Receiver<ShardRequest>,
-    pub stop: oneshot::Receiver<()>,
-    pub metadata: watch::Receiver<Arc<ClusterMetadata>>,
-    pub state: Arc<AtomicU8>,
-    pub loaded: watch::Sender<LoadOutcome>,
+    pub(crate) rx: mpsc::Receiver<ShardRequest>,
+    pub(crate) stop: oneshot::Receiver<()>,
+    pub(crate) metadata: watch::Receiver<Arc<ClusterMetadata>>,
+    pub(crate) state: Arc<AtomicU8>,
+    pub(crate) loaded: watch::Sender<LoadOutcome>,
 }
 
 enum Event {

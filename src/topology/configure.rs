@@ -153,7 +153,7 @@ impl ConfiguredTopology {
     /// their decided partition counts, replication factor 0 when unset, and configs sorted by
     /// key. A topology that is not configured shows no subtopologies (an empty list, as Kafka).
     pub fn to_describe(&self) -> describe::Topology {
-        let topic = |t: &ConfiguredInternalTopic| describe::TopicInfo {
+        let topic = |t: &ConfiguredInternalTopic| TopicInfo {
             name: t.name.clone(),
             partitions: t.partitions,
             replication_factor: t.replication_factor.unwrap_or(0),

@@ -71,5 +71,6 @@ pub use configure::{
 pub use error::TopologyError;
 pub use hash::metadata_hash;
 pub use metadata::{ClusterMetadata, TopicMetadata};
-pub use model::{check_changelog_partitions, check_unsupported_features, StreamsTopology, TaskRef};
-pub use names::{topology_topic_names, SubtopologyTopics, TopicRole};
+pub(crate) use model::check_changelog_partitions;
+pub use model::{check_unsupported_features, StreamsTopology, TaskRef};
+pub(crate) use names::{topology_topic_names, SubtopologyTopics};

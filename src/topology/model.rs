@@ -325,7 +325,7 @@ pub fn check_unsupported_features(topology: &Topology) -> Result<(), TopologyErr
 
 /// Spec 04 §2.2 step 3: a changelog topic's partition count must be left to the coordinator
 /// (`STREAMS_INVALID_TOPOLOGY`). Part of [`StreamsTopology::from_join_request`].
-pub fn check_changelog_partitions(topology: &Topology) -> Result<(), TopologyError> {
+pub(crate) fn check_changelog_partitions(topology: &Topology) -> Result<(), TopologyError> {
     for s in &topology.subtopologies {
         for t in &s.state_changelog_topics {
             if t.partitions != 0 {

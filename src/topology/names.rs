@@ -6,7 +6,7 @@ use crate::protocol::{describe, heartbeat};
 
 /// The role a topic plays in a subtopology.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TopicRole {
+pub(crate) enum TopicRole {
     /// A source topic.
     Source,
     /// A repartition topic the subtopology writes.
@@ -20,7 +20,7 @@ pub enum TopicRole {
 /// The topics a subtopology names, in Kafka's order: source, repartition
 /// sink, repartition source, changelog topics, each list in its own order (a
 /// name appears once per list that holds it).
-pub trait SubtopologyTopics {
+pub(crate) trait SubtopologyTopics {
     /// Every topic with its role.
     fn topics(&self) -> impl Iterator<Item = (TopicRole, &str)>;
 
@@ -62,7 +62,7 @@ subtopology_topics!(describe::Subtopology);
 
 /// Every topic name of a topology, subtopology by subtopology
 /// ([`SubtopologyTopics`] order).
-pub fn topology_topic_names(topology: &heartbeat::Topology) -> impl Iterator<Item = &str> {
+pub(crate) fn topology_topic_names(topology: &heartbeat::Topology) -> impl Iterator<Item = &str> {
     topology
         .subtopologies
         .iter()
