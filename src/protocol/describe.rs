@@ -33,7 +33,7 @@ pub struct StreamsGroupDescribeResponse {
 
 impl StreamsGroupDescribeResponse {
     /// Cuts every group's error message to the wire's string limit
-    /// ([`truncate_text`](super::wire::truncate_text)), so that a message quoting a long group
+    /// (32,767 bytes, cut at a character boundary), so that a message quoting a long group
     /// id still encodes. The coordinator and the service call it on every response.
     pub fn truncate_texts(&mut self) {
         for g in &mut self.groups {

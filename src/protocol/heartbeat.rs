@@ -217,7 +217,7 @@ pub struct StreamsGroupHeartbeatResponse {
 
 impl StreamsGroupHeartbeatResponse {
     /// Cuts the error message and every status detail to the wire's string limit
-    /// ([`truncate_text`](super::wire::truncate_text)), so that a response quoting long ids or
+    /// (32,767 bytes, cut at a character boundary), so that a response quoting long ids or
     /// topic names still encodes. The coordinator and the service call it on every response.
     pub fn truncate_texts(&mut self) {
         if let Some(m) = &mut self.error_message {
