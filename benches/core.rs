@@ -18,19 +18,18 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use streams_coordinator::group::{GroupCoordinator, GroupState};
+use streams_coordinator::protocol::StreamsGroupHeartbeatRequest;
+
+#[path = "support/group.rs"]
+mod group;
 #[path = "support/requests.rs"]
 mod requests;
+use group::{join, member_id, Client, GROUP};
 use requests::ctx;
-
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use streams_coordinator::assignor::AssignorRegistry;
-use streams_coordinator::group::{CoordinatorConfig, GroupCoordinator, GroupState};
-use streams_coordinator::protocol::heartbeat::TaskIds;
-use streams_coordinator::protocol::{StreamsGroupHeartbeatRequest, Uuid};
-use streams_coordinator::topology::ClusterMetadata;
 
 /// Counts allocations made by the current thread.
 struct Counting;
@@ -73,83 +72,10 @@ fn allocs() -> u64 {
 
 const MEMBERS: usize = 1000;
 const TASKS: i32 = 10_000;
-const GROUP: &str = "app";
-
-fn member_id(i: usize) -> String {
-    format!("member-{i:05}")
-}
-
-fn join(i: usize) -> StreamsGroupHeartbeatRequest {
-    requests::join(GROUP, &member_id(i), &format!("process-{i:05}"), "input")
-}
-
-/// A simulated client: its epoch and the tasks it owns.
-#[derive(Clone)]
-struct Client {
-    id: String,
-    epoch: i32,
-    owned: Vec<TaskIds>,
-}
-
-impl Client {
-    fn request(&self) -> StreamsGroupHeartbeatRequest {
-        requests::owning(GROUP, &self.id, self.epoch, self.owned.clone())
-    }
-}
-
-/// Heartbeats every client in turn until the group is Stable; returns the
-/// number of heartbeats.
-fn converge(c: &mut GroupCoordinator, clients: &mut [Client], now: i64) -> usize {
-    let mut n = 0;
-    for _round in 0..20 {
-        for cl in clients.iter_mut() {
-            let r = c.heartbeat(&ctx(now), cl.request()).response;
-            assert_eq!(r.error_code, 0, "{:?}", r.error_message);
-            cl.epoch = r.member_epoch;
-            if let Some(active) = r.active_tasks {
-                cl.owned = active;
-            }
-            n += 1;
-        }
-        if c.group_state(GROUP) == Some(GroupState::Stable) {
-            return n;
-        }
-    }
-    panic!("group did not converge");
-}
-
-/// A Stable group of `MEMBERS` members sharing `TASKS` tasks, built through
-/// heartbeats: the joins fall in the initial delay, one assignment runs when
-/// it expires, then every member picks up its tasks.
-fn stable_group() -> (GroupCoordinator, Vec<Client>) {
-    let mut config = CoordinatorConfig::default();
-    config
-        .set("group.streams.initial.rebalance.delay.ms", "3000")
-        .unwrap();
-    config
-        .set("group.streams.assignment.interval.ms", "0")
-        .unwrap();
-    let mut c = GroupCoordinator::new(config, Arc::new(AssignorRegistry::default()));
-    let md = ClusterMetadata::new().with_topic(Uuid::from_u64_pair(7, 7), "input", TASKS);
-    c.update_metadata(Arc::new(md), 0);
-    let mut clients = Vec::with_capacity(MEMBERS);
-    for i in 0..MEMBERS {
-        let r = c.heartbeat(&ctx(0), join(i)).response;
-        assert_eq!(r.error_code, 0, "{:?}", r.error_message);
-        clients.push(Client {
-            id: member_id(i),
-            epoch: r.member_epoch,
-            owned: vec![],
-        });
-    }
-    c.advance_time(3000);
-    converge(&mut c, &mut clients, 3000);
-    (c, clients)
-}
 
 fn bench(cr: &mut Criterion) {
     let before = live_bytes();
-    let (base, clients) = stable_group();
+    let (base, clients) = group::stable_group(MEMBERS, TASKS);
     // The group's memory: what building it left allocated, less the
     // simulated clients (measured as the size of a copy of them).
     let built = live_bytes() - before;
@@ -252,7 +178,7 @@ fn bench(cr: &mut Criterion) {
     g.finish();
 }
 
-/// As [`converge`], timing only the coordinator calls.
+/// As [`group::converge`], timing only the coordinator calls.
 fn converge_timed(c: &mut GroupCoordinator, clients: &mut [Client], now: i64) -> (usize, Duration) {
     let mut n = 0;
     let mut t = Duration::ZERO;
