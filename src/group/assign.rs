@@ -26,18 +26,29 @@ pub(super) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// Members in id order.
+    /// Members in id order: one pass over the group's members (already in id
+    /// order), the updated member substituted or slotted in at its place.
     pub(super) fn members(&self) -> Vec<&'a Member> {
-        let mut map: BTreeMap<&'a str, &'a Member> = BTreeMap::new();
+        let mut out = Vec::with_capacity(self.group.members.len() + 1);
+        let mut pending = self.updated;
         for (id, m) in &self.group.members {
-            if Some(id.as_str()) != self.replaced {
-                map.insert(id.as_str(), m);
+            if Some(id.as_str()) == self.replaced {
+                continue;
             }
+            match pending {
+                Some(u) if u.member_id.as_str() <= id.as_str() => {
+                    out.push(u);
+                    pending = None;
+                    if u.member_id == *id {
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            out.push(m);
         }
-        if let Some(u) = self.updated {
-            map.insert(u.member_id.as_str(), u);
-        }
-        map.into_values().collect()
+        out.extend(pending);
+        out
     }
 
     /// The stored target of a member of the view.
@@ -103,7 +114,8 @@ pub(super) fn compute_target(
 ) -> Result<BTreeMap<String, Tasks>, AssignorError> {
     let gid = view.group.group_id.as_str();
     let members = view.members();
-    let mut targets: BTreeMap<&str, Tasks> = BTreeMap::new();
+    // Every member's new target, in member id order.
+    let mut targets: Vec<(&str, Tasks)> = Vec::with_capacity(members.len());
     if let Some(space) = configured.task_space() {
         let space = space?;
         let actives: Vec<ActiveIds<'_>> = members
@@ -126,8 +138,15 @@ pub(super) fn compute_target(
             spec.members.push(ms);
         }
         let assignment = assignor.assign(&spec, space)?;
+        // The assignment lists the spec's members in ascending id order, as
+        // `members` is: walk both together instead of a search per member.
+        let mut assigned = assignment.members().peekable();
         for m in &members {
-            let t = match assignment.member(&m.member_id) {
+            while assigned
+                .next_if(|a| a.member_id() < m.member_id.as_str())
+                .is_some()
+            {}
+            let t = match assigned.next_if(|a| a.member_id() == m.member_id) {
                 Some(a) => Tasks {
                     active: a.active().to_map(),
                     standby: a.standby().to_map(),
@@ -135,11 +154,11 @@ pub(super) fn compute_target(
                 },
                 None => Tasks::default(),
             };
-            targets.insert(m.member_id.as_str(), t);
+            targets.push((m.member_id.as_str(), t));
         }
     } else {
         for m in &members {
-            targets.insert(m.member_id.as_str(), Tasks::default());
+            targets.push((m.member_id.as_str(), Tasks::default()));
         }
     }
     for (id, t) in &targets {

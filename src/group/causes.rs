@@ -5,12 +5,12 @@
 //! Kafka logs "Bumped streams group epoch to N" without saying why; every bump
 //! site of the core passes a [`BumpCause`] instead.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::assign::View;
 use super::member::Member;
-use super::tasks::Tasks;
+use super::tasks::{ActiveTasks, TaskSet, Tasks};
 
 /// How many bumps each group's history keeps (the oldest is dropped first).
 pub const HISTORY_LEN: usize = 32;
@@ -218,19 +218,46 @@ impl RebalanceLog {
     }
 }
 
-/// Active tasks of `next` that their member did not have before (`had(member,
-/// subtopology, partition)`): the tasks a new target or refinement step moves.
-pub(super) fn moved(
+/// The active tasks a member held before, as [`moved`] reads them: the
+/// tasks of `parts` (partitions of `subtopology`) it did not hold.
+pub(super) trait HeldActive {
+    /// How many of `parts` were not held.
+    fn not_held(&self, subtopology: &str, parts: &BTreeSet<i32>) -> usize;
+}
+
+impl HeldActive for TaskSet {
+    fn not_held(&self, subtopology: &str, parts: &BTreeSet<i32>) -> usize {
+        match self.get(subtopology) {
+            Some(had) => parts.difference(had).count(),
+            None => parts.len(),
+        }
+    }
+}
+
+impl HeldActive for ActiveTasks {
+    fn not_held(&self, subtopology: &str, parts: &BTreeSet<i32>) -> usize {
+        match self.get(subtopology) {
+            Some(had) => parts.iter().filter(|p| !had.contains_key(p)).count(),
+            None => parts.len(),
+        }
+    }
+}
+
+/// Active tasks of `next` that their member did not have before (`before(member)`
+/// gives what it held): the tasks a new target or refinement step moves. One
+/// lookup per member and per subtopology, not per task.
+pub(super) fn moved<'b, H: HeldActive + 'b>(
     next: &BTreeMap<String, Tasks>,
-    had: impl Fn(&str, &str, i32) -> bool,
+    before: impl Fn(&str) -> Option<&'b H>,
 ) -> usize {
     next.iter()
-        .map(|(id, t)| {
-            t.active
+        .map(|(id, t)| match before(id) {
+            Some(had) => t
+                .active
                 .iter()
-                .flat_map(|(s, parts)| parts.iter().map(move |p| (s, *p)))
-                .filter(|(s, p)| !had(id, s, *p))
-                .count()
+                .map(|(s, parts)| had.not_held(s, parts))
+                .sum::<usize>(),
+            None => t.active.values().map(BTreeSet::len).sum(),
         })
         .sum()
 }
@@ -238,10 +265,7 @@ pub(super) fn moved(
 /// Active tasks of a new target `next` that the member's stored target did
 /// not hold (see [`moved`]).
 pub(super) fn moved_from_targets(view: &View<'_>, next: &BTreeMap<String, Tasks>) -> usize {
-    moved(next, |id, s, p| {
-        view.old_target(id)
-            .is_some_and(|o| super::tasks::contains(&o.active, s, p))
-    })
+    moved(next, |id| view.old_target(id).map(|o| &o.active))
 }
 
 /// The first metadata field that differs between two values of a member, in

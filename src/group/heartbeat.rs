@@ -1259,11 +1259,8 @@ impl GroupCoordinator {
             target.delayed = true;
         } else if group.assignment_epoch >= group_epoch {
         } else if let Some(assignment) = refine_step {
-            let moved = causes::moved(&assignment, |id, s, p| {
-                group
-                    .members
-                    .get(id)
-                    .is_some_and(|m| tasks::contains_active(&m.assigned.active, s, p))
+            let moved = causes::moved(&assignment, |id| {
+                group.members.get(id).map(|m| &m.assigned.active)
             });
             effects.tasks_moved = Some((group_epoch, moved));
             records.push(records::target_metadata(

@@ -185,11 +185,15 @@ pub(super) fn refine<'a>(
     if settings.num_warmup_replicas == 0 {
         return out;
     }
-    // Who holds each active task now (assigned; a task only pending revocation
-    // is already on its way out and moves at once).
+    // Who holds each stateful active task now (assigned; a task only pending
+    // revocation is already on its way out and moves at once). Only stateful
+    // tasks are ever held back, so only they are looked up.
     let mut holder: BTreeMap<Task<'a>, &'a Member> = BTreeMap::new();
     for m in members {
         for (s, parts) in &m.assigned.active {
+            if !settings.stateful.contains(s) {
+                continue;
+            }
             for p in parts.keys() {
                 holder.insert((s.as_str(), *p), m);
             }
