@@ -55,10 +55,10 @@ impl<'a> View<'a> {
     pub(super) fn old_target(&self, member_id: &str) -> Option<&'a Tasks> {
         if let (Some(u), Some(r)) = (self.updated, self.replaced) {
             if u.member_id == member_id {
-                return self.group.targets.get(r);
+                return self.group.targets.get(r).map(|t| &**t);
             }
         }
-        self.group.targets.get(member_id)
+        self.group.targets.get(member_id).map(|t| &**t)
     }
 }
 

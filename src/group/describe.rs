@@ -145,7 +145,7 @@ fn described_member(g: &StreamsGroup, m: &Member) -> DescribedMember {
         target_assignment: g
             .targets
             .get(&m.member_id)
-            .map(assignment_of)
+            .map(|t| assignment_of(t))
             .unwrap_or_default(),
         is_classic: false,
     }

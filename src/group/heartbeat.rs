@@ -432,7 +432,7 @@ fn resolve_member<'a>(
     let base: Cow<'a, Member> = match &req.instance_id {
         None => {
             let m = match group.members.get(mid) {
-                Some(m) => Cow::Borrowed(m),
+                Some(m) => Cow::Borrowed(&**m),
                 None if joining => {
                     is_new = true;
                     Cow::Owned(Member::new(mid))
@@ -751,7 +751,7 @@ fn reconcile_member<'m>(
         b.group
             .targets
             .get(replaced.unwrap_or(b.mid))
-            .unwrap_or(&empty)
+            .map_or(&empty, |t| &**t)
     };
     let owned = owned_tasks(b.req);
     let next = reconcile(
@@ -813,6 +813,33 @@ struct TransientChanges {
     endpoint_epoch: i32,
     /// The member requested an application shutdown, the first to do so.
     shutdown_requested: bool,
+}
+
+impl TransientChanges {
+    /// Whether applying these changes for member `mid` would change `t`.
+    fn changes(&self, mid: &str, t: &Transient) -> bool {
+        fn differs<T: PartialEq>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+            match (a, b) {
+                (None, None) => false,
+                (Some(a), Some(b)) => !Arc::ptr_eq(a, b) && **a != **b,
+                _ => true,
+            }
+        }
+        self.configured
+            .as_ref()
+            .is_some_and(|c| !t.configured.as_ref().is_some_and(|o| Arc::ptr_eq(o, c)))
+            || (self.clear_changed_topic && t.changed_topic.is_some())
+            || self
+                .refresh_deadline
+                .is_some_and(|d| d != t.refresh_deadline)
+            || self
+                .task_offsets
+                .as_ref()
+                .is_some_and(|o| t.task_offsets.get(mid) != Some(o))
+            || differs(&self.refined, &t.refined)
+            || self.endpoint_epoch != t.endpoint_epoch
+            || self.shutdown_requested
+    }
 }
 
 /// Every state change of a heartbeat besides its records, collected while its
@@ -995,11 +1022,19 @@ impl GroupCoordinator {
         if creating {
             return;
         }
+        let c = std::mem::take(&mut effects.transient);
+        // Most heartbeats leave the in-memory state as it was; the group is
+        // then not touched at all, so no pre-image is taken and a group shared
+        // with one is not copied (a no-op heartbeat costs no group copy).
+        match self.groups.get(gid) {
+            Some(g) if !c.changes(mid, &g.transient) => return,
+            None => return,
+            Some(_) => {}
+        }
         let Some(group) = super::tracked_mut(&mut self.groups, &mut self.commits, gid) else {
             return;
         };
         let t = &mut group.transient;
-        let c = std::mem::take(&mut effects.transient);
         if let Some(configured) = c.configured {
             t.configured = Some(configured);
         }
@@ -1483,7 +1518,12 @@ impl GroupCoordinator {
         let Some(group) = self.groups.get(gid) else {
             return;
         };
-        audit::member_removed(gid, member_id, group.members.get(member_id), &cause);
+        audit::member_removed(
+            gid,
+            member_id,
+            group.members.get(member_id).map(|m| &**m),
+            &cause,
+        );
         self.rebalances.record(
             gid,
             Rebalance {

@@ -297,11 +297,11 @@ pub(super) fn apply(
                 // the static-member index changes, so the member is updated
                 // in place (no copy of its task maps, no index churn).
                 Some(m) if m.process_id == v.process_id && m.instance_id == v.instance_id => {
-                    set_member_metadata(m, v);
+                    set_member_metadata(Arc::make_mut(m), v);
                 }
                 existing => {
                     let mut m = existing
-                        .map(|m| m.clone())
+                        .map(|m| Member::clone(m))
                         .unwrap_or_else(|| Member::new(&k.member_id));
                     set_member_metadata(&mut m, v);
                     g.put_member(m);
@@ -344,11 +344,11 @@ pub(super) fn apply(
             let g = store.group_or_create(gid)?;
             g.targets.insert(
                 k.member_id.clone(),
-                Tasks {
+                Arc::new(Tasks {
                     active: convert::task_set_from(&v.active_tasks),
                     standby: convert::task_set_from(&v.standby_tasks),
                     warmup: convert::task_set_from(&v.warmup_tasks),
-                },
+                }),
             );
         }
         (RecordKey::TargetAssignmentMember(k), None) => {

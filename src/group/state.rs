@@ -187,11 +187,11 @@ pub(super) struct GroupCore {
     pub(super) topology: Option<Arc<StreamsTopology>>,
     // ---- persisted (member records) ----
     /// Members by id.
-    pub(super) members: BTreeMap<String, Member>,
+    pub(super) members: BTreeMap<String, Arc<Member>>,
     /// Instance id -> member id of static members.
     pub(super) static_members: BTreeMap<String, String>,
     /// Target assignment per member.
-    pub(super) targets: BTreeMap<String, Tasks>,
+    pub(super) targets: BTreeMap<String, Arc<Tasks>>,
     // ---- persisted (target-assignment metadata record) ----
     /// Epoch of the target assignment.
     pub(super) assignment_epoch: i32,
@@ -356,6 +356,7 @@ impl GroupCore {
         self.static_members
             .get(instance_id)
             .and_then(|id| self.members.get(id))
+            .map(|m| &**m)
     }
 
     /// Sets a member's reconciliation state in place, keeping the ownership
@@ -372,6 +373,8 @@ impl GroupCore {
         let Some(m) = self.members.get_mut(member_id) else {
             return;
         };
+        // Copies the member only if a pre-image shares it.
+        let m = Arc::make_mut(m);
         let same_tasks =
             same_keys(&m.assigned, &assigned) && same_keys(&m.pending_revocation, &pending);
         if !same_tasks {
@@ -405,7 +408,8 @@ impl GroupCore {
             self.static_members
                 .insert(instance.clone(), member.member_id.clone());
         }
-        self.members.insert(member.member_id.clone(), member);
+        self.members
+            .insert(member.member_id.clone(), Arc::new(member));
     }
 }
 
