@@ -19,7 +19,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tokio::sync::Mutex;
 
 use harness::memory::MemoryBroker;
-use harness::sim::{demo_topology, SimClient};
+use harness::sim::{demo_topology, Reaction, SimClient};
 use streams_coordinator::protocol::{StreamsGroupDescribeRequest, Uuid};
 use streams_coordinator::service::{ClientContext, Service, ServiceConfig};
 use streams_coordinator::topology::ClusterMetadata;
@@ -79,27 +79,31 @@ const GROUPS: usize = 100;
 const MEMBERS: usize = 100;
 const WORKERS: usize = 64;
 
+/// Heartbeats every member until two whole rounds change nothing for any of
+/// them (no new assignment, epoch or error): the fixpoint of reconciliation,
+/// which only heartbeats drive. Describe is not the test here: it answers at
+/// the committed state, and a group whose last steps wrote no record is
+/// described as it was at the last durable write (docs/behaviour.md), which in
+/// a partition without further writes can lag for many rounds.
 async fn converge_all(service: &Service, clients: &mut [SimClient]) {
+    let (started, mut sent, mut quiet) = (Instant::now(), 0u64, 0);
     for round in 0.. {
+        let mut changed = false;
         for c in clients.iter_mut() {
             let now = service.now_ms();
             if c.due(now) {
                 let req = c.heartbeat(now);
                 let resp = service.heartbeat(&ctx(), req).await;
-                c.on_response(service.now_ms(), &resp);
+                changed |= !matches!(c.on_response(service.now_ms(), &resp), Reaction::Nothing);
+                sent += 1;
             }
         }
-        let mut all = true;
-        for g in 0..GROUPS {
-            if stable(service, &format!("group-{g}"), MEMBERS)
-                .await
-                .is_none()
-            {
-                all = false;
-                break;
-            }
-        }
-        if all {
+        quiet = if changed { 0 } else { quiet + 1 };
+        if quiet == 2 {
+            eprintln!(
+                "service_heartbeats: setup took {:.1} s, {round} rounds, {sent} heartbeats",
+                started.elapsed().as_secs_f64()
+            );
             return;
         }
         assert!(round < 10_000, "setup did not converge");
@@ -151,6 +155,12 @@ fn bench_heartbeats(c: &mut Criterion) {
         ("group.streams.assignment.interval.ms", "0"),
         ("group.streams.min.heartbeat.interval.ms", "1"),
         ("group.streams.heartbeat.interval.ms", "1"),
+        // The setup is not measured: without warm-ups all 10,000 members reach
+        // their assignment in a few rounds. With them (the default), the tasks
+        // leave the first joiners at two warm-ups per group at a time, which
+        // takes about 90 rounds of 10,000 heartbeats (~80 s); the steady
+        // state measured below is the same either way.
+        ("group.streams.num.warmup.replicas", "0"),
     ];
     let (service, _broker) = service(50, &settings, &[("input", 100)]);
     let workers: Vec<Arc<Mutex<Vec<SimClient>>>> = rt.block_on(async {
