@@ -6,9 +6,10 @@
 mod core_support;
 mod service_support;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use harness::Harness;
@@ -30,8 +31,28 @@ struct Logged {
     fields: BTreeMap<String, String>,
 }
 
+/// The events logged on this thread while it captures. One global subscriber
+/// feeds every test's thread: a subscriber set per test (`with_default`) races
+/// with the callsite interest cache that tests on other threads fill at the
+/// same time, and then loses events now and then.
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Logged>>>);
+struct Capture;
+
+thread_local! {
+    static CAPTURED: RefCell<Option<Vec<Logged>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's events captured from now on (see [`Capture`]):
+/// [`Capture::take`] returns them, during `f` or after it.
+fn capturing<R>(f: impl FnOnce() -> R) -> R {
+    static GLOBAL: OnceLock<()> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
+            .expect("no other global subscriber in this test binary");
+    });
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    f()
+}
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -55,17 +76,27 @@ impl<S: Subscriber> Layer<S> for Capture {
         let mut fields = BTreeMap::new();
         event.record(&mut Fields(&mut fields));
         let message = fields.remove("message").unwrap_or_default();
-        self.0.lock().unwrap().push(Logged {
-            level: *event.metadata().level(),
-            message,
-            fields,
+        let level = *event.metadata().level();
+        CAPTURED.with(|c| {
+            if let Some(events) = c.borrow_mut().as_mut() {
+                events.push(Logged {
+                    level,
+                    message,
+                    fields,
+                });
+            }
         });
     }
 }
 
 impl Capture {
     fn take(&self) -> Vec<Logged> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        CAPTURED.with(|c| {
+            c.borrow_mut()
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -103,9 +134,8 @@ fn find<'a>(events: &'a [Logged], message: &str) -> Vec<&'a Logged> {
 
 #[test]
 fn lifecycle_events_are_info_with_their_fields_and_the_rest_debug() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = Capture;
+    capturing(|| {
         let mut c = group();
         c.set_stopwatch(Arc::new(Ticking::default()));
         let r1 = join_g(&mut c, 0, "m1");
@@ -202,9 +232,8 @@ fn a_replayed_shard_logs_no_lifecycle_event() {
     let mut c = group();
     join_g(&mut c, 0, "m1");
     hb(&mut c, 1, beat("g", "m1", -1));
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = Capture;
+    capturing(|| {
         // A new shard loads the log, as after a fail-over.
         let rebuilt = c.successor();
         assert!(rebuilt.coordinator().group_state("g").is_some());
@@ -371,9 +400,8 @@ async fn the_service_records_heartbeat_append_and_assignor_latencies() {
 
 #[test]
 fn a_rebalance_timeout_fence_names_the_timeout_and_the_epoch() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = Capture;
+    capturing(|| {
         let mut c = group();
         let r = join_g(&mut c, 0, "m1");
         let owned = tasks("0", &[0, 1, 2, 3]);
