@@ -1,7 +1,6 @@
 //! StreamsGroupHeartbeat handling (spec 02), leaving and fencing (02 §11),
 //! and timer expiry (06 §1).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -32,6 +31,33 @@ use super::timers::{Fired, TimerKind};
 use super::warmup;
 use super::{ApiError, ForeignGroupKind, GroupCoordinator, Output, RequestContext};
 
+/// The member as a phase sees it: the stored one, or a changed copy. The copy
+/// is boxed so that handing the member from phase to phase moves a pointer,
+/// not the whole struct (a `Cow<Member>` is as large as a `Member`, and the
+/// steady heartbeat moved it four times).
+enum MemberView<'a> {
+    /// The member as stored in the group (or as the previous phase left it).
+    Stored(&'a Member),
+    /// A copy the heartbeat changed (or a member it creates).
+    Changed(Box<Member>),
+}
+
+impl MemberView<'_> {
+    fn changed(m: Member) -> Self {
+        MemberView::Changed(Box::new(m))
+    }
+}
+
+impl std::ops::Deref for MemberView<'_> {
+    type Target = Member;
+    fn deref(&self) -> &Member {
+        match self {
+            MemberView::Stored(m) => m,
+            MemberView::Changed(m) => m,
+        }
+    }
+}
+
 /// Refresh interval set with every epoch bump (Kafka's `Integer.MAX_VALUE` ms).
 const METADATA_REFRESH_INTERVAL_MS: i64 = i32::MAX as i64;
 
@@ -39,8 +65,10 @@ fn invalid(msg: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::INVALID_REQUEST, msg)
 }
 
+/// Java's `String.isBlank`: empty or only white space (stops at the first
+/// other character, where `trim` would scan from both ends).
 fn is_blank(s: &str) -> bool {
-    s.trim().is_empty()
+    s.chars().all(char::is_whitespace)
 }
 
 fn too_long(s: &str) -> bool {
@@ -429,13 +457,13 @@ fn resolve_member<'a>(
     let (group, req, gid, mid, joining) = (b.group, b.req, b.gid, b.mid, b.joining);
     let mut replaced: Option<String> = None;
     let mut is_new = false;
-    let base: Cow<'a, Member> = match &req.instance_id {
+    let base: MemberView<'a> = match &req.instance_id {
         None => {
             let m = match group.members.get(mid) {
-                Some(m) => Cow::Borrowed(&**m),
+                Some(m) => MemberView::Stored(m),
                 None if joining => {
                     is_new = true;
-                    Cow::Owned(Member::new(mid))
+                    MemberView::changed(Member::new(mid))
                 }
                 None => {
                     return Err(ApiError::new(
@@ -452,10 +480,10 @@ fn resolve_member<'a>(
             if joining {
                 match existing {
                     None => match group.members.get(mid) {
-                        Some(m) => Cow::Borrowed(m),
+                        Some(m) => MemberView::Stored(m),
                         None => {
                             is_new = true;
-                            Cow::Owned(Member::new(mid))
+                            MemberView::changed(Member::new(mid))
                         }
                     },
                     Some(s) => {
@@ -482,13 +510,13 @@ fn resolve_member<'a>(
                         if s.member_id != mid {
                             replaced = Some(s.member_id.clone());
                         }
-                        Cow::Owned(copy)
+                        MemberView::changed(copy)
                     }
                 }
             } else {
                 let s = static_owner(existing, inst, mid)?;
                 check_member_epoch(s, req.member_epoch, req)?;
-                Cow::Borrowed(s)
+                MemberView::Stored(s)
             }
         }
     };
@@ -506,13 +534,13 @@ fn update_member<'m>(
     resolved: &'m Resolved<'_>,
     records: &mut Vec<CoordinatorRecord>,
     bump: &mut Bump,
-) -> Result<Cow<'m, Member>, ApiError> {
-    let (req, base, is_new) = (b.req, resolved.base.as_ref(), resolved.is_new);
+) -> Result<MemberView<'m>, ApiError> {
+    let (req, base, is_new) = (b.req, &*resolved.base, resolved.is_new);
     if req.client_tags.as_deref().is_some_and(has_duplicate_keys) {
         return Err(ApiError::bare(ErrorCode::UNKNOWN_SERVER_ERROR));
     }
     if !is_new && !metadata_changes(base, req, b.ctx, b.joining) {
-        return Ok(Cow::Borrowed(base));
+        return Ok(MemberView::Stored(base));
     }
     let mut m = base.clone();
     apply_metadata(&mut m, req, b.ctx, b.joining);
@@ -530,7 +558,7 @@ fn update_member<'m>(
             });
         }
     }
-    Ok(Cow::Owned(m))
+    Ok(MemberView::changed(m))
 }
 
 /// §6: the group's topology (the first joiner's becomes it); a member behind
@@ -732,11 +760,11 @@ fn refine(
 fn reconcile_member<'m>(
     b: &Beat<'_>,
     replaced: Option<&str>,
-    updated: Cow<'m, Member>,
+    updated: MemberView<'m>,
     target: &TargetPhase,
     records: &mut Vec<CoordinatorRecord>,
     effects: &mut Effects,
-) -> Result<Cow<'m, Member>, ApiError> {
+) -> Result<MemberView<'m>, ApiError> {
     if updated.is_reconciled_to(target.epoch) {
         return Ok(updated);
     }
@@ -777,7 +805,7 @@ fn reconcile_member<'m>(
     } else {
         None
     });
-    Ok(Cow::Owned(next))
+    Ok(MemberView::changed(next))
 }
 
 /// The timer changes of a heartbeat, made with its records once it succeeds
@@ -886,7 +914,7 @@ struct Beat<'a> {
 struct Resolved<'a> {
     /// The stored member, a new one, or (static replacement) a copy of the
     /// replaced member under the new id.
-    base: Cow<'a, Member>,
+    base: MemberView<'a>,
     is_new: bool,
     /// The member id a static re-join replaces.
     replaced: Option<String>,
@@ -1372,7 +1400,7 @@ impl GroupCoordinator {
         internal_topics: &mut Vec<InternalTopic>,
         effects: &mut Effects,
     ) -> StreamsGroupHeartbeatResponse {
-        let (eff, base) = (&b.eff, resolved.base.as_ref());
+        let (eff, base) = (&b.eff, &*resolved.base);
         let unchanged = std::ptr::eq::<Member>(current, base);
         let assigned_changed = !unchanged && current.assigned != base.assigned;
         let mut response = StreamsGroupHeartbeatResponse {
