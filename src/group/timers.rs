@@ -2,7 +2,7 @@
 //!
 //! Each timer is a slot named by Kafka's key (`session-timeout-<g>-<m>`,
 //! `rebalance-timeout-<g>-<m>`, `initial-rebalance-timeout-<g>`), stored as
-//! group id -> member id -> slot so that re-arming an existing timer is a map
+//! group id -> member id (hashed) -> slot so that re-arming an existing timer is a map
 //! lookup and a store, without allocation. A binary heap orders the deadlines;
 //! it is lazy: re-arming a slot later leaves its older heap entry in place, and
 //! the entry is re-queued with the slot's current deadline when it surfaces.
@@ -10,7 +10,29 @@
 //! creating join, spec 02 §3) or a member (static replacement) leaves them be.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes a member id in one XXH3-64 call (the crate's one string hash; the
+/// streaming `Xxh3Default` costs several times more on a short id). Keys are
+/// whole strings, so `str`'s terminator byte is folded in cheaply. The seed is
+/// fixed: a client choosing colliding ids slows its own group's timer lookups,
+/// never changes what they find.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = self.0.rotate_left(8) ^ u64::from(i);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Which timer of a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,7 +90,10 @@ struct MemberSlots {
 #[derive(Clone, Debug, Default)]
 struct GroupSlots {
     initial: Slot,
-    members: BTreeMap<String, MemberSlots>,
+    /// Hashed, not ordered: every heartbeat re-arms its member's session timer,
+    /// and nothing that reaches an output iterates this map (the heap orders
+    /// the timers).
+    members: HashMap<String, MemberSlots, BuildHasherDefault<IdHasher>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
