@@ -84,14 +84,25 @@ impl Stopwatch for MonotonicStopwatch {
     }
 }
 
+/// What the per-group gauges last showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Gauged {
+    members: usize,
+    group_epoch: i32,
+    /// The assignment epoch and refinement epoch the task gauges were
+    /// computed for.
+    tasks_for: (i32, Option<i32>),
+}
+
 /// The coordinator's observability settings, and what its gauges last showed.
 #[derive(Clone, Default)]
 pub(super) struct Audit {
     stopwatch: Option<Arc<dyn Stopwatch>>,
-    /// By group: the assignment epoch and refinement epoch the task gauges
-    /// were last computed for. Counting tasks walks every member, so it is
-    /// done once per new target or refinement, not per written heartbeat.
-    gauged: BTreeMap<String, (i32, Option<i32>)>,
+    /// By group: what its gauges last showed. A gauge is set only when its
+    /// value changes (building a gauge's labelled key costs an allocation and
+    /// a hash), and counting tasks walks every member, so it is done once per
+    /// new target or refinement, not per written heartbeat.
+    gauged: BTreeMap<String, Gauged>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -155,9 +166,9 @@ impl Audit {
     }
 
     fn group_gauges(&mut self, group_id: &str, g: Option<&StreamsGroup>) {
-        let label = [("group", group_id.to_string())];
         let Some(g) = g else {
             self.gauged.remove(group_id);
+            let label = [("group", group_id.to_string())];
             for name in [
                 names::GROUP_MEMBERS,
                 names::GROUP_EPOCH,
@@ -168,22 +179,39 @@ impl Audit {
             }
             return;
         };
-        metrics::gauge!(names::GROUP_MEMBERS, &label).set(g.members.len() as f64);
-        metrics::gauge!(names::GROUP_EPOCH, &label).set(f64::from(g.group_epoch));
         let refined = g.transient.refined.as_deref();
-        let key = (g.assignment_epoch, refined.map(|r| r.epoch));
-        if self.gauged.get(group_id) == Some(&key) {
+        let now = Gauged {
+            members: g.members.len(),
+            group_epoch: g.group_epoch,
+            tasks_for: (g.assignment_epoch, refined.map(|r| r.epoch)),
+        };
+        let last = self.gauged.get(group_id).copied();
+        if last == Some(now) {
             return;
         }
-        let count = |set: &BTreeMap<String, std::collections::BTreeSet<i32>>| {
-            set.values().map(|p| p.len()).sum::<usize>()
-        };
-        let tasks: usize = g.targets.values().map(|t| count(&t.active)).sum();
-        let warmups: usize =
-            refined.map_or(0, |r| r.assignment.values().map(|t| count(&t.warmup)).sum());
-        metrics::gauge!(names::GROUP_TASKS, &label).set(tasks as f64);
-        metrics::gauge!(names::GROUP_WARMUPS, &label).set(warmups as f64);
-        self.gauged.insert(group_id.to_string(), key);
+        let label = [("group", group_id.to_string())];
+        if last.is_none_or(|l| l.members != now.members) {
+            metrics::gauge!(names::GROUP_MEMBERS, &label).set(now.members as f64);
+        }
+        if last.is_none_or(|l| l.group_epoch != now.group_epoch) {
+            metrics::gauge!(names::GROUP_EPOCH, &label).set(f64::from(now.group_epoch));
+        }
+        if last.is_none_or(|l| l.tasks_for != now.tasks_for) {
+            let count = |set: &BTreeMap<String, std::collections::BTreeSet<i32>>| {
+                set.values().map(|p| p.len()).sum::<usize>()
+            };
+            let tasks: usize = g.targets.values().map(|t| count(&t.active)).sum();
+            let warmups: usize =
+                refined.map_or(0, |r| r.assignment.values().map(|t| count(&t.warmup)).sum());
+            metrics::gauge!(names::GROUP_TASKS, &label).set(tasks as f64);
+            metrics::gauge!(names::GROUP_WARMUPS, &label).set(warmups as f64);
+        }
+        match self.gauged.get_mut(group_id) {
+            Some(l) => *l = now,
+            None => {
+                self.gauged.insert(group_id.to_string(), now);
+            }
+        }
     }
 }
 
