@@ -200,9 +200,9 @@ fn tracked_mut<'a>(
 }
 
 impl Clone for GroupCoordinator {
-    /// A deep copy: the groups are copied now, not shared copy-on-write, so
-    /// the copy costs what it did before groups were shared and neither side
-    /// pays for the other's first change.
+    /// A deep copy: the groups and their members are copied now, not shared
+    /// copy-on-write, so the copy costs what it did before groups were shared
+    /// and neither side pays for the other's first change.
     fn clone(&self) -> Self {
         GroupCoordinator {
             config: self.config.clone(),
@@ -211,7 +211,7 @@ impl Clone for GroupCoordinator {
             groups: self
                 .groups
                 .iter()
-                .map(|(id, g)| (id.clone(), Arc::new(StreamsGroup::clone(g))))
+                .map(|(id, g)| (id.clone(), Arc::new(g.unshared_copy())))
                 .collect(),
             group_configs: self.group_configs.clone(),
             foreign: self.foreign.clone(),
@@ -260,16 +260,19 @@ impl GroupStore for GroupCoordinator {
 
     fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError> {
         if self.commits.is_none() {
-            // No pre-images to keep: one walk of the group tree per replayed
-            // record (every record names its group); the key copy costs less
-            // than a second lookup of a string key (issue 14 item 1).
-            let g = match self.groups.entry(group_id.to_string()) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    claim_foreign_id(&mut self.foreign, group_id)?;
-                    e.insert(Arc::new(StreamsGroup::new(group_id)))
-                }
-            };
+            // No pre-images to keep: one walk of the group tree per applied
+            // record, a second only when it creates the group, and no copy of
+            // the key (a load replays through `replay_all`, which holds its
+            // group for a whole run of records: issue 14 item 1).
+            if !self.groups.contains_key(group_id) {
+                claim_foreign_id(&mut self.foreign, group_id)?;
+                self.groups
+                    .insert(group_id.to_string(), Arc::new(StreamsGroup::new(group_id)));
+            }
+            let g = self
+                .groups
+                .get_mut(group_id)
+                .expect("the group was just found or inserted");
             return Ok(Arc::make_mut(g).changed());
         }
         if !self.groups.contains_key(group_id) {

@@ -281,6 +281,18 @@ pub(super) struct StreamsGroup {
 }
 
 impl StreamsGroup {
+    /// A copy that shares no member with `self`: records change members in
+    /// place (copy-on-write), so a shallow copy would make each side copy
+    /// every member at its first change. Targets are replaced whole by
+    /// records, never changed in place, so they stay shared.
+    pub(super) fn unshared_copy(&self) -> StreamsGroup {
+        let mut copy = self.clone();
+        for m in copy.core.members.values_mut() {
+            *m = Arc::new(Member::clone(m));
+        }
+        copy
+    }
+
     /// The group, about to be changed by a record: what is derived from its
     /// members in memory only (the endpoint answer) is dropped.
     pub(super) fn changed(&mut self) -> &mut Self {
