@@ -1,7 +1,9 @@
 //! One client connection: Kafka framing, requests answered in order, one at a
 //! time (as Kafka does per connection); reads and writes buffered, so that
-//! pipelined requests cost a syscall per batch, not per request.
+//! pipelined requests cost a syscall per batch, not per request, and a
+//! request already whole in the read buffer is answered from there (no copy).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,7 +18,7 @@ use streams_coordinator::protocol::{
 };
 use streams_coordinator::service::net::ANONYMOUS;
 use streams_coordinator::service::ClientContext;
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufRead, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::api::{self, ApiError, Node};
@@ -34,15 +36,50 @@ impl FirstUse {
     }
 }
 
+/// What one connection has logged through [`FirstUse`] already: the (API
+/// key, version) pairs of its current client id, so that only a new pair
+/// takes the shared lock.
+#[derive(Default)]
+struct SeenHere {
+    client_id: String,
+    pairs: Vec<(i16, i16)>,
+}
+
+impl SeenHere {
+    fn first(&mut self, shared: &FirstUse, p: &Peek<'_>) -> bool {
+        if self.client_id != *p.client_id {
+            self.client_id = p.client_id.clone().into_owned();
+            self.pairs.clear();
+        }
+        if self.pairs.contains(&(p.key, p.version)) {
+            return false;
+        }
+        self.pairs.push((p.key, p.version));
+        shared.first(&p.client_id, p.key, p.version)
+    }
+}
+
 /// The fixed start of every request header (v1 and v2).
-struct Peek {
+struct Peek<'a> {
     key: i16,
     version: i16,
     correlation_id: i32,
-    client_id: String,
+    client_id: Cow<'a, str>,
 }
 
-fn peek(frame: &[u8]) -> Option<Peek> {
+impl Peek<'_> {
+    /// Who sent the request, for the APIs that ask.
+    fn client(&self, host: &str) -> ClientContext {
+        ClientContext {
+            principal: ANONYMOUS.into(),
+            client_id: self.client_id.clone().into_owned(),
+            client_host: host.to_owned(),
+            api_version: self.version,
+        }
+    }
+}
+
+fn peek(frame: &[u8]) -> Option<Peek<'_>> {
     let i16_at = |at: usize| {
         frame
             .get(at..at + 2)
@@ -55,7 +92,7 @@ fn peek(frame: &[u8]) -> Option<Peek> {
     let client_id = usize::try_from(len)
         .ok()
         .and_then(|n| frame.get(10..10 + n))
-        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .map(String::from_utf8_lossy)
         .unwrap_or_default();
     Some(Peek {
         key,
@@ -94,16 +131,13 @@ pub async fn serve(node: Arc<Node>, listener: TcpListener, first_use: Arc<FirstU
 /// has many read by one syscall, and their replies leave in one write.
 const IO_BUFFER: usize = 64 * 1024;
 
-/// True when `buffered` starts with a whole size-prefixed frame.
-fn holds_frame(buffered: &[u8]) -> bool {
-    buffered.len() >= 4
-        && usize::try_from(i32::from_be_bytes([
-            buffered[0],
-            buffered[1],
-            buffered[2],
-            buffered[3],
-        ]))
-        .is_ok_and(|size| buffered.len() - 4 >= size)
+/// The size of the size-prefixed frame `buffered` starts with, when it holds
+/// the whole frame.
+fn whole_frame(buffered: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = buffered.get(..4)?.try_into().ok()?;
+    usize::try_from(i32::from_be_bytes(prefix))
+        .ok()
+        .filter(|size| buffered.len() - 4 >= *size)
 }
 
 async fn connection(
@@ -117,21 +151,32 @@ async fn connection(
     let (rd, wr) = stream.into_split();
     let mut rd = BufReader::with_capacity(IO_BUFFER, rd);
     let mut wr = BufWriter::with_capacity(IO_BUFFER, wr);
+    let mut seen = SeenHere::default();
     let closed = loop {
         // Requests are answered one at a time, in order (as Kafka does per
         // connection); the replies wait in the write buffer while more
         // requests are already here, and go out before waiting for the next.
-        if !holds_frame(rd.buffer()) {
+        let buffered = whole_frame(rd.buffer());
+        if buffered.is_none() {
             if let Err(e) = wr.flush().await {
                 break format!("write failed: {e}");
             }
         }
-        let frame = match read_frame(&mut rd).await {
-            Ok(Some(f)) => f,
-            Ok(None) => break "closed by the client".to_string(),
-            Err(e) => break format!("read failed: {e}"),
+        // A frame whole in the read buffer is answered from there; one that
+        // is not is read into its own buffer.
+        let read;
+        let frame: &[u8] = match buffered {
+            Some(size) => &rd.buffer()[4..4 + size],
+            None => match read_frame(&mut rd).await {
+                Ok(Some(f)) => {
+                    read = f;
+                    &read
+                }
+                Ok(None) => break "closed by the client".to_string(),
+                Err(e) => break format!("read failed: {e}"),
+            },
         };
-        let Some(p) = peek(&frame) else {
+        let Some(p) = peek(frame) else {
             break format!(
                 "a {}-byte frame is too short for a request header",
                 frame.len()
@@ -143,7 +188,7 @@ async fn connection(
                 break format!("write failed: {e}");
             }
         }
-        if first_use.first(&p.client_id, p.key, p.version) {
+        if seen.first(&first_use, &p) {
             tracing::info!(
                 node = node.id,
                 "{}({}) v{} from {}",
@@ -153,20 +198,14 @@ async fn connection(
                 p.client_id
             );
         }
-        let client = ClientContext {
-            principal: ANONYMOUS.into(),
-            client_id: p.client_id.clone(),
-            client_host: host.clone(),
-            api_version: p.version,
-        };
-        let answer = answer(&node, &client, &p, frame).await;
-        match answer {
-            Ok(Some(bytes)) => {
-                if let Err(e) = wr.write_all(&bytes).await {
-                    break format!("write failed: {e}");
-                }
-            }
-            Ok(None) => {}
+        let answer = answer(&node, &host, &p, frame).await;
+        let failed = match answer {
+            Ok(Some(bytes)) => wr
+                .write_all(&bytes)
+                .await
+                .err()
+                .map(|e| format!("write failed: {e}")),
+            Ok(None) => None,
             Err(e) => {
                 // Kafka closes the connection on a request it cannot parse or
                 // does not serve; so do we, but never silently.
@@ -180,8 +219,19 @@ async fn connection(
                     error = %e,
                     "closing the connection: request not served"
                 );
-                break format!("{}({}) v{} not served", api_name(p.key), p.key, p.version);
+                Some(format!(
+                    "{}({}) v{} not served",
+                    api_name(p.key),
+                    p.key,
+                    p.version
+                ))
             }
+        };
+        if let Some(size) = buffered {
+            std::pin::Pin::new(&mut rd).consume(4 + size);
+        }
+        if let Some(reason) = failed {
+            break reason;
         }
     };
     // The replies to the requests before the close still go out.
@@ -193,31 +243,20 @@ async fn connection(
 #[cfg(test)]
 pub async fn answer_frame(node: &Node, frame: Vec<u8>) -> Result<Option<Bytes>, ApiError> {
     let p = peek(&frame).ok_or_else(|| ApiError::Codec("short frame".into()))?;
-    let client = ClientContext {
-        principal: ANONYMOUS.into(),
-        client_id: p.client_id.clone(),
-        client_host: "127.0.0.1".into(),
-        api_version: p.version,
-    };
-    answer(node, &client, &p, frame).await
+    answer(node, "127.0.0.1", &p, &frame).await
 }
 
 async fn answer(
     node: &Node,
-    client: &ClientContext,
-    p: &Peek,
-    frame: Vec<u8>,
+    host: &str,
+    p: &Peek<'_>,
+    frame: &[u8],
 ) -> Result<Option<Bytes>, ApiError> {
-    if glue::is_streams_request(&frame) {
-        return glue::handle_streams_frame(
-            &node.service,
-            &client.principal,
-            &client.client_host,
-            &frame,
-        )
-        .await
-        .map(|b| Some(Bytes::from(b)))
-        .map_err(|e| ApiError::Codec(e.to_string()));
+    if glue::is_streams_request(frame) {
+        return glue::handle_streams_frame(&node.service, ANONYMOUS, host, frame)
+            .await
+            .map(|b| Some(Bytes::from(b)))
+            .map_err(|e| ApiError::Codec(e.to_string()));
     }
     let key = ApiKey::try_from(p.key)
         .map_err(|_| ApiError::Unsupported(format!("unknown API key {}", p.key)))?;
@@ -236,8 +275,8 @@ async fn answer(
             p.version
         )));
     }
-    let mut body = Bytes::from(frame);
+    let mut body = Bytes::copy_from_slice(frame);
     let header = decode_request_header_from_buffer(&mut body)
         .map_err(|e| ApiError::Codec(format!("request header: {e}")))?;
-    api::handle(node, client, &header, body).await
+    api::handle(node, &p.client(host), &header, body).await
 }

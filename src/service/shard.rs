@@ -115,13 +115,6 @@ async fn pending_or<F: std::future::Future + Unpin>(f: Option<&mut F>) -> F::Out
     }
 }
 
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// The append in flight: its sequence number, record count, start and future.
 type Inflight = (
     u64,
@@ -149,6 +142,11 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
     let mut metadata_open = true;
     let mut inflight: Option<Inflight> = None;
     let mut reading: Option<BoxFuture<'static, Result<LoadedLog, SinkError>>> = None;
+    // One timer for the task, moved when the core's next deadline moves: a
+    // turn does not register and drop a timer of its own.
+    let timer = tokio::time::sleep_until(env.clock.instant_at(env.clock.now_ms()));
+    tokio::pin!(timer);
+    let mut armed: Option<tokio::time::Instant> = None;
     loop {
         let now = env.clock.now_ms();
         if reading.is_none() && shard.poll_read(now) {
@@ -180,6 +178,10 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
             state.store(phase, Ordering::Release);
         }
         let deadline = shard.next_deadline().map(|ms| env.clock.instant_at(ms));
+        if let Some(d) = deadline.filter(|d| armed != Some(*d)) {
+            timer.as_mut().reset(d);
+        }
+        armed = deadline;
         let serving = shard.phase() != Phase::Loading;
         let event = tokio::select! {
             biased;
@@ -187,7 +189,7 @@ pub(crate) async fn run(partition: i32, env: Arc<Env>, links: Links) {
             r = pending_or(inflight.as_mut().map(|i| &mut i.3)) => Event::Appended(r),
             r = pending_or(reading.as_mut()) => Event::Log(r),
             r = metadata.changed(), if metadata_open => Event::Metadata(r.is_ok()),
-            _ = sleep_until_opt(deadline), if deadline.is_some() => Event::Timer,
+            _ = &mut timer, if deadline.is_some() => Event::Timer,
             m = rx.recv(), if serving => Event::Request(m),
         };
         let now = env.clock.now_ms();
