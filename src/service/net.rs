@@ -127,10 +127,10 @@ pub async fn handle_frame(
     if api_key != STREAMS_GROUP_HEARTBEAT_API_KEY && api_key != STREAMS_GROUP_DESCRIBE_API_KEY {
         return Err(NetError::UnsupportedApi(api_key));
     }
-    let (header, request) = decode_request_frame(frame)?;
+    let (mut header, request) = decode_request_frame(frame)?;
     let client = ClientContext {
         principal: principal.to_owned(),
-        client_id: header.client_id.clone().unwrap_or_default(),
+        client_id: header.client_id.take().unwrap_or_default(),
         client_host: client_host.to_owned(),
         api_version: version,
     };
