@@ -8,6 +8,12 @@ use criterion::Throughput;
 /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`), in ns.
 #[cfg(target_os = "linux")]
 pub fn thread_cpu_ns() -> u64 {
+    clock_ns(3, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)")
+}
+
+/// The reading of clock `clock` (a `clockid_t`), in ns.
+#[cfg(target_os = "linux")]
+fn clock_ns(clock: i32, what: &str) -> u64 {
     #[repr(C)]
     struct Timespec {
         tv_sec: i64,
@@ -16,15 +22,22 @@ pub fn thread_cpu_ns() -> u64 {
     extern "C" {
         fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
     }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
     let mut ts = Timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes one timespec into the pointer we own.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    let rc = unsafe { clock_gettime(clock, &mut ts) };
+    assert_eq!(rc, 0, "{what}");
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// CPU time of the whole process, all threads (`CLOCK_PROCESS_CPUTIME_ID`),
+/// in ns: for work the code under test spreads over threads.
+#[cfg(target_os = "linux")]
+#[allow(dead_code)] // not every bench spreads work over threads
+pub fn process_cpu_ns() -> u64 {
+    clock_ns(2, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)")
 }
 
 /// Criterion measurement: thread CPU time.

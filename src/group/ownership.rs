@@ -1,40 +1,179 @@
 //! The group-wide task ownership index of spec 03 §2, kept by process id and
 //! rebuilt from replayed current-assignment records only.
+//!
+//! Per subtopology, the holders of a task are kept in a vector indexed by
+//! partition (a task's partition numbers are those of its input topics: dense
+//! from 0), not in a map per task: one slot of 16 bytes per partition and one
+//! allocation per subtopology instead of B-tree nodes, and an insert is a
+//! store (issue 14 items 1 and 3). Partitions outside `0..DENSE_PARTITIONS`
+//! (only a corrupt or hand-written record holds them) go to a map, so a
+//! single large partition number cannot make the index allocate a huge vector.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::member::Member;
 use super::tasks::{ActiveTasks, TaskSet, TasksWithEpochs};
 
+/// Partitions below this are kept in the vector of their subtopology.
+const DENSE_PARTITIONS: i32 = 1 << 14;
+
+/// What a partition slot holds; the default is a vacant slot (no holder).
+trait Slot: Default {
+    fn is_vacant(&self) -> bool;
+}
+
+/// The process holding an active task.
+impl Slot for Option<Arc<str>> {
+    fn is_vacant(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// The processes holding a standby or warm-up task: ascending, no duplicates.
+type Pids = Vec<Arc<str>>;
+
+impl Slot for Pids {
+    fn is_vacant(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// The holders of one subtopology's tasks, by partition. Canonical (equal
+/// contents compare equal): the vector has no trailing vacant slot and the
+/// map no vacant entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ByPartition<V> {
+    /// Partitions `0..dense.len()`.
+    dense: Vec<V>,
+    /// Held slots in `dense`.
+    held: usize,
+    /// Partitions outside `0..DENSE_PARTITIONS`.
+    sparse: BTreeMap<i32, V>,
+}
+
+impl<V> Default for ByPartition<V> {
+    fn default() -> Self {
+        ByPartition {
+            dense: Vec::new(),
+            held: 0,
+            sparse: BTreeMap::new(),
+        }
+    }
+}
+
+fn dense_index(p: i32) -> Option<usize> {
+    if (0..DENSE_PARTITIONS).contains(&p) {
+        usize::try_from(p).ok()
+    } else {
+        None
+    }
+}
+
+impl<V: Slot> ByPartition<V> {
+    fn get(&self, p: i32) -> Option<&V> {
+        match dense_index(p) {
+            Some(i) => self.dense.get(i).filter(|v| !v.is_vacant()),
+            None => self.sparse.get(&p),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held == 0 && self.sparse.is_empty()
+    }
+
+    /// Makes room for partitions up to `p` at once (the tasks of a member
+    /// come ascending: one allocation instead of one per doubling).
+    fn reserve_to(&mut self, p: i32) {
+        if let Some(i) = dense_index(p) {
+            if let Some(more) = (i + 1).checked_sub(self.dense.len()) {
+                self.dense.reserve(more);
+            }
+        }
+    }
+
+    /// Runs `f` on the slot of partition `p`, made (vacant) first if absent
+    /// and `create`; absent and not `create`: nothing happens.
+    fn update(&mut self, p: i32, create: bool, f: impl FnOnce(&mut V)) {
+        let Some(i) = dense_index(p) else {
+            match self.sparse.entry(p) {
+                Entry::Occupied(mut e) => {
+                    f(e.get_mut());
+                    if e.get().is_vacant() {
+                        e.remove();
+                    }
+                }
+                Entry::Vacant(e) => {
+                    if create {
+                        let mut v = V::default();
+                        f(&mut v);
+                        if !v.is_vacant() {
+                            e.insert(v);
+                        }
+                    }
+                }
+            }
+            return;
+        };
+        if i >= self.dense.len() {
+            if !create {
+                return;
+            }
+            self.dense.resize_with(i + 1, V::default);
+        }
+        let slot = self.dense.get_mut(i).expect("resized to hold the slot");
+        let was_held = !slot.is_vacant();
+        f(slot);
+        let held = !slot.is_vacant();
+        match (was_held, held) {
+            (false, true) => self.held += 1,
+            (true, false) => self.held -= 1,
+            _ => {}
+        }
+        if !held {
+            while self.dense.last().is_some_and(Slot::is_vacant) {
+                self.dense.pop();
+            }
+        }
+    }
+}
+
 /// Who holds each task, by process id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Ownership {
-    active: BTreeMap<String, BTreeMap<i32, Arc<str>>>,
-    standby: BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
-    warmup: BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
+    active: BTreeMap<String, ByPartition<Option<Arc<str>>>>,
+    standby: BTreeMap<String, ByPartition<Pids>>,
+    warmup: BTreeMap<String, ByPartition<Pids>>,
+}
+
+fn holds(set: &Pids, pid: &str) -> bool {
+    set.binary_search_by(|x| (**x).cmp(pid)).is_ok()
 }
 
 impl Ownership {
     /// Process id holding the task as active (assigned or pending revocation).
     pub(super) fn active_owner(&self, s: &str, p: i32) -> Option<&str> {
-        self.active.get(s).and_then(|m| m.get(&p)).map(|p| &**p)
+        self.active
+            .get(s)
+            .and_then(|m| m.get(p))
+            .and_then(|o| o.as_deref())
     }
 
     /// True when process `pid` holds the task as standby.
     pub(super) fn standby_held_by(&self, s: &str, p: i32, pid: &str) -> bool {
         self.standby
             .get(s)
-            .and_then(|m| m.get(&p))
-            .is_some_and(|set| set.contains(pid))
+            .and_then(|m| m.get(p))
+            .is_some_and(|set| holds(set, pid))
     }
 
     /// True when process `pid` holds the task as warm-up.
     pub(super) fn warmup_held_by(&self, s: &str, p: i32, pid: &str) -> bool {
         self.warmup
             .get(s)
-            .and_then(|m| m.get(&p))
-            .is_some_and(|set| set.contains(pid))
+            .and_then(|m| m.get(p))
+            .is_some_and(|set| holds(set, pid))
     }
 
     /// Adds a member's assigned and pending tasks under its process id.
@@ -63,9 +202,11 @@ impl Ownership {
         for (s, parts) in &t.active {
             if let Some(m) = self.active.get_mut(s) {
                 for p in parts.keys() {
-                    if m.get(p).is_some_and(|owner| &**owner == pid) {
-                        m.remove(p);
-                    }
+                    m.update(*p, false, |owner| {
+                        if owner.as_deref() == Some(pid) {
+                            *owner = None;
+                        }
+                    });
                 }
                 if m.is_empty() {
                     self.active.remove(s);
@@ -78,14 +219,17 @@ impl Ownership {
 }
 
 fn add_active(
-    index: &mut BTreeMap<String, BTreeMap<i32, Arc<str>>>,
+    index: &mut BTreeMap<String, ByPartition<Option<Arc<str>>>>,
     t: &ActiveTasks,
     pid: &Arc<str>,
 ) {
     for (s, parts) in t {
         with_sub(index, s, |m| {
+            if let Some(&last) = parts.keys().next_back() {
+                m.reserve_to(last);
+            }
             for p in parts.keys() {
-                m.insert(*p, pid.clone());
+                m.update(*p, true, |owner| *owner = Some(pid.clone()));
             }
         });
     }
@@ -104,38 +248,116 @@ fn with_sub<V: Default>(index: &mut BTreeMap<String, V>, s: &str, f: impl FnOnce
     }
 }
 
-fn add_set(
-    index: &mut BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
-    t: &TaskSet,
-    pid: &Arc<str>,
-) {
+fn add_set(index: &mut BTreeMap<String, ByPartition<Pids>>, t: &TaskSet, pid: &Arc<str>) {
     for (s, parts) in t {
         with_sub(index, s, |m| {
+            if let Some(&last) = parts.last() {
+                m.reserve_to(last);
+            }
             for p in parts {
-                m.entry(*p).or_default().insert(pid.clone());
+                m.update(*p, true, |set| {
+                    if let Err(at) = set.binary_search_by(|x| (**x).cmp(&**pid)) {
+                        set.insert(at, pid.clone());
+                    }
+                });
             }
         });
     }
 }
 
-fn remove_set(
-    index: &mut BTreeMap<String, BTreeMap<i32, BTreeSet<Arc<str>>>>,
-    t: &TaskSet,
-    pid: &str,
-) {
+fn remove_set(index: &mut BTreeMap<String, ByPartition<Pids>>, t: &TaskSet, pid: &str) {
     for (s, parts) in t {
         if let Some(m) = index.get_mut(s) {
             for p in parts {
-                if let Some(set) = m.get_mut(p) {
-                    set.remove(pid);
-                    if set.is_empty() {
-                        m.remove(p);
+                m.update(*p, false, |set| {
+                    if let Ok(at) = set.binary_search_by(|x| (**x).cmp(pid)) {
+                        set.remove(at);
                     }
-                }
+                });
             }
             if m.is_empty() {
                 index.remove(s);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn member(pid: &str, active: &[(&str, &[i32])], standby: &[(&str, &[i32])]) -> Member {
+        let mut m = Member::new(&format!("{pid}-m"));
+        m.process_id = pid.to_string();
+        for (s, parts) in active {
+            m.assigned
+                .active
+                .insert(s.to_string(), parts.iter().map(|p| (*p, 1)).collect());
+        }
+        for (s, parts) in standby {
+            m.assigned.standby.insert(
+                s.to_string(),
+                parts.iter().copied().collect::<BTreeSet<_>>(),
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn dense_and_sparse_partitions_index_alike() {
+        let big = [
+            0,
+            3,
+            DENSE_PARTITIONS - 1,
+            DENSE_PARTITIONS,
+            i32::MAX,
+            -1,
+            i32::MIN,
+        ];
+        let a = member("pa", &[("s", &big)], &[("s", &big)]);
+        let b = member("pb", &[], &[("s", &big)]);
+        let mut own = Ownership::default();
+        own.add(&a);
+        own.add(&b);
+        for p in big {
+            assert_eq!(own.active_owner("s", p), Some("pa"));
+            assert!(own.standby_held_by("s", p, "pa") && own.standby_held_by("s", p, "pb"));
+            assert!(!own.standby_held_by("s", p, "pc"));
+        }
+        assert_eq!(own.active_owner("s", 1), None);
+        assert_eq!(own.active_owner("t", 0), None);
+        own.remove(&b);
+        assert!(!own.standby_held_by("s", 0, "pb") && own.standby_held_by("s", 0, "pa"));
+        own.remove(&a);
+        assert_eq!(own, Ownership::default(), "nothing left behind");
+    }
+
+    #[test]
+    fn equal_contents_compare_equal_whatever_the_history() {
+        let low = member("p", &[("s", &[1])], &[]);
+        let high = member("q", &[("s", &[1, 900])], &[]);
+        let mut a = Ownership::default();
+        a.add(&low);
+        let mut b = Ownership::default();
+        b.add(&high);
+        b.remove(&high);
+        b.add(&low);
+        assert_eq!(a, b);
+        assert_eq!(a.active.get("s").map(|m| m.dense.len()), Some(2));
+    }
+
+    #[test]
+    fn an_active_task_is_removed_only_by_its_owner() {
+        let a = member("pa", &[("s", &[0])], &[]);
+        let b = member("pb", &[("s", &[0])], &[]);
+        let mut own = Ownership::default();
+        own.add(&a);
+        own.add(&b);
+        assert_eq!(own.active_owner("s", 0), Some("pb"), "the later add wins");
+        own.remove(&a);
+        assert_eq!(own.active_owner("s", 0), Some("pb"));
+        own.remove(&b);
+        assert_eq!(own.active_owner("s", 0), None);
     }
 }
