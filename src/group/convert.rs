@@ -11,14 +11,24 @@ use super::tasks::{ActiveTasks, TaskSet};
 pub(super) fn task_set_from(list: &[TaskIds]) -> TaskSet {
     let mut set = TaskSet::new();
     for t in list {
-        if t.partitions.is_empty() {
-            continue;
-        }
-        set.entry(t.subtopology_id.clone())
-            .or_default()
-            .extend(t.partitions.iter().copied());
+        add_partitions(&mut set, &t.subtopology_id, &t.partitions);
     }
     set
+}
+
+/// Adds `partitions` of subtopology `s` to `set`. A subtopology not yet in
+/// the set gets its partitions built at once (lists come ascending: a bulk
+/// build, not a tree search per partition).
+fn add_partitions(set: &mut TaskSet, s: &str, partitions: &[i32]) {
+    if partitions.is_empty() {
+        return;
+    }
+    match set.get_mut(s) {
+        Some(parts) => parts.extend(partitions.iter().copied()),
+        None => {
+            set.insert(s.to_string(), partitions.iter().copied().collect());
+        }
+    }
 }
 
 /// A set as wire task lists: subtopologies sorted, partitions ascending.
@@ -82,12 +92,19 @@ pub(super) fn active_from_record(
             .assignment_epochs
             .as_ref()
             .filter(|e| e.len() == t.partitions.len());
-        let entry = out.entry(t.subtopology_id.clone()).or_default();
-        for (i, p) in t.partitions.iter().enumerate() {
+        let stamped = t.partitions.iter().enumerate().map(|(i, p)| {
             let e = epochs
                 .and_then(|e| e.get(i).copied())
                 .unwrap_or(member_epoch);
-            entry.insert(*p, e);
+            (*p, e)
+        });
+        // As in `add_partitions`: a later stamp of a partition wins, as an
+        // insert would have it.
+        match out.get_mut(&t.subtopology_id) {
+            Some(entry) => entry.extend(stamped),
+            None => {
+                out.insert(t.subtopology_id.clone(), stamped.collect());
+            }
         }
     }
     out
@@ -97,12 +114,7 @@ pub(super) fn active_from_record(
 pub(super) fn set_from_record(list: &[CurrentAssignmentTaskIds]) -> TaskSet {
     let mut set = TaskSet::new();
     for t in list {
-        if t.partitions.is_empty() {
-            continue;
-        }
-        set.entry(t.subtopology_id.clone())
-            .or_default()
-            .extend(t.partitions.iter().copied());
+        add_partitions(&mut set, &t.subtopology_id, &t.partitions);
     }
     set
 }
@@ -147,5 +159,51 @@ mod tests {
             "{bytes:02x?}"
         );
         assert_eq!(set_from_record(&value.standby_tasks), set);
+    }
+
+    #[test]
+    fn lists_build_what_inserting_one_by_one_does() {
+        let entry = |s: &str, p: &[i32], e: Option<&[i32]>| CurrentAssignmentTaskIds {
+            subtopology_id: s.into(),
+            partitions: p.to_vec(),
+            assignment_epochs: e.map(<[i32]>::to_vec),
+        };
+        // Unsorted, duplicated, repeated subtopologies, stamps of the wrong length.
+        let list = vec![
+            entry("b", &[5, 1, 5, 3], Some(&[1, 2, 3, 4])),
+            entry("a", &[2], None),
+            entry("b", &[1, 9], Some(&[7])),
+            entry("c", &[], Some(&[])),
+        ];
+        let mut active = ActiveTasks::new();
+        let mut set = TaskSet::new();
+        for t in &list {
+            for (i, p) in t.partitions.iter().enumerate() {
+                let e = t
+                    .assignment_epochs
+                    .as_ref()
+                    .filter(|e| e.len() == t.partitions.len())
+                    .map_or(8, |e| e[i]);
+                active
+                    .entry(t.subtopology_id.clone())
+                    .or_default()
+                    .insert(*p, e);
+                set.entry(t.subtopology_id.clone()).or_default().insert(*p);
+            }
+        }
+        assert_eq!(active_from_record(&list, 8), active);
+        assert_eq!(
+            active["b"],
+            BTreeMap::from([(1, 8), (3, 4), (5, 3), (9, 8)])
+        );
+        assert_eq!(set_from_record(&list), set);
+        let ids: Vec<TaskIds> = list
+            .iter()
+            .map(|t| TaskIds {
+                subtopology_id: t.subtopology_id.clone(),
+                partitions: t.partitions.clone(),
+            })
+            .collect();
+        assert_eq!(task_set_from(&ids), set);
     }
 }

@@ -83,13 +83,18 @@ impl<V: Slot> ByPartition<V> {
         self.held == 0 && self.sparse.is_empty()
     }
 
-    /// Makes room for partitions up to `p` at once (the tasks of a member
-    /// come ascending: one allocation instead of one per doubling).
+    /// Makes room for partitions up to `p` at once (a member's tasks come
+    /// ascending: one allocation for them, not one per doubling), growing by
+    /// a quarter at least (amortized, and at most a quarter unused where
+    /// members hold every n-th partition).
     fn reserve_to(&mut self, p: i32) {
-        if let Some(i) = dense_index(p) {
-            if let Some(more) = (i + 1).checked_sub(self.dense.len()) {
-                self.dense.reserve(more);
-            }
+        let Some(needed) = dense_index(p).map(|i| i + 1) else {
+            return;
+        };
+        let cap = self.dense.capacity();
+        if needed > cap {
+            let target = needed.max(cap + cap / 4);
+            self.dense.reserve_exact(target - self.dense.len());
         }
     }
 
