@@ -8,7 +8,9 @@
 #   JAVA_BUILD_DIR  the OUT_DIR given to ../shared/oracle/assignor-bench/build.sh
 #   CASE            e.g. full/m100_p10_s10_sb0_pp1_none (with or without "assign/")
 # env: ORACLE (default ../shared/oracle beside the project), WARMUP_S / MEASURE_S
-#      for the Java harness (its defaults: 5 s / 8 s), ASSIGNOR_BENCH_CLOCK for ours.
+#      for the Java harness (its defaults: 5 s / 8 s), ASSIGNOR_BENCH_CLOCK for ours,
+#      OURS_BIN: a built assignor bench binary to run instead of `cargo bench`
+#      (e.g. a copy kept from before a change, so the sources can change meanwhile).
 # stdout: CASE java_median_ms ours_ms java/ours      (ours: criterion's middle estimate)
 set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 JAVA_BUILD_DIR CASE... | all" >&2; exit 2; fi
@@ -30,11 +32,16 @@ for a in "$@"; do
 done
 
 cd "$ROOT"
-cargo bench --bench assignor --no-run >/dev/null 2>&1
+if [ -n "${OURS_BIN:-}" ]; then
+  ours() { "$OURS_BIN" --bench "$1"; }
+else
+  cargo bench --bench assignor --no-run >/dev/null 2>&1
+  ours() { cargo bench --bench assignor -- "$1"; }
+fi
 for c in "${cases[@]}"; do
   java_ms=$("$RUN" "$BUILD" "$c" 2>/dev/null | awk '{print $2}')
   # criterion: "time:   [low mid high]" with a unit per figure.
-  ours_ms=$(cargo bench --bench assignor -- "$c\$" 2>/dev/null | awk '
+  ours_ms=$(ours "$c\$" 2>/dev/null | awk '
     /time:/ { v = $4; u = $5;
       f = (u == "ns") ? 1e-6 : (u == "µs" || u == "us") ? 1e-3 : (u == "ms") ? 1 : 1e3;
       printf "%.5f", v * f; exit }')

@@ -4,6 +4,13 @@
 //! per `assign` call). Hashing is XXH3-64 (the crate's one string hash),
 //! lookups compare the full string, so the result never depends on hash
 //! collisions, only the speed does.
+//!
+//! In front of the hash table sits a direct-mapped table on a much cheaper
+//! hash (two words of the key and its length, one multiplication): a lookup
+//! that finds its key there skips XXH3 and the probe. It holds one index per
+//! slot, overwritten on collision and never probed, so keys crafted to collide
+//! on the cheap hash only send lookups to the XXH3 table, never make them
+//! slower than one extra comparison.
 
 // The loads below index `b[at..at + 8]`: every caller passes `at + 8 <= len`,
 // which keeps them a single load each.
@@ -21,6 +28,25 @@ fn word(b: &[u8], at: usize) -> u64 {
 #[inline]
 fn hash_str(s: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(s.as_bytes())
+}
+
+/// The quick table's hash: the first and last 8 bytes (or the whole key, if
+/// shorter) and the length, mixed by one multiplication, whose top bits
+/// depend on every input bit (the slot is taken from them). Ids that differ
+/// only in their middle collide; they find their index through XXH3 instead.
+#[inline(always)]
+fn quick_hash(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let n = b.len();
+    let (x, y) = if n >= 8 {
+        (word(b, 0), word(b, n - 8))
+    } else {
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(b);
+        let v = u64::from_le_bytes(w);
+        (v, v)
+    };
+    (x ^ y.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// `a < b` in byte order (as `str` orders), word by word inline.
@@ -85,6 +111,12 @@ const EMPTY: u32 = u32::MAX;
 pub(crate) struct StrIndex {
     /// `(hash, index)`; `index == EMPTY` marks a free slot.
     slots: Vec<(u64, u32)>,
+    /// Direct-mapped by [`quick_hash`] (same size as `slots`): an index whose
+    /// key may be the looked-up one, `EMPTY` if none. Written when a key is
+    /// inserted or found by [`StrIndex::get_or_insert`]; cleared on growth.
+    quick: Vec<u32>,
+    /// `quick_hash >> quick_shift` is a slot of `quick` (64 − log2 of its size).
+    quick_shift: u32,
     mask: usize,
     len: usize,
 }
@@ -95,6 +127,8 @@ impl StrIndex {
         let cap = (n.max(4) * 2).next_power_of_two();
         StrIndex {
             slots: vec![(0, EMPTY); cap],
+            quick: vec![EMPTY; cap],
+            quick_shift: 64 - cap.trailing_zeros(),
             mask: cap - 1,
             len: 0,
         }
@@ -105,6 +139,10 @@ impl StrIndex {
     pub(crate) fn get<'k>(&self, key: &str, key_of: impl Fn(u32) -> &'k str) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
+        }
+        let q = self.quick[(quick_hash(key) >> self.quick_shift) as usize];
+        if q != EMPTY && same(key_of(q), key) {
+            return Some(q);
         }
         let hash = hash_str(key);
         let mut i = (hash as usize) & self.mask;
@@ -132,6 +170,11 @@ impl StrIndex {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
+        let qi = (quick_hash(key) >> self.quick_shift) as usize;
+        let q = self.quick[qi];
+        if q != EMPTY && same(key_of(q), key) {
+            return (q, false);
+        }
         let hash = hash_str(key);
         let mut i = (hash as usize) & self.mask;
         loop {
@@ -139,10 +182,12 @@ impl StrIndex {
             if idx == EMPTY {
                 let new = self.len as u32;
                 self.slots[i] = (hash, new);
+                self.quick[qi] = new;
                 self.len += 1;
                 return (new, true);
             }
             if h == hash && same(key_of(idx), key) {
+                self.quick[qi] = idx;
                 return (idx, false);
             }
             i = (i + 1) & self.mask;
@@ -169,6 +214,8 @@ impl StrIndex {
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(8);
         let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); cap]);
+        self.quick = vec![EMPTY; cap];
+        self.quick_shift = 64 - cap.trailing_zeros();
         self.mask = cap - 1;
         for (hash, idx) in old {
             if idx == EMPTY {
@@ -204,6 +251,36 @@ mod tests {
         }
         assert_eq!(index.get("nope", |i| keys[i as usize].as_str()), None);
         assert_eq!(index.len(), 1000);
+    }
+
+    /// Keys equal in their first and last 8 bytes and length collide on the
+    /// quick hash: each must still be found, and an absent one not.
+    #[test]
+    fn quick_table_collisions_fall_back_to_the_hash() {
+        let keys: Vec<String> = (0..300)
+            .map(|i| format!("aaaaaaaa{i:04}bbbbbbbb"))
+            .collect();
+        let mut index = StrIndex::with_capacity(4);
+        for (n, k) in keys.iter().enumerate() {
+            assert_eq!(
+                index.get_or_insert(k, |i| keys[i as usize].as_str()),
+                (n as u32, true)
+            );
+        }
+        for _ in 0..2 {
+            for (n, k) in keys.iter().enumerate().rev() {
+                assert_eq!(index.get(k, |i| keys[i as usize].as_str()), Some(n as u32));
+                assert_eq!(
+                    index.get_or_insert(k, |i| keys[i as usize].as_str()),
+                    (n as u32, false)
+                );
+            }
+        }
+        assert_eq!(
+            index.get("aaaaaaaa9999bbbbbbbb", |i| keys[i as usize].as_str()),
+            None
+        );
+        assert_eq!(index.get("short", |i| keys[i as usize].as_str()), None);
     }
 
     #[test]

@@ -98,12 +98,17 @@ impl Partitions for Vec<i32> {
 }
 impl Partitions for BTreeSet<i32> {
     fn with_slices(&self, f: &mut dyn FnMut(&[i32])) {
-        // One partition (common) without a tree iterator or a buffer.
+        // One or two partitions (common) without a tree iterator or a buffer.
         match self.len() {
             0 => {}
             1 => {
                 if let Some(&p) = self.first() {
                     f(&[p])
+                }
+            }
+            2 => {
+                if let (Some(&a), Some(&b)) = (self.first(), self.last()) {
+                    f(&[a, b])
                 }
             }
             _ => chunked(self.iter().copied(), f),
@@ -128,13 +133,20 @@ impl PartitionOffsets for Vec<(i32, i64)> {
 }
 impl PartitionOffsets for BTreeMap<i32, i64> {
     fn with_slices(&self, f: &mut dyn FnMut(&[PartitionOffset])) {
-        // One reported task per subtopology (common) without a tree
-        // iterator or a buffer.
+        // One or two reported tasks per subtopology (common: a task's owner
+        // and a dormant copy) without a tree iterator or a buffer.
         match self.len() {
             0 => {}
             1 => {
                 if let Some((&p, &o)) = self.first_key_value() {
                     f(&[(p, o)])
+                }
+            }
+            2 => {
+                if let (Some((&p, &o)), Some((&q, &r))) =
+                    (self.first_key_value(), self.last_key_value())
+                {
+                    f(&[(p, o), (q, r)])
                 }
             }
             _ => chunked(self.iter().map(|(&p, &o)| (p, o)), f),
@@ -578,6 +590,18 @@ mod tests {
         let m: BTreeMap<String, BTreeSet<i32>> = [("a".to_owned(), (0..300).collect())].into();
         m.visit(&mut |s, ps| seen.extend(ps.iter().map(|&p| (s.to_owned(), p))));
         assert_eq!(seen.len(), 300);
+        let two: BTreeMap<String, BTreeMap<i32, i64>> =
+            [("a".to_owned(), [(3, 30), (1, 10)].into())].into();
+        let mut pairs = Vec::new();
+        two.visit(&mut |s, ps| pairs.extend(ps.iter().map(|&po| (s.to_owned(), po))));
+        assert_eq!(
+            pairs,
+            [("a".to_owned(), (1, 10)), ("a".to_owned(), (3, 30))]
+        );
+        let two: BTreeMap<&str, BTreeSet<i32>> = [("b", [7, 2].into())].into();
+        let mut parts = Vec::new();
+        two.visit(&mut |_, ps| parts.extend_from_slice(ps));
+        assert_eq!(parts, [2, 7]);
         let flat = vec![("a", 1, 10i64), ("b", 2, 20)];
         let mut got = Vec::new();
         flat.visit(&mut |s, ps| got.push((s.to_owned(), ps.to_vec())));

@@ -783,15 +783,20 @@ impl<'a> State<'a> {
             // Nothing sticky: everything goes through A3, in task order.
             return self.least_loaded_actives(0..t_total as u32);
         }
-        // A1: previous active owner, partition-major order.
+        // A1: previous active owner, partition-major order (with no previous
+        // owner at all, every task remains, in that order).
         let mut remaining = self.scratch.empty(t_total);
-        for &t in space.partition_major() {
-            let m = self.prev_active[t as usize];
-            if m != NONE && self.member_count[m as usize] < self.active_quota {
-                self.place(t, m, true, true);
-            } else {
-                remaining.push(t);
+        if self.any_prev_active {
+            for &t in space.partition_major() {
+                let m = self.prev_active[t as usize];
+                if m != NONE && self.member_count[m as usize] < self.active_quota {
+                    self.place(t, m, true, true);
+                } else {
+                    remaining.push(t);
+                }
             }
+        } else {
+            remaining.extend_from_slice(space.partition_major());
         }
         // A2: previous standby / reported state.
         if !self.cand.is_empty() {
