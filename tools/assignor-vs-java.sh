@@ -10,8 +10,11 @@
 # env: ORACLE (default ../shared/oracle beside the project), WARMUP_S / MEASURE_S
 #      for the Java harness (its defaults: 5 s / 8 s), ASSIGNOR_BENCH_CLOCK for ours,
 #      OURS_BIN: a built assignor bench binary to run instead of `cargo bench`
-#      (e.g. a copy kept from before a change, so the sources can change meanwhile).
-# stdout: CASE java_median_ms ours_ms java/ours      (ours: criterion's middle estimate)
+#      (e.g. a copy kept from before a change, so the sources can change meanwhile),
+#      BEFORE_BIN: a second bench binary (say, the build before a change), timed
+#      right after ours and printed as two more columns.
+# stdout: CASE java_median_ms ours_ms java/ours [before_ms java/before]
+#      (ours: criterion's middle estimate)
 set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 JAVA_BUILD_DIR CASE... | all" >&2; exit 2; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +34,14 @@ for a in "$@"; do
   fi
 done
 
+# criterion: "time:   [low mid high]" with a unit per figure; prints mid in ms.
+middle_ms() {
+  awk '/time:/ { v = $4; u = $5;
+    f = (u == "ns") ? 1e-6 : (u == "µs" || u == "us") ? 1e-3 : (u == "ms") ? 1 : 1e3;
+    printf "%.5f", v * f; exit }'
+}
+ratio() { awk -v j="$1" -v o="$2" 'BEGIN { if (o > 0) printf "%.1f", j / o; else print "-" }'; }
+
 cd "$ROOT"
 if [ -n "${OURS_BIN:-}" ]; then
   ours() { "$OURS_BIN" --bench "$1"; }
@@ -40,11 +51,11 @@ else
 fi
 for c in "${cases[@]}"; do
   java_ms=$("$RUN" "$BUILD" "$c" 2>/dev/null | awk '{print $2}')
-  # criterion: "time:   [low mid high]" with a unit per figure.
-  ours_ms=$(ours "$c\$" 2>/dev/null | awk '
-    /time:/ { v = $4; u = $5;
-      f = (u == "ns") ? 1e-6 : (u == "µs" || u == "us") ? 1e-3 : (u == "ms") ? 1 : 1e3;
-      printf "%.5f", v * f; exit }')
-  ratio=$(awk -v j="$java_ms" -v o="$ours_ms" 'BEGIN { if (o > 0) printf "%.1f", j / o; else print "-" }')
-  echo "$c $java_ms $ours_ms $ratio"
+  ours_ms=$(ours "$c\$" 2>/dev/null | middle_ms)
+  line="$c $java_ms $ours_ms $(ratio "$java_ms" "$ours_ms")"
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    before_ms=$("$BEFORE_BIN" --bench "$c\$" 2>/dev/null | middle_ms)
+    line="$line $before_ms $(ratio "$java_ms" "$before_ms")"
+  fi
+  echo "$line"
 done
