@@ -12,7 +12,7 @@
 //!
 //! Before timing, the bench prints the records, their encoded bytes (key +
 //! value, the bytes a real log would hold), one timed load, the phases of a
-//! load on the core alone (CPU time; the replay's is all threads') and the bytes the loaded core
+//! load on the core alone (CPU time; the replay's is the process's) and the bytes the loaded core
 //! holds (a counting global allocator: issue 14 item 2, memory per group and
 //! per member).
 //! Targets: ≥ 1,000,000 records replayed per second, the whole load < 1 s on
@@ -244,9 +244,8 @@ fn bench(c: &mut Criterion) {
     });
     let mut core =
         GroupCoordinator::new(coordinator_config(), Arc::new(AssignorRegistry::default()));
-    // A long log is replayed on several threads (`replay_all`): the CPU time
-    // of all of them (the process's; the runtime's threads are idle), and the
-    // wall time.
+    // The replay (`replay_all`, on this thread): the process's CPU time (the
+    // runtime's threads are idle), and the wall time.
     let (cpu_before, wall_before) = (process_cpu_ns(), Instant::now());
     core.replay_all(&log_read).expect("replay");
     let replay_wall = wall_before.elapsed();
