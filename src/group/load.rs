@@ -1,25 +1,19 @@
 //! Replaying a whole log into a coordinator (a load, spec 06 §4), faster than
-//! record by record (issue 14 item 1):
-//! * the records of a group come in runs (a heartbeat writes its records
-//!   together), so the group being replayed is taken out of the group tree
-//!   for its run and put back when a record names another group: two walks
-//!   of the string-keyed tree per run instead of one per record, and no key
-//!   copy;
-//!
-//! The core replays on the calling thread: it starts no threads (a pure state
-//! machine). A broker that wants a fail-over spread over cores can load
-//! partitions in parallel, one coordinator per partition.
+//! record by record: the records of a group come in runs (a heartbeat writes
+//! its records together), so the group being replayed is taken out of the
+//! group tree for its run and put back when a record names another group.
+//! Two walks of the string-keyed tree per run instead of one per record, and
+//! no key copy (issue 14 item 1). The core replays on the calling thread: it
+//! starts no threads (a pure state machine); a broker that wants a fail-over
+//! spread over cores loads partitions in parallel, one coordinator each.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::protocol::CoordinatorRecord;
 
 use super::records::{self, GroupStore, ReplayError};
 use super::state::StreamsGroup;
-use super::{claim_foreign_id, Foreign, GroupCoordinator};
-
-type Groups = BTreeMap<String, Arc<StreamsGroup>>;
+use super::{claim_foreign_id, GroupCoordinator};
 
 /// See [`GroupCoordinator::replay_all`].
 pub(super) fn replay_all(
@@ -33,46 +27,23 @@ pub(super) fn replay_all(
         }
         return Ok(());
     }
-    replay_in_order(core, records)
-}
-
-/// Replays `records` into `core` on the calling thread, in order.
-fn replay_in_order(
-    core: &mut GroupCoordinator,
-    records: &[CoordinatorRecord],
-) -> Result<(), (usize, ReplayError)> {
-    let mut runs = Runs::new(&mut core.groups, &mut core.foreign);
+    let mut loader = Loader { core, held: None };
     let result = records
         .iter()
         .enumerate()
-        .try_for_each(|(i, r)| records::apply(&mut runs, r).map_err(|e| (i, e)));
-    let removed = runs.finish();
-    for id in &removed {
-        core.rebalances.forget(id);
-    }
+        .try_for_each(|(i, r)| records::apply(&mut loader, r).map_err(|e| (i, e)));
+    loader.put_back();
     result
 }
 
-/// A [`GroupStore`] over a group tree that keeps no pre-images, holding the
+/// A [`GroupStore`] over a coordinator that keeps no pre-images, holding the
 /// group of the current run outside the tree.
-struct Runs<'a> {
-    groups: &'a mut Groups,
-    foreign: &'a mut BTreeMap<String, Foreign>,
+struct Loader<'a> {
+    core: &'a mut GroupCoordinator,
     held: Option<(String, Arc<StreamsGroup>)>,
-    /// Ids of the groups removed, for the in-memory rebalance history.
-    removed: Vec<String>,
 }
 
-impl<'a> Runs<'a> {
-    fn new(groups: &'a mut Groups, foreign: &'a mut BTreeMap<String, Foreign>) -> Self {
-        Runs {
-            groups,
-            foreign,
-            held: None,
-            removed: Vec::new(),
-        }
-    }
-
+impl Loader<'_> {
     fn holds(&self, group_id: &str) -> bool {
         self.held.as_ref().is_some_and(|(id, _)| id == group_id)
     }
@@ -80,27 +51,22 @@ impl<'a> Runs<'a> {
     /// Returns the held group to the tree.
     fn put_back(&mut self) {
         if let Some((id, g)) = self.held.take() {
-            self.groups.insert(id, g);
+            self.core.groups.insert(id, g);
         }
     }
 
     fn held_mut(&mut self) -> Option<&mut StreamsGroup> {
         self.held.as_mut().map(|(_, g)| Arc::make_mut(g).changed())
     }
-
-    /// Puts the held group back; the ids of the groups removed.
-    fn finish(mut self) -> Vec<String> {
-        self.put_back();
-        self.removed
-    }
 }
 
-impl GroupStore for Runs<'_> {
+impl GroupStore for Loader<'_> {
     fn group_mut(&mut self, group_id: &str) -> Option<&mut StreamsGroup> {
         if self.holds(group_id) {
             return self.held_mut();
         }
-        self.groups
+        self.core
+            .groups
             .get_mut(group_id)
             .map(|g| Arc::make_mut(g).changed())
     }
@@ -108,10 +74,10 @@ impl GroupStore for Runs<'_> {
     fn group_or_create(&mut self, group_id: &str) -> Result<&mut StreamsGroup, ReplayError> {
         if !self.holds(group_id) {
             self.put_back();
-            let entry = match self.groups.remove_entry(group_id) {
+            let entry = match self.core.groups.remove_entry(group_id) {
                 Some(entry) => entry,
                 None => {
-                    claim_foreign_id(self.foreign, group_id)?;
+                    claim_foreign_id(&mut self.core.foreign, group_id)?;
                     (group_id.to_string(), Arc::new(StreamsGroup::new(group_id)))
                 }
             };
@@ -126,9 +92,9 @@ impl GroupStore for Runs<'_> {
     fn remove_group(&mut self, group_id: &str) {
         if self.holds(group_id) {
             self.held = None;
+            self.core.rebalances.forget(group_id);
         } else {
-            self.groups.remove(group_id);
+            self.core.remove_group(group_id);
         }
-        self.removed.push(group_id.to_string());
     }
 }
