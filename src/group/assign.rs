@@ -3,6 +3,7 @@
 //! the group, and writes the changed targets as records.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::assignor::{
     AssignmentConfigs, AssignorError, GroupSpec, MemberSpec, TaskAssignor, TaskSource,
@@ -52,13 +53,13 @@ impl<'a> View<'a> {
     }
 
     /// The stored target of a member of the view.
-    pub(super) fn old_target(&self, member_id: &str) -> Option<&'a Tasks> {
+    pub(super) fn old_target(&self, member_id: &str) -> Option<&'a Arc<Tasks>> {
         if let (Some(u), Some(r)) = (self.updated, self.replaced) {
             if u.member_id == member_id {
-                return self.group.targets.get(r).map(|t| &**t);
+                return self.group.targets.get(r);
             }
         }
-        self.group.targets.get(member_id).map(|t| &**t)
+        self.group.targets.get(member_id)
     }
 }
 
@@ -99,7 +100,8 @@ impl TaskSource for ActiveIds<'_> {
 /// Computes the target assignment for `epoch` and writes the records: one
 /// `StreamsGroupTargetAssignmentMember` per member whose target is new or
 /// changed (member id order), then `StreamsGroupTargetAssignmentMetadata`.
-/// Returns every member's new target, by member id.
+/// Returns every member's new target, by member id; a target that did not
+/// change is the stored one, shared.
 /// The assignor works on the task space built once with `configured`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn compute_target(
@@ -111,11 +113,11 @@ pub(super) fn compute_target(
     offsets: OffsetsView<'_>,
     now_ms: i64,
     out: &mut Vec<CoordinatorRecord>,
-) -> Result<BTreeMap<String, Tasks>, AssignorError> {
+) -> Result<BTreeMap<String, Arc<Tasks>>, AssignorError> {
     let gid = view.group.group_id.as_str();
     let members = view.members();
     // Every member's new target, in member id order.
-    let mut targets: Vec<(&str, Tasks)> = Vec::with_capacity(members.len());
+    let mut targets: Vec<(&str, Arc<Tasks>)> = Vec::with_capacity(members.len());
     if let Some(space) = configured.task_space() {
         let space = space?;
         let actives: Vec<ActiveIds<'_>> = members
@@ -154,16 +156,18 @@ pub(super) fn compute_target(
                 },
                 None => Tasks::default(),
             };
-            targets.push((m.member_id.as_str(), t));
+            targets.push((m.member_id.as_str(), Arc::new(t)));
         }
     } else {
+        let empty = Arc::new(Tasks::default());
         for m in &members {
-            targets.push((m.member_id.as_str(), Tasks::default()));
+            targets.push((m.member_id.as_str(), empty.clone()));
         }
     }
-    for (id, t) in &targets {
-        if view.old_target(id) != Some(t) {
-            out.push(records::target_member(gid, id, t));
+    for (id, t) in &mut targets {
+        match view.old_target(id) {
+            Some(old) if *old == *t => *t = old.clone(),
+            _ => out.push(records::target_member(gid, id, t)),
         }
     }
     out.push(records::target_metadata(gid, epoch, now_ms));

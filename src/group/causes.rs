@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 
 use super::assign::View;
 use super::member::Member;
@@ -247,7 +248,7 @@ impl HeldActive for ActiveTasks {
 /// gives what it held): the tasks a new target or refinement step moves. One
 /// lookup per member and per subtopology, not per task.
 pub(super) fn moved<'b, H: HeldActive + 'b>(
-    next: &BTreeMap<String, Tasks>,
+    next: &BTreeMap<String, Arc<Tasks>>,
     before: impl Fn(&str) -> Option<&'b H>,
 ) -> usize {
     next.iter()
@@ -264,7 +265,7 @@ pub(super) fn moved<'b, H: HeldActive + 'b>(
 
 /// Active tasks of a new target `next` that the member's stored target did
 /// not hold (see [`moved`]).
-pub(super) fn moved_from_targets(view: &View<'_>, next: &BTreeMap<String, Tasks>) -> usize {
+pub(super) fn moved_from_targets(view: &View<'_>, next: &BTreeMap<String, Arc<Tasks>>) -> usize {
     moved(next, |id| view.old_target(id).map(|o| &o.active))
 }
 

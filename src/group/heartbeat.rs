@@ -770,11 +770,11 @@ fn reconcile_member<'m>(
     }
     let empty = Tasks::default();
     let slice: &Tasks = if let Some(r) = &target.refinement {
-        r.assignment.get(b.mid).unwrap_or(&empty)
+        r.assignment.get(b.mid).map_or(&empty, |t| &**t)
     } else if target.delayed {
         &empty
     } else if let Some(all) = &target.computed {
-        all.get(b.mid).unwrap_or(&empty)
+        all.get(b.mid).map_or(&empty, |t| &**t)
     } else {
         b.group
             .targets
@@ -942,7 +942,7 @@ struct ConfiguredPhase {
 struct TargetPhase {
     epoch: i32,
     /// The target was computed by this heartbeat.
-    computed: Option<BTreeMap<String, Tasks>>,
+    computed: Option<BTreeMap<String, Arc<Tasks>>>,
     /// The initial rebalance delay holds the assignment back: empty target.
     delayed: bool,
     /// The warm-up refinement of `epoch`, if any.

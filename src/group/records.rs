@@ -342,14 +342,24 @@ pub(super) fn apply(
         }
         (RecordKey::TargetAssignmentMember(k), Some(RecordValue::TargetAssignmentMember(v))) => {
             let g = store.group_or_create(gid)?;
-            g.targets.insert(
-                k.member_id.clone(),
-                Arc::new(Tasks {
-                    active: convert::task_set_from(&v.active_tasks),
-                    standby: convert::task_set_from(&v.standby_tasks),
-                    warmup: convert::task_set_from(&v.warmup_tasks),
-                }),
-            );
+            let t = Tasks {
+                active: convert::task_set_from(&v.active_tasks),
+                standby: convert::task_set_from(&v.standby_tasks),
+                warmup: convert::task_set_from(&v.warmup_tasks),
+            };
+            // The warm-up refinement (in memory) already holds the new target
+            // as the member's slice when the heartbeat that computed it
+            // derived it: the target shares that value instead of a copy.
+            let t = match g
+                .transient
+                .refined
+                .as_deref()
+                .and_then(|r| r.assignment.get(&k.member_id))
+            {
+                Some(slice) if **slice == t => slice.clone(),
+                _ => Arc::new(t),
+            };
+            g.targets.insert(k.member_id.clone(), t);
         }
         (RecordKey::TargetAssignmentMember(k), None) => {
             if let Some(g) = store.group_mut(gid) {

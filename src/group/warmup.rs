@@ -23,6 +23,7 @@
 //!   it is the target unchanged.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::assign::View;
 use super::config::Effective;
@@ -30,8 +31,11 @@ use super::member::Member;
 use super::state::{Configured, OffsetsView};
 use super::tasks::{self, TaskSet, Tasks};
 
-/// The intermediate assignment of every member, by member id.
-pub(super) type Refined = BTreeMap<String, Tasks>;
+/// The intermediate assignment of every member, by member id. A member whose
+/// slice is its target shares the target's value (most members, and every
+/// member of a group without warm-ups): the refinement costs a pointer per
+/// member, not a copy of every target (issue 14 item 2).
+pub(super) type Refined = BTreeMap<String, Arc<Tasks>>;
 
 /// The refinement of one assignment epoch, derived once and frozen while the
 /// members reconcile toward it (in memory only).
@@ -47,7 +51,7 @@ pub(super) struct EpochRefinement {
 /// the group's effective warm-up settings.
 pub(super) fn derive<'a>(
     view: &View<'a>,
-    target: impl Fn(&str) -> Option<&'a Tasks>,
+    target: impl Fn(&str) -> Option<&'a Arc<Tasks>>,
     configured: &Configured,
     offsets: OffsetsView<'a>,
     eff: &Effective<'_>,
@@ -91,7 +95,7 @@ pub(super) fn differs_from_current(view: &View<'_>, refined: &Refined) -> bool {
     view.members().iter().any(|m| {
         refined
             .get(&m.member_id)
-            .is_none_or(|t| *t != m.assigned_tasks())
+            .is_none_or(|t| **t != m.assigned_tasks())
     })
 }
 
@@ -164,22 +168,62 @@ fn insert(set: &mut TaskSet, (s, p): Task<'_>) {
     set.entry(s.to_string()).or_default().insert(p);
 }
 
+/// A role of a member's slice.
+#[derive(Clone, Copy)]
+enum Role {
+    Active,
+    Standby,
+    Warmup,
+}
+
+impl Role {
+    fn of(self, t: &Tasks) -> &TaskSet {
+        match self {
+            Role::Active => &t.active,
+            Role::Standby => &t.standby,
+            Role::Warmup => &t.warmup,
+        }
+    }
+
+    fn of_mut(self, t: &mut Tasks) -> &mut TaskSet {
+        match self {
+            Role::Active => &mut t.active,
+            Role::Standby => &mut t.standby,
+            Role::Warmup => &mut t.warmup,
+        }
+    }
+}
+
+/// Adds `task` to (or removes it from) one role of a member's slice. The
+/// slice shares its target's value until it changes: it is copied then, and
+/// only then (not when the task is already where it should be).
+fn edit(slice: &mut Arc<Tasks>, role: Role, task: Task<'_>, add: bool) {
+    if tasks::contains(role.of(slice), task.0, task.1) == add {
+        return;
+    }
+    let set = role.of_mut(Arc::make_mut(slice));
+    if add {
+        insert(set, task);
+    } else {
+        remove(set, task);
+    }
+}
+
 /// Refines `target` (a member absent from it has an empty target) for
 /// `members` (the group as the computation sees it). Deterministic: members
 /// in id order, tasks in (subtopology, partition) order, no hash order.
 pub(super) fn refine<'a>(
     members: &[&'a Member],
-    target: impl Fn(&str) -> Option<&'a Tasks>,
+    target: impl Fn(&str) -> Option<&'a Arc<Tasks>>,
     offsets: OffsetsView<'a>,
     settings: Settings<'_>,
 ) -> Refined {
+    let none = Arc::new(Tasks::default());
     let mut out: Refined = members
         .iter()
         .map(|m| {
-            (
-                m.member_id.clone(),
-                target(&m.member_id).cloned().unwrap_or_default(),
-            )
+            let t = target(&m.member_id).unwrap_or(&none);
+            (m.member_id.clone(), t.clone())
         })
         .collect();
     if settings.num_warmup_replicas == 0 {
@@ -251,15 +295,15 @@ pub(super) fn refine<'a>(
     // other copy of it in this step.
     for h in &held {
         if let Some(t) = out.get_mut(&h.to.member_id) {
-            remove(&mut t.active, h.task);
+            edit(t, Role::Active, h.task, false);
         }
         for m in members.iter().filter(|m| m.process_id == h.from.process_id) {
             if let Some(t) = out.get_mut(&m.member_id) {
-                remove(&mut t.standby, h.task);
+                edit(t, Role::Standby, h.task, false);
             }
         }
         if let Some(t) = out.get_mut(&h.from.member_id) {
-            insert(&mut t.active, h.task);
+            edit(t, Role::Active, h.task, true);
         }
     }
     // The budget goes first to warm-ups already running (so a step does not
@@ -291,7 +335,7 @@ pub(super) fn refine<'a>(
             continue;
         }
         if let Some(t) = out.get_mut(&h.to.member_id) {
-            insert(&mut t.warmup, h.task);
+            edit(t, Role::Warmup, h.task, true);
             used += 1;
         }
     }
@@ -336,7 +380,7 @@ mod tests {
         m
     }
 
-    fn tasks(active: &[(&str, i32)], standby: &[(&str, i32)]) -> Tasks {
+    fn tasks(active: &[(&str, i32)], standby: &[(&str, i32)]) -> Arc<Tasks> {
         let mut t = Tasks::default();
         for x in active {
             insert(&mut t.active, *x);
@@ -344,7 +388,7 @@ mod tests {
         for x in standby {
             insert(&mut t.standby, *x);
         }
-        t
+        Arc::new(t)
     }
 
     fn offsets(entries: &[(&str, &str, i32, i64, i64)]) -> BTreeMap<String, MemberOffsets> {
@@ -366,7 +410,7 @@ mod tests {
 
     fn run(
         members: &[Member],
-        target: &BTreeMap<String, Tasks>,
+        target: &Refined,
         offs: &BTreeMap<String, MemberOffsets>,
         stateful: &BTreeSet<String>,
         budget: u32,
@@ -439,7 +483,7 @@ mod tests {
             .insert(2, 1);
         let members = [leaving, member("m2", "p2", &[], &[])];
         let target = BTreeMap::from([
-            ("m1".to_string(), Tasks::default()),
+            ("m1".to_string(), Arc::default()),
             (
                 "m2".to_string(),
                 tasks(&[("0", 0), ("0", 2), ("1", 0)], &[]),
@@ -457,7 +501,7 @@ mod tests {
             member("m2", "p2", &[], &[("0", 3)]),
         ];
         let target = BTreeMap::from([
-            ("m1".to_string(), Tasks::default()),
+            ("m1".to_string(), Arc::default()),
             (
                 "m2".to_string(),
                 tasks(&[("0", 0), ("0", 1), ("0", 2), ("0", 3)], &[]),
@@ -495,17 +539,17 @@ mod tests {
             member("m3", "p2", &[], &[]),
         ];
         let target = BTreeMap::from([
-            ("m1".to_string(), Tasks::default()),
+            ("m1".to_string(), Arc::default()),
             ("m2".to_string(), tasks(&[("0", 0)], &[])),
-            ("m3".to_string(), Tasks::default()),
+            ("m3".to_string(), Arc::default()),
         ]);
         assert_eq!(
             run(&members, &target, &BTreeMap::new(), &stateful(&["0"]), 2, 0),
             target
         );
         let target = BTreeMap::from([
-            ("m1".to_string(), Tasks::default()),
-            ("m2".to_string(), Tasks::default()),
+            ("m1".to_string(), Arc::default()),
+            ("m2".to_string(), Arc::default()),
             ("m3".to_string(), tasks(&[("0", 0)], &[])),
         ]);
         assert_eq!(
@@ -526,7 +570,7 @@ mod tests {
     #[derive(Debug, Clone)]
     struct Case {
         members: Vec<Member>,
-        target: BTreeMap<String, Tasks>,
+        target: Refined,
         offsets: BTreeMap<String, MemberOffsets>,
         budget: u32,
         lag: i64,
@@ -551,9 +595,9 @@ mod tests {
                     .enumerate()
                     .map(|(i, p)| member(&format!("m{i}"), PROCESSES[*p], &[], &[]))
                     .collect();
-                let mut target: BTreeMap<String, Tasks> = members
+                let mut target: Refined = members
                     .iter()
-                    .map(|m| (m.member_id.clone(), Tasks::default()))
+                    .map(|m| (m.member_id.clone(), Arc::default()))
                     .collect();
                 for i in 0..(2 * TASKS) {
                     let s = if i < TASKS { "0" } else { "1" };
@@ -569,13 +613,20 @@ mod tests {
                     }
                     let d = &members[dest[idx]];
                     let (did, dproc) = (d.member_id.clone(), d.process_id.clone());
-                    insert(&mut target.get_mut(&did).expect("member").active, (s, p));
+                    insert(
+                        &mut Arc::make_mut(target.get_mut(&did).expect("member")).active,
+                        (s, p),
+                    );
                     if s == "0" {
                         if let Some(sb) = standby[usize::try_from(p).unwrap_or(0)] {
                             let sm = &members[sb];
                             if sm.process_id != dproc {
                                 let sid = sm.member_id.clone();
-                                insert(&mut target.get_mut(&sid).expect("member").standby, (s, p));
+                                insert(
+                                    &mut Arc::make_mut(target.get_mut(&sid).expect("member"))
+                                        .standby,
+                                    (s, p),
+                                );
                             }
                         }
                     }
@@ -624,8 +675,8 @@ mod tests {
                         .iter()
                         .map(|(s, p)| (s.clone(), p.iter().map(|p| (*p, 1)).collect()))
                         .collect(),
-                    standby: t.standby,
-                    warmup: t.warmup,
+                    standby: t.standby.clone(),
+                    warmup: t.warmup.clone(),
                 };
                 n.pending_revocation = TasksWithEpochs::default();
                 n
