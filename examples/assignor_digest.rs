@@ -269,6 +269,74 @@ fn case(seed: u64) -> (TaskSpace, AssignmentConfigs, Vec<Member>) {
     (space, configs, members)
 }
 
+/// A member table for `members`, as a coordinator keeps one: exactly theirs,
+/// or (`stray`) one that strays from them as the coordinator's does when a
+/// request joins, moves or replaces members not yet applied to it: a few
+/// members missing, a few it holds that are not in the group, a few in
+/// another process; now and then many (the assignor then numbers from
+/// scratch).
+fn table_for(members: &[Member], rng: &mut Rng, stray: bool) -> MemberTable {
+    let mut pairs: Vec<(String, String)> = members
+        .iter()
+        .map(|m| (m.id.clone(), m.process.clone()))
+        .collect();
+    if stray && !pairs.is_empty() {
+        let many = rng.percent(5);
+        let k = if many { pairs.len() / 2 } else { rng.below(4) as usize };
+        for _ in 0..k.min(pairs.len()) {
+            let i = rng.below(pairs.len() as u64) as usize;
+            pairs.swap_remove(i);
+        }
+        let extra = if many { 80 } else { rng.below(4) };
+        for j in 0..extra {
+            let p = match (rng.below(3), members.get(rng.below(members.len() as u64) as usize)) {
+                (0, Some(m)) => m.process.clone(),
+                (1, _) => format!("gone-process-{}", rng.below(3)),
+                _ => "process-0".to_owned(),
+            };
+            pairs.push((format!("gone-{j}"), p));
+        }
+        for _ in 0..rng.below(3) {
+            if pairs.is_empty() {
+                break;
+            }
+            let i = rng.below(pairs.len() as u64) as usize;
+            pairs[i].1 = if rng.percent(50) {
+                format!("moved-{}", rng.below(2))
+            } else {
+                "process-1".to_owned()
+            };
+        }
+    }
+    MemberTable::from_members(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+        .expect("unique ids")
+}
+
+/// The group spec over `table`, as the coordinator builds it: members in
+/// ascending id order, those the table holds with the same process with the
+/// table's strings.
+fn spec_over<'a>(
+    members: &'a [Member],
+    table: &'a MemberTable,
+    configs: &'a AssignmentConfigs,
+) -> GroupSpec<'a> {
+    let mut sorted: Vec<&Member> = members.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut g = GroupSpec::with_table(configs, table, members.len());
+    for m in sorted {
+        let mut s = match table.position(&m.id) {
+            Some(i) if table.process_id(i) == m.process => table.member_spec(i),
+            _ => MemberSpec::new(&m.id, &m.process),
+        };
+        s.active_tasks = &m.active;
+        s.standby_tasks = &m.standby;
+        s.task_offsets = &m.offsets;
+        s.client_tags = &m.tags;
+        g.members.push(s);
+    }
+    g
+}
+
 fn main() {
     let n: u64 = std::env::args()
         .nth(1)
@@ -281,6 +349,23 @@ fn main() {
         let g = spec(&members, &configs);
         let a = digest(&sticky.assign(&g, &space));
         let b = digest(&rack.assign(&g, &space));
+        // The same group over a member table must give the same output
+        // (its own generator, so the cases above stay as they were).
+        let mut trng = Rng::new(seed ^ 0x7AB1_E5EE_D000_0000);
+        for stray in [false, true] {
+            let table = table_for(&members, &mut trng, stray);
+            let g = spec_over(&members, &table, &configs);
+            assert_eq!(
+                digest(&sticky.assign(&g, &space)),
+                a,
+                "seed {seed}: sticky over a member table (stray: {stray})"
+            );
+            assert_eq!(
+                digest(&rack.assign(&g, &space)),
+                b,
+                "seed {seed}: sticky-rack-aware over a member table (stray: {stray})"
+            );
+        }
         println!("{seed} {a:016x} {b:016x}");
     }
 }

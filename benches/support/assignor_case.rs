@@ -17,17 +17,45 @@ struct Member {
 }
 
 /// The input of a case: its task space, configs and members (by id, as a
-/// coordinator keeps them).
+/// coordinator keeps them), with the member table a coordinator keeps for
+/// the group (`src/group/member_table.rs`): it holds the members whose join
+/// was applied, so in an INCREMENTAL case not `newMember`, whose join is the
+/// heartbeat that computes the assignment.
 pub struct Fixture {
     /// The task space.
     pub space: TaskSpace,
     configs: AssignmentConfigs,
     members: BTreeMap<String, Member>,
+    table: MemberTable,
 }
 
 impl Fixture {
-    /// The group spec of the fixture, borrowing it.
+    /// The group spec of the fixture, borrowing it, built as the coordinator
+    /// builds it (`src/group/assign.rs`): over the kept member table, a
+    /// member in the table with the table's strings, any other (the joining
+    /// member) with its own.
     pub fn spec(&self) -> GroupSpec<'_> {
+        let mut g = GroupSpec::with_table(&self.configs, &self.table, self.members.len());
+        let mut next = 0;
+        for (id, m) in &self.members {
+            let mut s = if next < self.table.len() && self.table.member_id(next) == id {
+                next += 1;
+                self.table.member_spec(next - 1)
+            } else {
+                MemberSpec::new(id, &m.process)
+            };
+            s.active_tasks = &m.active;
+            s.standby_tasks = &m.standby;
+            s.task_offsets = &m.offsets;
+            g.members.push(s);
+        }
+        g
+    }
+
+    /// The group spec without a member table (how the coordinator built it
+    /// before it kept one).
+    #[allow(dead_code)] // not every bench compares the two
+    pub fn spec_without_table(&self) -> GroupSpec<'_> {
         let mut g = GroupSpec::with_capacity(&self.configs, self.members.len());
         for (id, m) in &self.members {
             let mut s = MemberSpec::new(id, &m.process);
@@ -37,6 +65,11 @@ impl Fixture {
             g.members.push(s);
         }
         g
+    }
+
+    fn table_of(members: &BTreeMap<String, Member>) -> MemberTable {
+        MemberTable::from_members(members.iter().map(|(id, m)| (id.as_str(), m.process.as_str())))
+            .expect("member table")
     }
 }
 
@@ -134,8 +167,10 @@ impl Case {
             space,
             configs,
             members: BTreeMap::new(),
+            table: MemberTable::new(),
         };
         if self.incremental {
+            fx.table = Fixture::table_of(&members);
             fx.members = members;
             let assignment: Vec<(String, TaskMap, TaskMap)> = {
                 let g = fx.spec();
@@ -175,6 +210,7 @@ impl Case {
             for (id, m) in members.iter_mut() {
                 m.offsets = offsets.remove(id).unwrap_or_default();
             }
+            fx.table = Fixture::table_of(&members);
             fx.members = members;
         }
         fx

@@ -12,7 +12,9 @@
 //!   configured topology.
 //! * [`GroupSpec`]: the members ([`MemberSpec`], borrowing the coordinator's
 //!   state through [`TaskSource`] / [`OffsetSource`] / [`ClientTags`]) and the
-//!   [`AssignmentConfigs`].
+//!   [`AssignmentConfigs`], optionally over a [`MemberTable`] the caller keeps
+//!   (member ids sorted, processes numbered) so that the assignor need not
+//!   sort and number them in every call.
 //!
 //! # Example
 //!
@@ -45,6 +47,7 @@ mod scratch;
 mod space;
 mod spec;
 mod sticky;
+mod table;
 
 use std::sync::Arc;
 
@@ -60,6 +63,7 @@ pub use spec::{
     MAX_MEMBERS, MAX_RACK_AWARE_TAGS, MAX_STANDBY_REPLICAS,
 };
 pub use sticky::StickyAssignor;
+pub use table::MemberTable;
 
 /// A task assignor (spec 05 §2). One instance serves every group, possibly
 /// from several threads at once, so it must be stateless between calls (or

@@ -6,13 +6,15 @@
 //! for every target-assignment computation. Task and offset collections are
 //! read through the [`TaskSource`] / [`OffsetSource`] traits, implemented here
 //! for the usual map and list shapes, so the coordinator never converts its
-//! state to hand it over.
+//! state to hand it over. A spec may be built over a [`MemberTable`] the
+//! caller keeps between computations ([`GroupSpec::with_table`]): the
+//! members' order and process numbering then come from the table.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::hash::BuildHasher;
 
-use super::AssignorError;
+use super::{AssignorError, MemberTable};
 
 /// A read-only set of tasks keyed by subtopology id (a member's current active,
 /// standby or warm-up tasks).
@@ -381,13 +383,16 @@ impl fmt::Debug for MemberSpec<'_> {
 }
 
 /// The group handed to an assignor: its members (any order; ids unique) and
-/// the assignment configs.
+/// the assignment configs, optionally with the [`MemberTable`] the caller
+/// keeps for the group.
 #[derive(Clone, Debug)]
 pub struct GroupSpec<'a> {
     /// Every current member of the group.
     pub members: Vec<MemberSpec<'a>>,
     /// The assignment configs in force for this computation.
     pub configs: &'a AssignmentConfigs,
+    /// The kept membership the members were mostly taken from.
+    table: Option<&'a MemberTable>,
 }
 
 impl<'a> GroupSpec<'a> {
@@ -396,7 +401,43 @@ impl<'a> GroupSpec<'a> {
         GroupSpec {
             members: Vec::with_capacity(members),
             configs,
+            table: None,
         }
+    }
+
+    /// An empty group spec over a kept member table, with room for `members`
+    /// members. Push the members in ascending id order; a member that is in
+    /// the table with the same process should be pushed as
+    /// [`MemberTable::member_spec`] (or with the table's strings otherwise),
+    /// which lets the `sticky` assignors take the member order and process
+    /// numbering from the table. Members not in the table, and table members
+    /// left out, are allowed (a join or leave the table does not hold yet):
+    /// a few cost a little each, many make the assignor compute the order and
+    /// numbering itself, as without a table. The result never depends on the
+    /// table, only on `members`.
+    pub fn with_table(
+        configs: &'a AssignmentConfigs,
+        table: &'a MemberTable,
+        members: usize,
+    ) -> Self {
+        GroupSpec {
+            members: Vec::with_capacity(members),
+            configs,
+            table: Some(table),
+        }
+    }
+
+    /// A group spec of every member of `table`, in its order, with no tasks
+    /// or offsets yet (set them on `members[i]`, member `i` of the table).
+    pub fn from_table(configs: &'a AssignmentConfigs, table: &'a MemberTable) -> Self {
+        let mut g = GroupSpec::with_table(configs, table, table.len());
+        g.members.extend((0..table.len()).map(|i| table.member_spec(i)));
+        g
+    }
+
+    /// The member table the spec was built over, if any.
+    pub fn table(&self) -> Option<&'a MemberTable> {
+        self.table
     }
 
     /// The member with this id (Kafka's `memberMetadata` / `memberAssignmentState`).

@@ -12,7 +12,8 @@
 use super::assignment::{member_order_into, GroupAssignment};
 use super::index::{same, str_less, StrIndex};
 use super::scratch::Scratch;
-use super::spec::MAX_STANDBY_REPLICAS;
+use super::spec::{MAX_MEMBERS, MAX_STANDBY_REPLICAS};
+use super::table;
 use super::{AssignorError, GroupSpec, TaskAssignor, TaskSpace};
 
 const NONE: u32 = u32::MAX;
@@ -286,6 +287,67 @@ impl Collect<'_, '_> {
     }
 }
 
+
+/// Numbers the processes of `group`'s members in ascending process-id order:
+/// `member_proc[k]` is the process of member `order[k]`. Returns the number of
+/// processes.
+fn number_processes(group: &GroupSpec<'_>, order: &[u32], member_proc: &mut Vec<u32>) -> usize {
+    let m = order.len();
+    member_proc.clear();
+    // Fast path: process ids already ascending along the member order
+    // (runs of equal ids allowed) need no hashing and no sort.
+    let mut last: Option<&str> = None;
+    let mut np = 0usize;
+    for &i in order {
+        let pid = group.members[i as usize].process_id;
+        match last {
+            Some(l) if same(l, pid) => {}
+            Some(l) if !str_less(l, pid) => break,
+            _ => {
+                last = Some(pid);
+                np += 1;
+            }
+        }
+        member_proc.push(np as u32 - 1);
+    }
+    if member_proc.len() < m {
+        let mut pids: Vec<&str> = Vec::new();
+        member_proc.clear();
+        // Sized for a few processes and grown on demand: groups have
+        // far fewer processes than members when it matters.
+        let mut pindex = StrIndex::with_capacity(m.min(32));
+        let mut last: (&str, u32) = ("", NONE);
+        for &i in order {
+            let pid = group.members[i as usize].process_id;
+            // Neighbouring members (in id order) often share a process.
+            if last.1 != NONE && same(last.0, pid) {
+                member_proc.push(last.1);
+                continue;
+            }
+            let (p, new) = pindex.get_or_insert(pid, |k| pids[k as usize]);
+            if new {
+                pids.push(pid);
+            }
+            last = (pid, p);
+            member_proc.push(p);
+        }
+        if !pids.windows(2).all(|w| str_less(w[0], w[1])) {
+            let np = pids.len();
+            let mut perm: Vec<u32> = (0..np as u32).collect();
+            perm.sort_unstable_by(|&a, &b| pids[a as usize].cmp(pids[b as usize]));
+            let mut rank = vec![0u32; np];
+            for (r, &p) in perm.iter().enumerate() {
+                rank[p as usize] = r as u32;
+            }
+            for p in member_proc.iter_mut() {
+                *p = rank[*p as usize];
+            }
+        }
+        np = pids.len();
+    }
+    np
+}
+
 impl<'a> State<'a> {
     fn new(
         group: &GroupSpec<'a>,
@@ -294,63 +356,27 @@ impl<'a> State<'a> {
         mut scratch: Scratch,
     ) -> Result<Self, AssignorError> {
         let mut order = scratch.empty(group.members.len());
-        member_order_into(group, &mut order)?;
+        let mut member_proc = scratch.empty(group.members.len());
+        // A spec over a kept member table: order and process numbering from
+        // the table (`members` is then in ascending id order).
+        let from_table = match group.table() {
+            Some(t) if group.members.len() <= MAX_MEMBERS => {
+                table::numbering_into(t, &group.members, &mut member_proc)
+            }
+            _ => None,
+        };
+        if from_table.is_some() {
+            order.extend(0..group.members.len() as u32);
+        }
+        let np = match from_table {
+            Some(np) => np,
+            None => {
+                member_order_into(group, &mut order)?;
+                number_processes(group, &order, &mut member_proc)
+            }
+        };
         let m = order.len();
         let t_total = space.total_tasks();
-
-        // ---- processes: intern, then number them in ascending id order ----
-        // Fast path: process ids already ascending along the member order
-        // (runs of equal ids allowed) need no hashing and no sort.
-        let mut member_proc = scratch.empty(m);
-        let mut last: Option<&str> = None;
-        let mut np = 0usize;
-        for &i in &order {
-            let pid = group.members[i as usize].process_id;
-            match last {
-                Some(l) if same(l, pid) => {}
-                Some(l) if !str_less(l, pid) => break,
-                _ => {
-                    last = Some(pid);
-                    np += 1;
-                }
-            }
-            member_proc.push(np as u32 - 1);
-        }
-        if member_proc.len() < m {
-            let mut pids: Vec<&str> = Vec::new();
-            member_proc.clear();
-            // Sized for a few processes and grown on demand: groups have
-            // far fewer processes than members when it matters.
-            let mut pindex = StrIndex::with_capacity(m.min(32));
-            let mut last: (&str, u32) = ("", NONE);
-            for &i in &order {
-                let pid = group.members[i as usize].process_id;
-                // Neighbouring members (in id order) often share a process.
-                if last.1 != NONE && same(last.0, pid) {
-                    member_proc.push(last.1);
-                    continue;
-                }
-                let (p, new) = pindex.get_or_insert(pid, |k| pids[k as usize]);
-                if new {
-                    pids.push(pid);
-                }
-                last = (pid, p);
-                member_proc.push(p);
-            }
-            if !pids.windows(2).all(|w| str_less(w[0], w[1])) {
-                let np = pids.len();
-                let mut perm: Vec<u32> = (0..np as u32).collect();
-                perm.sort_unstable_by(|&a, &b| pids[a as usize].cmp(pids[b as usize]));
-                let mut rank = vec![0u32; np];
-                for (r, &p) in perm.iter().enumerate() {
-                    rank[p as usize] = r as u32;
-                }
-                for p in member_proc.iter_mut() {
-                    *p = rank[*p as usize];
-                }
-            }
-            np = pids.len();
-        }
         let mut proc_cap = scratch.filled(np, 0);
         for &p in &member_proc {
             proc_cap[p as usize] += 1;

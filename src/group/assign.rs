@@ -11,6 +11,7 @@ use crate::assignor::{
 use crate::protocol::CoordinatorRecord;
 
 use super::member::Member;
+use super::member_table;
 use super::records;
 use super::state::{Configured, GroupCore, OffsetsView};
 use super::tasks::{ActiveTasks, Tasks};
@@ -124,9 +125,19 @@ pub(super) fn compute_target(
             .iter()
             .map(|m| ActiveIds(&m.assigned.active))
             .collect();
-        let mut spec = GroupSpec::with_capacity(configs, members.len());
+        // Over the group's member table when it has one: the assignor then
+        // takes the member order and process numbering from it.
+        let table = view.group.member_table.as_deref();
+        let mut spec = match table {
+            Some(t) => GroupSpec::with_table(configs, t, members.len()),
+            None => GroupSpec::with_capacity(configs, members.len()),
+        };
+        let mut cursor = table.map(member_table::Cursor::new);
         for (m, active) in members.iter().zip(actives.iter()) {
-            let mut ms = MemberSpec::new(&m.member_id, &m.process_id);
+            let mut ms = match cursor.as_mut() {
+                Some(c) => c.spec(&m.member_id, &m.process_id),
+                None => MemberSpec::new(&m.member_id, &m.process_id),
+            };
             ms.instance_id = m.instance_id.as_deref();
             ms.rack_id = m.rack_id.as_deref();
             ms.client_tags = &m.client_tags;

@@ -46,6 +46,7 @@ mod heartbeat_tests;
 pub mod limits;
 mod load;
 mod member;
+mod member_table;
 mod ownership;
 mod reconcile;
 mod records;

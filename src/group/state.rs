@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::member::{Member, MemberState};
+use super::member_table;
 use super::ownership::Ownership;
 use super::stored_configs::StoredAssignmentConfigs;
 use super::tasks::{Tasks, TasksWithEpochs};
@@ -200,6 +201,9 @@ pub(super) struct GroupCore {
     // ---- derived from the above ----
     /// Who owns which task (spec 03 §2).
     pub(super) owners: Ownership,
+    /// The members' ids and processes as the assignor indexes them
+    /// (src/group/member_table.rs).
+    pub(super) member_table: member_table::Slot,
 }
 
 /// A topology configured against the cluster metadata, with the assignor's task space derived
@@ -333,6 +337,7 @@ impl StreamsGroup {
                 assignment_epoch: 1,
                 assignment_timestamp: 0,
                 owners: Ownership::default(),
+                member_table: member_table::new_slot(),
             },
             transient: Transient::default(),
         }
@@ -416,6 +421,7 @@ impl GroupCore {
             }
         }
         self.owners.add(&member);
+        member_table::put(&mut self.member_table, &member.member_id, &member.process_id);
         if let Some(instance) = &member.instance_id {
             self.static_members
                 .insert(instance.clone(), member.member_id.clone());
@@ -441,6 +447,7 @@ impl StreamsGroup {
     pub(super) fn drop_member(&mut self, member_id: &str) {
         if let Some(old) = self.members.remove(member_id) {
             self.owners.remove(&old);
+            member_table::remove(&mut self.member_table, member_id);
             if let Some(instance) = &old.instance_id {
                 if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
                     self.static_members.remove(instance);

@@ -61,10 +61,9 @@ impl Member {
 }
 
 pub fn group<'a>(members: &'a [Member], configs: &'a AssignmentConfigs) -> GroupSpec<'a> {
-    GroupSpec {
-        members: members.iter().map(Member::spec).collect(),
-        configs,
-    }
+    let mut g = GroupSpec::with_capacity(configs, members.len());
+    g.members.extend(members.iter().map(Member::spec));
+    g
 }
 
 pub fn standbys(n: u32) -> AssignmentConfigs {
