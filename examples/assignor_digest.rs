@@ -328,9 +328,16 @@ fn spec_over<'a>(
             Some(i) if table.process_id(i) == m.process => table.member_spec(i),
             _ => MemberSpec::new(&m.id, &m.process),
         };
-        s.active_tasks = &m.active;
-        s.standby_tasks = &m.standby;
-        s.task_offsets = &m.offsets;
+        // As the coordinator does: an empty collection stays `NOTHING`.
+        if !m.active.is_empty() {
+            s.active_tasks = &m.active;
+        }
+        if !m.standby.is_empty() {
+            s.standby_tasks = &m.standby;
+        }
+        if !m.offsets.is_empty() {
+            s.task_offsets = &m.offsets;
+        }
         s.client_tags = &m.tags;
         g.members.push(s);
     }

@@ -44,9 +44,16 @@ impl Fixture {
             } else {
                 MemberSpec::new(id, &m.process)
             };
-            s.active_tasks = &m.active;
-            s.standby_tasks = &m.standby;
-            s.task_offsets = &m.offsets;
+            // As the coordinator does: an empty collection stays `NOTHING`.
+            if !m.active.is_empty() {
+                s.active_tasks = &m.active;
+            }
+            if !m.standby.is_empty() {
+                s.standby_tasks = &m.standby;
+            }
+            if !m.offsets.is_empty() {
+                s.task_offsets = &m.offsets;
+            }
             g.members.push(s);
         }
         g

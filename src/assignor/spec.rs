@@ -161,6 +161,47 @@ impl<H: BuildHasher> PartitionOffsets for HashMap<i32, i64, H> {
     }
 }
 
+/// The source with nothing in it that the assignors recognise without
+/// calling it (by its address): [`MemberSpec::new`] sets every task and offset
+/// source to it, and a caller whose member holds nothing of a kind should
+/// leave it so (an empty map works too, at the cost of a call to visit it:
+/// most members of a group have no standbys, no warm-ups and no reported
+/// offsets, and an assignment call visits three sources per member).
+pub static NOTHING: Nothing = Nothing { _byte: 0 };
+
+/// The type of [`NOTHING`]: a [`TaskSource`], [`OffsetSource`] and
+/// [`ClientTags`] with nothing in it. Not zero-sized, so that the static has
+/// an address of its own.
+#[derive(Debug)]
+pub struct Nothing {
+    _byte: u8,
+}
+
+impl TaskSource for Nothing {
+    fn visit(&self, _: &mut dyn FnMut(&str, &[i32])) {}
+}
+impl OffsetSource for Nothing {
+    fn visit(&self, _: &mut dyn FnMut(&str, &[PartitionOffset])) {}
+}
+impl ClientTags for Nothing {
+    fn tag(&self, _: &str) -> Option<&str> {
+        None
+    }
+}
+
+/// Whether a task source is [`NOTHING`] (its address; any other source,
+/// empty or not, is visited).
+#[inline(always)]
+pub(crate) fn is_nothing(source: &dyn TaskSource) -> bool {
+    std::ptr::addr_eq(source, &NOTHING)
+}
+
+/// Whether an offset source is [`NOTHING`].
+#[inline(always)]
+pub(crate) fn is_no_offsets(source: &dyn OffsetSource) -> bool {
+    std::ptr::addr_eq(source, &NOTHING)
+}
+
 /// The empty collection: `&()` is a [`TaskSource`], an [`OffsetSource`] and
 /// [`ClientTags`] with nothing in it.
 impl TaskSource for () {
@@ -361,12 +402,12 @@ impl<'a> MemberSpec<'a> {
             process_id,
             instance_id: None,
             rack_id: None,
-            client_tags: &(),
-            active_tasks: &(),
-            standby_tasks: &(),
-            warmup_tasks: &(),
-            task_offsets: &(),
-            task_end_offsets: &(),
+            client_tags: &NOTHING,
+            active_tasks: &NOTHING,
+            standby_tasks: &NOTHING,
+            warmup_tasks: &NOTHING,
+            task_offsets: &NOTHING,
+            task_end_offsets: &NOTHING,
         }
     }
 }

@@ -12,7 +12,7 @@
 use super::assignment::{member_order_into, GroupAssignment};
 use super::index::{same, str_less, StrIndex};
 use super::scratch::Scratch;
-use super::spec::{MAX_MEMBERS, MAX_STANDBY_REPLICAS};
+use super::spec::{is_no_offsets, is_nothing, MAX_MEMBERS, MAX_STANDBY_REPLICAS};
 use super::table;
 use super::{AssignorError, GroupSpec, TaskAssignor, TaskSpace};
 
@@ -419,12 +419,18 @@ impl<'a> State<'a> {
         for (i, &mi) in order.iter().enumerate() {
             let spec = &group.members[mi as usize];
             col.stamp = i as u32 + 1;
-            spec.active_tasks
-                .visit(&mut |sub, parts| col.active(sub, parts));
-            spec.standby_tasks
-                .visit(&mut |sub, parts| col.standby(sub, parts));
-            spec.task_offsets
-                .visit(&mut |sub, pairs| col.offsets(sub, pairs));
+            if !is_nothing(spec.active_tasks) {
+                spec.active_tasks
+                    .visit(&mut |sub, parts| col.active(sub, parts));
+            }
+            if !is_nothing(spec.standby_tasks) {
+                spec.standby_tasks
+                    .visit(&mut |sub, parts| col.standby(sub, parts));
+            }
+            if !is_no_offsets(spec.task_offsets) {
+                spec.task_offsets
+                    .visit(&mut |sub, pairs| col.offsets(sub, pairs));
+            }
         }
         let Collect {
             prev_active,

@@ -141,12 +141,24 @@ pub(super) fn compute_target(
             ms.instance_id = m.instance_id.as_deref();
             ms.rack_id = m.rack_id.as_deref();
             ms.client_tags = &m.client_tags;
-            ms.active_tasks = active;
-            ms.standby_tasks = &m.assigned.standby;
-            ms.warmup_tasks = &m.assigned.warmup;
+            // An empty collection stays `NOTHING` (what `MemberSpec::new`
+            // sets), which the assignor skips without a call.
+            if !m.assigned.active.is_empty() {
+                ms.active_tasks = active;
+            }
+            if !m.assigned.standby.is_empty() {
+                ms.standby_tasks = &m.assigned.standby;
+            }
+            if !m.assigned.warmup.is_empty() {
+                ms.warmup_tasks = &m.assigned.warmup;
+            }
             if let Some(o) = offsets.get(&m.member_id) {
-                ms.task_offsets = &o.offsets;
-                ms.task_end_offsets = &o.end_offsets;
+                if !o.offsets.is_empty() {
+                    ms.task_offsets = &o.offsets;
+                }
+                if !o.end_offsets.is_empty() {
+                    ms.task_end_offsets = &o.end_offsets;
+                }
             }
             spec.members.push(ms);
         }
