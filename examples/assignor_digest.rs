@@ -282,14 +282,21 @@ fn table_for(members: &[Member], rng: &mut Rng, stray: bool) -> MemberTable {
         .collect();
     if stray && !pairs.is_empty() {
         let many = rng.percent(5);
-        let k = if many { pairs.len() / 2 } else { rng.below(4) as usize };
+        let k = if many {
+            pairs.len() / 2
+        } else {
+            rng.below(4) as usize
+        };
         for _ in 0..k.min(pairs.len()) {
             let i = rng.below(pairs.len() as u64) as usize;
             pairs.swap_remove(i);
         }
         let extra = if many { 80 } else { rng.below(4) };
         for j in 0..extra {
-            let p = match (rng.below(3), members.get(rng.below(members.len() as u64) as usize)) {
+            let p = match (
+                rng.below(3),
+                members.get(rng.below(members.len() as u64) as usize),
+            ) {
                 (0, Some(m)) => m.process.clone(),
                 (1, _) => format!("gone-process-{}", rng.below(3)),
                 _ => "process-0".to_owned(),

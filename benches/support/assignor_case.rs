@@ -75,8 +75,12 @@ impl Fixture {
     }
 
     fn table_of(members: &BTreeMap<String, Member>) -> MemberTable {
-        MemberTable::from_members(members.iter().map(|(id, m)| (id.as_str(), m.process.as_str())))
-            .expect("member table")
+        MemberTable::from_members(
+            members
+                .iter()
+                .map(|(id, m)| (id.as_str(), m.process.as_str())),
+        )
+        .expect("member table")
     }
 }
 

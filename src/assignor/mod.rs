@@ -59,8 +59,8 @@ pub use error::AssignorError;
 pub use space::{SubtopologyInfo, TaskSpace, MAX_TASKS};
 pub use spec::{
     missing_client_tags, missing_client_tags_detail, split_tags, AssignmentConfigs, ClientTags,
-    GroupSpec, MemberSpec, Nothing, OffsetSource, PartitionOffset, PartitionOffsets, Partitions, TaskSource,
-    MAX_MEMBERS, MAX_RACK_AWARE_TAGS, MAX_STANDBY_REPLICAS, NOTHING,
+    GroupSpec, MemberSpec, Nothing, OffsetSource, PartitionOffset, PartitionOffsets, Partitions,
+    TaskSource, MAX_MEMBERS, MAX_RACK_AWARE_TAGS, MAX_STANDBY_REPLICAS, NOTHING,
 };
 pub use sticky::StickyAssignor;
 pub use table::MemberTable;

@@ -472,7 +472,8 @@ impl<'a> GroupSpec<'a> {
     /// or offsets yet (set them on `members[i]`, member `i` of the table).
     pub fn from_table(configs: &'a AssignmentConfigs, table: &'a MemberTable) -> Self {
         let mut g = GroupSpec::with_table(configs, table, table.len());
-        g.members.extend((0..table.len()).map(|i| table.member_spec(i)));
+        g.members
+            .extend((0..table.len()).map(|i| table.member_spec(i)));
         g
     }
 

@@ -124,6 +124,8 @@ fn next_quota(total: &mut u32, cap: &mut u32, quota: &mut u32) {
 struct State<'a> {
     space: &'a TaskSpace,
     order: Vec<u32>,
+    /// `order` is `0..m`: the spec's members are in ascending id order.
+    in_order: bool,
     num_standby: u32,
     // members (index = position in ascending member id order)
     member_proc: Vec<u32>,
@@ -286,7 +288,6 @@ impl Collect<'_, '_> {
         }
     }
 }
-
 
 /// Numbers the processes of `group`'s members in ascending process-id order:
 /// `member_proc[k]` is the process of member `order[k]`. Returns the number of
@@ -468,15 +469,24 @@ impl<'a> State<'a> {
                 sorted[*f as usize] = *c;
                 *f += 1;
             }
+            // Previous standbys first, then higher offset sum; stable.
+            let rank = |a: &Cand, b: &Cand| {
+                (a.member & REPORTED)
+                    .cmp(&(b.member & REPORTED))
+                    .then(b.offset.cmp(&a.offset))
+            };
             for t in 0..t_total {
                 let seg = &mut sorted[start[t] as usize..start[t + 1] as usize];
-                if seg.len() > 1 {
-                    // Previous standbys first, then higher offset sum; stable.
-                    seg.sort_by(|a, b| {
-                        (a.member & REPORTED)
-                            .cmp(&(b.member & REPORTED))
-                            .then(b.offset.cmp(&a.offset))
-                    });
+                match seg {
+                    [] | [_] => {}
+                    // Two candidates (a task's owner and one dormant copy,
+                    // common): what the stable sort does, without its call.
+                    [a, b] => {
+                        if rank(b, a).is_lt() {
+                            std::mem::swap(a, b);
+                        }
+                    }
+                    _ => seg.sort_by(rank),
                 }
             }
             scratch.give(fill);
@@ -502,6 +512,7 @@ impl<'a> State<'a> {
         Ok(State {
             space,
             order,
+            in_order: from_table.is_some(),
             num_standby,
             member_count: scratch.filled(m, 0),
             member_proc,
@@ -1058,11 +1069,15 @@ impl<'a> State<'a> {
                 }
             }
         }
-        let ids = self
-            .order
-            .iter()
-            .map(|&i| group.members[i as usize].member_id)
-            .collect();
+        let ids = if self.in_order {
+            // Members already in id order (a spec over a member table).
+            group.members.iter().map(|s| s.member_id).collect()
+        } else {
+            self.order
+                .iter()
+                .map(|&i| group.members[i as usize].member_id)
+                .collect()
+        };
         self.recycle();
         GroupAssignment::from_parts(self.space, ids, bounds, tasks)
     }

@@ -459,9 +459,8 @@ mod tests {
 
     /// The table equals one built from scratch over the same pairs.
     fn check(t: &MemberTable, pairs: &std::collections::BTreeMap<String, String>) {
-        let fresh =
-            MemberTable::from_members(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())))
-                .expect("valid");
+        let fresh = MemberTable::from_members(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+            .expect("valid");
         assert_eq!(t, &fresh);
         let got: Vec<(String, String)> = t
             .iter()
@@ -515,7 +514,7 @@ mod tests {
             [("a", "p9"), ("b", "p2"), ("c", "p2")]
         );
         assert_eq!(t.num_processes(), 2);
-        assert_eq!(t.member_procs(), [1, 0, 0]);
+        assert_eq!(t.member_proc, [1, 0, 0]);
         assert!(matches!(
             MemberTable::from_members([("a", "p"), ("a", "q")]),
             Err(AssignorError::DuplicateMember { .. })

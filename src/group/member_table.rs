@@ -156,18 +156,19 @@ mod tests {
             .expect("a valid setting");
         let registry = Arc::new(AssignorRegistry::default());
         let mut c = GroupCoordinator::new(config.clone(), Arc::clone(&registry));
-        let metadata = Arc::new(ClusterMetadata::new().with_topic(
-            Uuid::from_u64_pair(1, 1),
-            "input",
-            8,
-        ));
+        let metadata =
+            Arc::new(ClusterMetadata::new().with_topic(Uuid::from_u64_pair(1, 1), "input", 8));
         c.update_metadata(Arc::clone(&metadata), 0);
         let mut records = Vec::new();
         let mut now = 0;
         let mut beat = |c: &mut GroupCoordinator, req: StreamsGroupHeartbeatRequest| {
             now += 10;
             let out = c.heartbeat(&ctx(now), req);
-            assert_eq!(out.response.error_code, 0, "{:?}", out.response.error_message);
+            assert_eq!(
+                out.response.error_code, 0,
+                "{:?}",
+                out.response.error_message
+            );
             records.extend(out.records);
         };
         for (m, p) in [("m3", "p-b"), ("m1", "p-a"), ("m2", "p-b"), ("m4", "p-c")] {

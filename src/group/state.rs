@@ -421,7 +421,11 @@ impl GroupCore {
             }
         }
         self.owners.add(&member);
-        member_table::put(&mut self.member_table, &member.member_id, &member.process_id);
+        member_table::put(
+            &mut self.member_table,
+            &member.member_id,
+            &member.process_id,
+        );
         if let Some(instance) = &member.instance_id {
             self.static_members
                 .insert(instance.clone(), member.member_id.clone());
