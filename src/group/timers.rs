@@ -6,13 +6,16 @@
 //! lookup and a store, without allocation. A binary heap orders the deadlines;
 //! it is lazy: re-arming a slot later leaves its older heap entry in place, and
 //! the entry is re-queued with the slot's current deadline when it surfaces.
+//! The heap entries share their slot's group and member ids (`Arc<str>`): a
+//! new entry copies no string, and a load that arms every member's session
+//! timer allocates one id per member, not three (issue 14 item 1).
 //! Timers live outside the groups, as in Kafka: replacing a group object (the
 //! creating join, spec 02 §3) or a member (static replacement) leaves them be.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
-
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// Hashes a member id in one XXH3-64 call (the crate's one string hash; the
 /// streaming `Xxh3Default` costs several times more on a short id). Keys are
@@ -81,28 +84,65 @@ struct Slot {
     epoch: i32,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct MemberSlots {
+    /// The member id (the map's key), shared with the heap entries.
+    id: Arc<str>,
     session: Slot,
     rebalance: Slot,
 }
 
-#[derive(Clone, Debug, Default)]
+impl MemberSlots {
+    fn new(id: Arc<str>) -> Self {
+        MemberSlots {
+            id,
+            session: Slot::default(),
+            rebalance: Slot::default(),
+        }
+    }
+}
+
+type MemberMap = HashMap<Arc<str>, MemberSlots, BuildHasherDefault<IdHasher>>;
+
+#[derive(Clone, Debug)]
 struct GroupSlots {
+    /// The group id (the map's key), shared with the heap entries.
+    id: Arc<str>,
     initial: Slot,
     /// Hashed, not ordered: every heartbeat re-arms its member's session timer,
     /// and nothing that reaches an output iterates this map (the heap orders
     /// the timers).
-    members: HashMap<String, MemberSlots, BuildHasherDefault<IdHasher>>,
+    members: MemberMap,
 }
 
+impl GroupSlots {
+    fn new(id: Arc<str>) -> Self {
+        GroupSlots {
+            id,
+            initial: Slot::default(),
+            members: MemberMap::default(),
+        }
+    }
+}
+
+/// New slots for member `m` (absent from `members`).
+fn insert_member<'a>(members: &'a mut MemberMap, m: &str) -> &'a mut MemberSlots {
+    let id: Arc<str> = Arc::from(m);
+    members
+        .entry(id.clone())
+        .or_insert_with(|| MemberSlots::new(id))
+}
+
+/// A heap entry. Its ids are its slot's (shared); an entry left behind by a
+/// slot that was removed and created again holds the older copy of the id,
+/// equal to the new one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
     deadline: i64,
     seq: u64,
     kind: TimerKind,
-    group_id: String,
-    member_id: String,
+    group_id: Arc<str>,
+    member_id: Arc<str>,
 }
 
 /// A slot just armed, and what the heap needs for it.
@@ -123,15 +163,15 @@ impl Armed {
         heap: &mut BinaryHeap<Reverse<Entry>>,
         seq: &mut u64,
         dirty: &mut bool,
-        g: &str,
-        m: &str,
+        g: &Arc<str>,
+        m: &Arc<str>,
     ) {
         if !*dirty {
             if let (Some(Reverse(top)), Some(q)) = (heap.peek(), self.previous) {
                 *dirty = top.deadline == q
                     && top.kind == self.kind
-                    && top.group_id == g
-                    && top.member_id == m;
+                    && top.group_id == *g
+                    && top.member_id == *m;
             }
         }
         if self.needs_entry {
@@ -140,8 +180,8 @@ impl Armed {
                 deadline: self.deadline,
                 seq: *seq,
                 kind: self.kind,
-                group_id: g.to_string(),
-                member_id: m.to_string(),
+                group_id: g.clone(),
+                member_id: m.clone(),
             }));
         }
     }
@@ -150,12 +190,25 @@ impl Armed {
 /// The timer queue of one shard.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Timers {
-    groups: BTreeMap<String, GroupSlots>,
+    groups: BTreeMap<Arc<str>, GroupSlots>,
     heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
     /// False while the heap top is known to be live and exact, so that
     /// [`Timers::next_deadline`] need not look its slot up.
     dirty: bool,
+    /// The member id of initial-delay entries (none: empty).
+    no_member: Arc<str>,
+}
+
+/// The group's slots, created when absent.
+fn group_slots<'a>(groups: &'a mut BTreeMap<Arc<str>, GroupSlots>, g: &str) -> &'a mut GroupSlots {
+    if !groups.contains_key(g) {
+        let id: Arc<str> = Arc::from(g);
+        groups.insert(id.clone(), GroupSlots::new(id));
+    }
+    groups
+        .get_mut(g)
+        .expect("the group's slots were inserted just above")
 }
 
 impl Timers {
@@ -168,26 +221,6 @@ impl Timers {
         }
     }
 
-    /// The slot, created when absent (`None` only if the map misbehaves).
-    fn slot_or_create(&mut self, kind: TimerKind, g: &str, m: &str) -> Option<&mut Slot> {
-        if !self.groups.contains_key(g) {
-            self.groups.insert(g.to_string(), GroupSlots::default());
-        }
-        let gs = self.groups.get_mut(g)?;
-        if kind == TimerKind::InitialDelay {
-            return Some(&mut gs.initial);
-        }
-        if !gs.members.contains_key(m) {
-            gs.members.insert(m.to_string(), MemberSlots::default());
-        }
-        let ms = gs.members.get_mut(m)?;
-        Some(if kind == TimerKind::Session {
-            &mut ms.session
-        } else {
-            &mut ms.rebalance
-        })
-    }
-
     /// Schedules (or re-schedules) a timer. Re-arming an existing timer to a
     /// later deadline is two map lookups and no allocation.
     pub(super) fn schedule(
@@ -198,24 +231,43 @@ impl Timers {
         deadline: i64,
         epoch: i32,
     ) {
-        let mut previous = None;
-        let needs_entry = match self.slot_mut(kind, g, m) {
-            Some(slot) => {
-                previous = slot.queued;
-                Self::arm(slot, deadline, epoch)
-            }
-            None => match self.slot_or_create(kind, g, m) {
-                Some(slot) => Self::arm(slot, deadline, epoch),
-                None => false,
-            },
+        let gs = match self.groups.get_mut(g) {
+            Some(gs) => gs,
+            None => group_slots(&mut self.groups, g),
         };
+        let (slot, member_id) = match kind {
+            TimerKind::InitialDelay => (&mut gs.initial, &self.no_member),
+            TimerKind::Session | TimerKind::Rebalance => {
+                let MemberSlots {
+                    id,
+                    session,
+                    rebalance,
+                } = match gs.members.get_mut(m) {
+                    Some(ms) => ms,
+                    None => insert_member(&mut gs.members, m),
+                };
+                let slot = if kind == TimerKind::Session {
+                    session
+                } else {
+                    rebalance
+                };
+                (slot, &*id)
+            }
+        };
+        let previous = slot.queued;
         let armed = Armed {
             kind,
             deadline,
             previous,
-            needs_entry,
+            needs_entry: Self::arm(slot, deadline, epoch),
         };
-        armed.queue(&mut self.heap, &mut self.seq, &mut self.dirty, g, m);
+        armed.queue(
+            &mut self.heap,
+            &mut self.seq,
+            &mut self.dirty,
+            &gs.id,
+            member_id,
+        );
     }
 
     /// Schedules the session timer of members of group `g` and, where given,
@@ -234,16 +286,31 @@ impl Timers {
         }
         let gs = match self.groups.get_mut(g) {
             Some(gs) => gs,
-            None => self.groups.entry(g.to_string()).or_default(),
+            None => group_slots(&mut self.groups, g),
         };
+        // A group with no slots yet (a load): every member is new, so its
+        // slots are inserted without a lookup first, into a map sized once.
+        let fresh = gs.members.is_empty();
+        let n = members.size_hint().0;
+        gs.members.reserve(n);
+        self.heap.reserve(n);
         for (m, session, rebalance) in members {
-            let ms = match gs.members.get_mut(m) {
-                Some(ms) => ms,
-                None => gs.members.entry(m.to_string()).or_default(),
+            let ms = if fresh {
+                insert_member(&mut gs.members, m)
+            } else {
+                match gs.members.get_mut(m) {
+                    Some(ms) => ms,
+                    None => insert_member(&mut gs.members, m),
+                }
             };
+            let MemberSlots {
+                id,
+                session: session_slot,
+                rebalance: rebalance_slot,
+            } = ms;
             let timers = [
-                Some((TimerKind::Session, &mut ms.session, session, 0)),
-                rebalance.map(|(d, e)| (TimerKind::Rebalance, &mut ms.rebalance, d, e)),
+                Some((TimerKind::Session, session_slot, session, 0)),
+                rebalance.map(|(d, e)| (TimerKind::Rebalance, rebalance_slot, d, e)),
             ];
             for (kind, slot, deadline, epoch) in timers.into_iter().flatten() {
                 let previous = slot.queued;
@@ -253,7 +320,7 @@ impl Timers {
                     previous,
                     needs_entry: Self::arm(slot, deadline, epoch),
                 };
-                armed.queue(&mut self.heap, &mut self.seq, &mut self.dirty, g, m);
+                armed.queue(&mut self.heap, &mut self.seq, &mut self.dirty, &gs.id, id);
             }
         }
     }
@@ -404,8 +471,8 @@ impl Timers {
         self.gc(&e.group_id, &e.member_id);
         Some(Fired {
             kind: e.kind,
-            group_id: e.group_id,
-            member_id: e.member_id,
+            group_id: e.group_id.to_string(),
+            member_id: e.member_id.to_string(),
             epoch,
         })
     }
