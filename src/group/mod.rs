@@ -415,22 +415,21 @@ impl GroupCoordinator {
     /// member and the revocation timer of every member in UNREVOKED_TASKS
     /// (spec 06 §1.5). Returns the next deadline.
     pub fn on_loaded(&mut self, now_ms: i64) -> Option<i64> {
-        for g in self.groups.values() {
-            let eff = config::Effective::resolve(&self.config, self.group_configs.get(&g.group_id));
+        let (config, group_configs) = (&self.config, &self.group_configs);
+        self.timers.schedule_loaded(self.groups.values().map(|g| {
+            let eff = config::Effective::resolve(config, group_configs.get(&g.group_id));
             let session = now_ms.saturating_add(i64::from(eff.session_timeout_ms));
-            self.timers.schedule_members(
-                &g.group_id,
-                g.members.values().map(|m| {
-                    let rebalance = (m.state == MemberState::UnrevokedTasks).then(|| {
-                        (
-                            now_ms.saturating_add(i64::from(m.rebalance_timeout_ms)),
-                            m.member_epoch,
-                        )
-                    });
-                    (m.member_id.as_str(), session, rebalance)
-                }),
-            );
-        }
+            let members = g.members.values().map(move |m| {
+                let rebalance = (m.state == MemberState::UnrevokedTasks).then(|| {
+                    (
+                        now_ms.saturating_add(i64::from(m.rebalance_timeout_ms)),
+                        m.member_epoch,
+                    )
+                });
+                (m.member_id.as_str(), session, rebalance)
+            });
+            (g.group_id.as_str(), members)
+        }));
         self.audit.all_groups(self.groups.values().map(|g| &**g));
         self.timers.next_deadline()
     }

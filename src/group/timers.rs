@@ -21,9 +21,10 @@ use std::sync::Arc;
 /// streaming `Xxh3Default` costs several times more on a short id). Keys are
 /// whole strings, so `str`'s terminator byte is folded in cheaply. The seed is
 /// fixed: a client choosing colliding ids slows its own group's timer lookups,
-/// never changes what they find.
+/// never changes what they find. Also the hash of the group ids a load holds
+/// out of the group tree (src/group/load.rs).
 #[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
+pub(super) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -187,6 +188,59 @@ impl Armed {
     }
 }
 
+/// The heap side of a [`Timers`], borrowed apart from its slot maps.
+struct Queue<'a> {
+    heap: &'a mut BinaryHeap<Reverse<Entry>>,
+    seq: &'a mut u64,
+    dirty: &'a mut bool,
+}
+
+impl Queue<'_> {
+    /// Arms the session timer (and, where given, the rebalance timer) of
+    /// each member into `gs`, queueing the entries needed. `fresh`: `gs`
+    /// holds none of these members (their slots are inserted without a
+    /// lookup first).
+    fn arm_members<'m>(
+        self,
+        gs: &mut GroupSlots,
+        fresh: bool,
+        members: impl Iterator<Item = (&'m str, i64, Option<(i64, i32)>)>,
+    ) {
+        let n = members.size_hint().0;
+        gs.members.reserve(n);
+        self.heap.reserve(n);
+        for (m, session, rebalance) in members {
+            let ms = if fresh {
+                insert_member(&mut gs.members, m)
+            } else {
+                match gs.members.get_mut(m) {
+                    Some(ms) => ms,
+                    None => insert_member(&mut gs.members, m),
+                }
+            };
+            let MemberSlots {
+                id,
+                session: session_slot,
+                rebalance: rebalance_slot,
+            } = ms;
+            let timers = [
+                Some((TimerKind::Session, session_slot, session, 0)),
+                rebalance.map(|(d, e)| (TimerKind::Rebalance, rebalance_slot, d, e)),
+            ];
+            for (kind, slot, deadline, epoch) in timers.into_iter().flatten() {
+                let previous = slot.queued;
+                let armed = Armed {
+                    kind,
+                    deadline,
+                    previous,
+                    needs_entry: Timers::arm(slot, deadline, epoch),
+                };
+                armed.queue(self.heap, self.seq, self.dirty, &gs.id, id);
+            }
+        }
+    }
+}
+
 /// The timer queue of one shard.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Timers {
@@ -200,15 +254,12 @@ pub(super) struct Timers {
     no_member: Arc<str>,
 }
 
-/// The group's slots, created when absent.
-fn group_slots<'a>(groups: &'a mut BTreeMap<Arc<str>, GroupSlots>, g: &str) -> &'a mut GroupSlots {
-    if !groups.contains_key(g) {
-        let id: Arc<str> = Arc::from(g);
-        groups.insert(id.clone(), GroupSlots::new(id));
-    }
+/// New slots for group `g` (absent from `groups`).
+fn insert_group<'a>(groups: &'a mut BTreeMap<Arc<str>, GroupSlots>, g: &str) -> &'a mut GroupSlots {
+    let id: Arc<str> = Arc::from(g);
     groups
-        .get_mut(g)
-        .expect("the group's slots were inserted just above")
+        .entry(id.clone())
+        .or_insert_with(|| GroupSlots::new(id))
 }
 
 impl Timers {
@@ -233,7 +284,7 @@ impl Timers {
     ) {
         let gs = match self.groups.get_mut(g) {
             Some(gs) => gs,
-            None => group_slots(&mut self.groups, g),
+            None => insert_group(&mut self.groups, g),
         };
         let (slot, member_id) = match kind {
             TimerKind::InitialDelay => (&mut gs.initial, &self.no_member),
@@ -273,8 +324,7 @@ impl Timers {
     /// Schedules the session timer of members of group `g` and, where given,
     /// their rebalance timer (`(member id, session deadline, Some((rebalance
     /// deadline, epoch)))`), as [`schedule`](Self::schedule) would one by one
-    /// (same order), with one lookup of the group's slots for all of them: a
-    /// load re-arms every member of every group (issue 14 item 1).
+    /// (same order), with one lookup of the group's slots for all of them.
     pub(super) fn schedule_members<'m>(
         &mut self,
         g: &str,
@@ -286,43 +336,49 @@ impl Timers {
         }
         let gs = match self.groups.get_mut(g) {
             Some(gs) => gs,
-            None => group_slots(&mut self.groups, g),
+            None => insert_group(&mut self.groups, g),
         };
-        // A group with no slots yet (a load): every member is new, so its
-        // slots are inserted without a lookup first, into a map sized once.
         let fresh = gs.members.is_empty();
-        let n = members.size_hint().0;
-        gs.members.reserve(n);
-        self.heap.reserve(n);
-        for (m, session, rebalance) in members {
-            let ms = if fresh {
-                insert_member(&mut gs.members, m)
-            } else {
-                match gs.members.get_mut(m) {
-                    Some(ms) => ms,
-                    None => insert_member(&mut gs.members, m),
-                }
-            };
-            let MemberSlots {
-                id,
-                session: session_slot,
-                rebalance: rebalance_slot,
-            } = ms;
-            let timers = [
-                Some((TimerKind::Session, session_slot, session, 0)),
-                rebalance.map(|(d, e)| (TimerKind::Rebalance, rebalance_slot, d, e)),
-            ];
-            for (kind, slot, deadline, epoch) in timers.into_iter().flatten() {
-                let previous = slot.queued;
-                let armed = Armed {
-                    kind,
-                    deadline,
-                    previous,
-                    needs_entry: Self::arm(slot, deadline, epoch),
-                };
-                armed.queue(&mut self.heap, &mut self.seq, &mut self.dirty, &gs.id, id);
+        let queue = Queue {
+            heap: &mut self.heap,
+            seq: &mut self.seq,
+            dirty: &mut self.dirty,
+        };
+        queue.arm_members(gs, fresh, members);
+    }
+
+    /// [`schedule_members`](Self::schedule_members) for every group of a
+    /// loaded shard, in the order given; the group ids are distinct (a
+    /// coordinator's groups, ascending). Into an empty queue (a load) the
+    /// groups' slots are built apart and the group map at once from them,
+    /// instead of a tree walk and an insert per group (issue 14 item 1).
+    pub(super) fn schedule_loaded<'m, M>(&mut self, groups: impl IntoIterator<Item = (&'m str, M)>)
+    where
+        M: IntoIterator<Item = (&'m str, i64, Option<(i64, i32)>)>,
+    {
+        if !self.groups.is_empty() {
+            for (g, members) in groups {
+                self.schedule_members(g, members);
             }
+            return;
         }
+        let mut built = Vec::new();
+        for (g, members) in groups {
+            let mut members = members.into_iter().peekable();
+            if members.peek().is_none() {
+                continue;
+            }
+            let mut gs = GroupSlots::new(Arc::from(g));
+            let queue = Queue {
+                heap: &mut self.heap,
+                seq: &mut self.seq,
+                dirty: &mut self.dirty,
+            };
+            queue.arm_members(&mut gs, true, members);
+            built.push((gs.id.clone(), gs));
+        }
+        // Ascending input: the sort finds one run, the map is bulk-built.
+        self.groups = built.into_iter().collect();
     }
 
     /// Sets a slot's deadline; true when a heap entry must be pushed.
@@ -531,6 +587,47 @@ mod tests {
         assert!(t.pop_due(1000).is_none());
         assert_eq!(t.len(), 0);
         assert!(t.groups.is_empty());
+    }
+
+    /// Every timer in firing order, with the slots left.
+    fn drain(mut t: Timers) -> (Vec<Fired>, usize) {
+        let mut fired = Vec::new();
+        while let Some(f) = t.pop_due(i64::MAX) {
+            fired.push(f);
+        }
+        (fired, t.len())
+    }
+
+    #[test]
+    fn a_load_arms_what_group_by_group_scheduling_arms() {
+        type Members = Vec<(&'static str, i64, Option<(i64, i32)>)>;
+        let groups: Vec<(&str, Members)> = vec![
+            ("a", vec![("m1", 50, None), ("m2", 50, Some((20, 4)))]),
+            ("b", vec![]),
+            ("c", vec![("m1", 30, None), ("x", 30, Some((90, 2)))]),
+        ];
+        let loaded = |t: &mut Timers| {
+            t.schedule_loaded(groups.iter().map(|(g, ms)| (*g, ms.iter().copied())));
+        };
+        let one_by_one = |t: &mut Timers| {
+            for (g, ms) in &groups {
+                t.schedule_members(g, ms.iter().copied());
+            }
+        };
+        // Into an empty queue (built apart), and into one that holds slots.
+        for before in [None, Some(("c", "m1", 10)), Some(("a", "z", 40))] {
+            let (mut bulk, mut each) = (Timers::default(), Timers::default());
+            if let Some((g, m, d)) = before {
+                bulk.schedule(TimerKind::Session, g, m, d, 0);
+                each.schedule(TimerKind::Session, g, m, d, 0);
+            }
+            loaded(&mut bulk);
+            one_by_one(&mut each);
+            assert_eq!(bulk.len(), each.len());
+            assert!(!bulk.groups.contains_key("b"));
+            assert_eq!(bulk.next_deadline(), each.next_deadline());
+            assert_eq!(drain(bulk), drain(each), "{before:?}");
+        }
     }
 
     #[test]
