@@ -224,11 +224,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// A whole log replayed at once rebuilds what replaying it record by
-    /// record does, and stops at the same record with the same error.
+    /// record does, and stops at the same record with the same error; also
+    /// when it is replayed in two parts, the second into a coordinator that
+    /// already holds groups.
     #[test]
     fn replay_all_equals_replay_one_by_one(
         recs in prop::collection::vec(arb_record(), 0..60),
         foreign in prop::option::of((any::<bool>(), any::<bool>())),
+        split in prop::option::of(0usize..60),
     ) {
         let mut one = coordinator(&[]);
         let mut all = coordinator(&[]);
@@ -246,7 +249,11 @@ proptest! {
                 break;
             }
         }
-        prop_assert_eq!(all.replay_all(&recs).err(), first_error);
+        let k = split.unwrap_or(recs.len()).min(recs.len());
+        let all_error = all.replay_all(&recs[..k]).err().or_else(|| {
+            all.replay_all(&recs[k..]).err().map(|(i, e)| (i + k, e))
+        });
+        prop_assert_eq!(all_error, first_error);
         let req = StreamsGroupDescribeRequest {
             group_ids: vec!["g".into(), "h".into()],
             ..Default::default()
