@@ -158,11 +158,20 @@ impl Audit {
         }
     }
 
-    /// Sets the gauges of every group (after a load).
+    /// Sets the gauges of every group (after a load). The groups come from
+    /// the coordinator's tree (distinct ids, ascending): when no gauge was set
+    /// yet, as after a load, what they show is kept in a map built at once.
     pub(super) fn all_groups<'a>(&mut self, groups: impl Iterator<Item = &'a StreamsGroup>) {
-        for g in groups {
-            self.group_gauges(&g.group_id, Some(g));
+        if !self.gauged.is_empty() {
+            for g in groups {
+                self.group_gauges(&g.group_id, Some(g));
+            }
+            return;
         }
+        let shown: Vec<(String, Gauged)> = groups
+            .map(|g| (g.group_id.clone(), show_gauges(&g.group_id, g, None)))
+            .collect();
+        self.gauged = shown.into_iter().collect();
     }
 
     fn group_gauges(&mut self, group_id: &str, g: Option<&StreamsGroup>) {
@@ -179,32 +188,10 @@ impl Audit {
             }
             return;
         };
-        let refined = g.transient.refined.as_deref();
-        let now = Gauged {
-            members: g.members.len(),
-            group_epoch: g.group_epoch,
-            tasks_for: (g.assignment_epoch, refined.map(|r| r.epoch)),
-        };
         let last = self.gauged.get(group_id).copied();
+        let now = show_gauges(group_id, g, last);
         if last == Some(now) {
             return;
-        }
-        let label = [("group", group_id.to_string())];
-        if last.is_none_or(|l| l.members != now.members) {
-            metrics::gauge!(names::GROUP_MEMBERS, &label).set(now.members as f64);
-        }
-        if last.is_none_or(|l| l.group_epoch != now.group_epoch) {
-            metrics::gauge!(names::GROUP_EPOCH, &label).set(f64::from(now.group_epoch));
-        }
-        if last.is_none_or(|l| l.tasks_for != now.tasks_for) {
-            let count = |set: &BTreeMap<String, std::collections::BTreeSet<i32>>| {
-                set.values().map(|p| p.len()).sum::<usize>()
-            };
-            let tasks: usize = g.targets.values().map(|t| count(&t.active)).sum();
-            let warmups: usize =
-                refined.map_or(0, |r| r.assignment.values().map(|t| count(&t.warmup)).sum());
-            metrics::gauge!(names::GROUP_TASKS, &label).set(tasks as f64);
-            metrics::gauge!(names::GROUP_WARMUPS, &label).set(warmups as f64);
         }
         match self.gauged.get_mut(group_id) {
             Some(l) => *l = now,
@@ -213,6 +200,38 @@ impl Audit {
             }
         }
     }
+}
+
+/// Sets the gauges of group `g` whose values differ from what they `last`
+/// showed (all of them when `None`); returns what they show now.
+fn show_gauges(group_id: &str, g: &StreamsGroup, last: Option<Gauged>) -> Gauged {
+    let refined = g.transient.refined.as_deref();
+    let now = Gauged {
+        members: g.members.len(),
+        group_epoch: g.group_epoch,
+        tasks_for: (g.assignment_epoch, refined.map(|r| r.epoch)),
+    };
+    if last == Some(now) {
+        return now;
+    }
+    let label = [("group", group_id.to_string())];
+    if last.is_none_or(|l| l.members != now.members) {
+        metrics::gauge!(names::GROUP_MEMBERS, &label).set(now.members as f64);
+    }
+    if last.is_none_or(|l| l.group_epoch != now.group_epoch) {
+        metrics::gauge!(names::GROUP_EPOCH, &label).set(f64::from(now.group_epoch));
+    }
+    if last.is_none_or(|l| l.tasks_for != now.tasks_for) {
+        let count = |set: &BTreeMap<String, std::collections::BTreeSet<i32>>| {
+            set.values().map(|p| p.len()).sum::<usize>()
+        };
+        let tasks: usize = g.targets.values().map(|t| count(&t.active)).sum();
+        let warmups: usize =
+            refined.map_or(0, |r| r.assignment.values().map(|t| count(&t.warmup)).sum());
+        metrics::gauge!(names::GROUP_TASKS, &label).set(tasks as f64);
+        metrics::gauge!(names::GROUP_WARMUPS, &label).set(warmups as f64);
+    }
+    now
 }
 
 /// Lifecycle events of one heartbeat, emitted only if it succeeds.
