@@ -5,16 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::assignor::{
-    AssignmentConfigs, AssignorError, GroupSpec, MemberSpec, TaskAssignor, TaskSource,
-};
+use crate::assignor::{AssignmentConfigs, AssignorError, GroupSpec, MemberSpec, TaskAssignor};
 use crate::protocol::CoordinatorRecord;
 
 use super::member::Member;
 use super::member_table;
 use super::records;
 use super::state::{Configured, GroupCore, OffsetsView};
-use super::tasks::{ActiveTasks, Tasks};
+use super::tasks::{TaskSet, Tasks};
 
 /// The group as a computation sees it: its members, with the requesting
 /// member's updated value substituted and a statically replaced member left out.
@@ -72,32 +70,6 @@ pub(super) fn configs(num_standby_replicas: i32, tags: &[String]) -> AssignmentC
     }
 }
 
-/// Active tasks with epochs, seen as plain task ids by the assignor.
-struct ActiveIds<'a>(&'a ActiveTasks);
-
-impl TaskSource for ActiveIds<'_> {
-    fn visit(&self, f: &mut dyn FnMut(&str, &[i32])) {
-        const CHUNK: usize = 64;
-        let mut buf = [0i32; CHUNK];
-        for (s, parts) in self.0 {
-            let mut n = 0;
-            for &p in parts.keys() {
-                if let Some(slot) = buf.get_mut(n) {
-                    *slot = p;
-                    n += 1;
-                }
-                if n == CHUNK {
-                    f(s, &buf);
-                    n = 0;
-                }
-            }
-            if n > 0 {
-                f(s, buf.get(..n).unwrap_or(&[]));
-            }
-        }
-    }
-}
-
 /// Computes the target assignment for `epoch` and writes the records: one
 /// `StreamsGroupTargetAssignmentMember` per member whose target is new or
 /// changed (member id order), then `StreamsGroupTargetAssignmentMetadata`.
@@ -121,10 +93,6 @@ pub(super) fn compute_target(
     let mut targets: Vec<(&str, Arc<Tasks>)> = Vec::with_capacity(members.len());
     if let Some(space) = configured.task_space() {
         let space = space?;
-        let actives: Vec<ActiveIds<'_>> = members
-            .iter()
-            .map(|m| ActiveIds(&m.assigned.active))
-            .collect();
         // Over the group's member table when it has one: the assignor then
         // takes the member order and process numbering from it.
         let table = view.group.member_table.as_deref();
@@ -133,7 +101,7 @@ pub(super) fn compute_target(
             None => GroupSpec::with_capacity(configs, members.len()),
         };
         let mut cursor = table.map(member_table::Cursor::new);
-        for (m, active) in members.iter().zip(actives.iter()) {
+        for m in &members {
             let mut ms = match cursor.as_mut() {
                 Some(c) => c.spec(&m.member_id, &m.process_id),
                 None => MemberSpec::new(&m.member_id, &m.process_id),
@@ -144,7 +112,7 @@ pub(super) fn compute_target(
             // An empty collection stays `NOTHING` (what `MemberSpec::new`
             // sets), which the assignor skips without a call.
             if !m.assigned.active.is_empty() {
-                ms.active_tasks = active;
+                ms.active_tasks = &m.assigned.active;
             }
             if !m.assigned.standby.is_empty() {
                 ms.standby_tasks = &m.assigned.standby;
@@ -163,6 +131,8 @@ pub(super) fn compute_target(
             spec.members.push(ms);
         }
         let assignment = assignor.assign(&spec, space)?;
+        // The new targets share the group's subtopology ids.
+        let mut ids = view.group.sub_ids.clone();
         // The assignment lists the spec's members in ascending id order, as
         // `members` is: walk both together instead of a search per member.
         let mut assigned = assignment.members().peekable();
@@ -173,9 +143,9 @@ pub(super) fn compute_target(
             {}
             let t = match assigned.next_if(|a| a.member_id() == m.member_id) {
                 Some(a) => Tasks {
-                    active: a.active().to_map(),
-                    standby: a.standby().to_map(),
-                    warmup: Default::default(),
+                    active: TaskSet::from_task_list(&a.active(), &mut ids),
+                    standby: TaskSet::from_task_list(&a.standby(), &mut ids),
+                    warmup: TaskSet::default(),
                 },
                 None => Tasks::default(),
             };

@@ -222,12 +222,9 @@ fn show_gauges(group_id: &str, g: &StreamsGroup, last: Option<Gauged>) -> Gauged
         metrics::gauge!(names::GROUP_EPOCH, &label).set(f64::from(now.group_epoch));
     }
     if last.is_none_or(|l| l.tasks_for != now.tasks_for) {
-        let count = |set: &BTreeMap<String, std::collections::BTreeSet<i32>>| {
-            set.values().map(|p| p.len()).sum::<usize>()
-        };
-        let tasks: usize = g.targets.values().map(|t| count(&t.active)).sum();
+        let tasks: usize = g.targets.values().map(|t| t.active.len()).sum();
         let warmups: usize =
-            refined.map_or(0, |r| r.assignment.values().map(|t| count(&t.warmup)).sum());
+            refined.map_or(0, |r| r.assignment.values().map(|t| t.warmup.len()).sum());
         metrics::gauge!(names::GROUP_TASKS, &label).set(tasks as f64);
         metrics::gauge!(names::GROUP_WARMUPS, &label).set(warmups as f64);
     }

@@ -5,13 +5,13 @@
 //! Kafka logs "Bumped streams group epoch to N" without saying why; every bump
 //! site of the core passes a [`BumpCause`] instead.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
 use super::assign::View;
 use super::member::Member;
-use super::tasks::{ActiveTasks, TaskSet, Tasks};
+use super::tasks::{self, ActiveTasks, TaskSet, Tasks};
 
 /// How many bumps each group's history keeps (the oldest is dropped first).
 pub const HISTORY_LEN: usize = 32;
@@ -222,23 +222,23 @@ impl RebalanceLog {
 /// The active tasks a member held before, as [`moved`] reads them: the
 /// tasks of `parts` (partitions of `subtopology`) it did not hold.
 pub(super) trait HeldActive {
-    /// How many of `parts` were not held.
-    fn not_held(&self, subtopology: &str, parts: &BTreeSet<i32>) -> usize;
+    /// How many of `parts` (ascending) were not held.
+    fn not_held(&self, subtopology: &str, parts: &[i32]) -> usize;
 }
 
 impl HeldActive for TaskSet {
-    fn not_held(&self, subtopology: &str, parts: &BTreeSet<i32>) -> usize {
+    fn not_held(&self, subtopology: &str, parts: &[i32]) -> usize {
         match self.get(subtopology) {
-            Some(had) => parts.difference(had).count(),
+            Some(had) => tasks::count_missing(parts, had),
             None => parts.len(),
         }
     }
 }
 
 impl HeldActive for ActiveTasks {
-    fn not_held(&self, subtopology: &str, parts: &BTreeSet<i32>) -> usize {
-        match self.get(subtopology) {
-            Some(had) => parts.iter().filter(|p| !had.contains_key(p)).count(),
+    fn not_held(&self, subtopology: &str, parts: &[i32]) -> usize {
+        match self.partitions_of(subtopology) {
+            Some(had) => tasks::count_missing(parts, had),
             None => parts.len(),
         }
     }
@@ -258,7 +258,7 @@ pub(super) fn moved<'b, H: HeldActive + 'b>(
                 .iter()
                 .map(|(s, parts)| had.not_held(s, parts))
                 .sum::<usize>(),
-            None => t.active.values().map(BTreeSet::len).sum(),
+            None => t.active.len(),
         })
         .sum()
 }

@@ -5,38 +5,24 @@ use std::collections::BTreeMap;
 use crate::protocol::heartbeat::{KeyValue, TaskIds};
 use crate::protocol::records::CurrentAssignmentTaskIds;
 
-use super::tasks::{ActiveTasks, TaskSet};
+use super::tasks::{ActiveTasks, SubIds, TaskSet};
 
-/// Task lists of a request or record as a set (duplicates collapse).
-pub(super) fn task_set_from(list: &[TaskIds]) -> TaskSet {
-    let mut set = TaskSet::new();
-    for t in list {
-        add_partitions(&mut set, &t.subtopology_id, &t.partitions);
-    }
-    set
-}
-
-/// Adds `partitions` of subtopology `s` to `set`. A subtopology not yet in
-/// the set gets its partitions built at once (lists come ascending: a bulk
-/// build, not a tree search per partition).
-fn add_partitions(set: &mut TaskSet, s: &str, partitions: &[i32]) {
-    if partitions.is_empty() {
-        return;
-    }
-    match set.get_mut(s) {
-        Some(parts) => parts.extend(partitions.iter().copied()),
-        None => {
-            set.insert(s.to_string(), partitions.iter().copied().collect());
-        }
-    }
+/// Task lists of a request or record as a set (duplicates collapse); ids
+/// interned in `ids`.
+pub(super) fn task_set_from(list: &[TaskIds], ids: &mut SubIds) -> TaskSet {
+    TaskSet::from_lists(
+        list.iter()
+            .map(|t| (t.subtopology_id.as_str(), t.partitions.as_slice())),
+        ids,
+    )
 }
 
 /// A set as wire task lists: subtopologies sorted, partitions ascending.
 pub(super) fn task_ids(set: &TaskSet) -> Vec<TaskIds> {
     set.iter()
         .map(|(s, p)| TaskIds {
-            subtopology_id: s.clone(),
-            partitions: p.iter().copied().collect(),
+            subtopology_id: String::from(&**s),
+            partitions: p.to_vec(),
         })
         .collect()
 }
@@ -44,9 +30,9 @@ pub(super) fn task_ids(set: &TaskSet) -> Vec<TaskIds> {
 /// Active tasks (epochs dropped) as wire task lists.
 pub(super) fn active_task_ids(set: &ActiveTasks) -> Vec<TaskIds> {
     set.iter()
-        .map(|(s, p)| TaskIds {
-            subtopology_id: s.clone(),
-            partitions: p.keys().copied().collect(),
+        .map(|(s, p, _)| TaskIds {
+            subtopology_id: String::from(&**s),
+            partitions: p.to_vec(),
         })
         .collect()
 }
@@ -54,10 +40,10 @@ pub(super) fn active_task_ids(set: &ActiveTasks) -> Vec<TaskIds> {
 /// Active tasks with epochs as current-assignment record entries.
 pub(super) fn record_active(set: &ActiveTasks) -> Vec<CurrentAssignmentTaskIds> {
     set.iter()
-        .map(|(s, p)| CurrentAssignmentTaskIds {
-            subtopology_id: s.clone(),
-            partitions: p.keys().copied().collect(),
-            assignment_epochs: Some(p.values().copied().collect()),
+        .map(|(s, p, e)| CurrentAssignmentTaskIds {
+            subtopology_id: String::from(&**s),
+            partitions: p.to_vec(),
+            assignment_epochs: Some(e.to_vec()),
         })
         .collect()
 }
@@ -70,53 +56,42 @@ pub(super) fn record_active(set: &ActiveTasks) -> Vec<CurrentAssignmentTaskIds> 
 pub(super) fn record_set(set: &TaskSet) -> Vec<CurrentAssignmentTaskIds> {
     set.iter()
         .map(|(s, p)| CurrentAssignmentTaskIds {
-            subtopology_id: s.clone(),
-            partitions: p.iter().copied().collect(),
+            subtopology_id: String::from(&**s),
+            partitions: p.to_vec(),
             assignment_epochs: Some(Vec::new()),
         })
         .collect()
 }
 
 /// Active entries of a current-assignment record; stamps default to
-/// `member_epoch` when absent or of the wrong length (spec 06 §4).
+/// `member_epoch` when absent or of the wrong length (spec 06 §4). Ids
+/// interned in `ids`.
 pub(super) fn active_from_record(
     list: &[CurrentAssignmentTaskIds],
     member_epoch: i32,
+    ids: &mut SubIds,
 ) -> ActiveTasks {
-    let mut out = ActiveTasks::new();
-    for t in list {
-        if t.partitions.is_empty() {
-            continue;
-        }
-        let epochs = t
-            .assignment_epochs
-            .as_ref()
-            .filter(|e| e.len() == t.partitions.len());
-        let stamped = t.partitions.iter().enumerate().map(|(i, p)| {
-            let e = epochs
-                .and_then(|e| e.get(i).copied())
-                .unwrap_or(member_epoch);
-            (*p, e)
-        });
-        // As in `add_partitions`: a later stamp of a partition wins, as an
-        // insert would have it.
-        match out.get_mut(&t.subtopology_id) {
-            Some(entry) => entry.extend(stamped),
-            None => {
-                out.insert(t.subtopology_id.clone(), stamped.collect());
-            }
-        }
-    }
-    out
+    ActiveTasks::from_lists(
+        list.iter().map(|t| {
+            let epochs = t
+                .assignment_epochs
+                .as_deref()
+                .filter(|e| e.len() == t.partitions.len());
+            (t.subtopology_id.as_str(), t.partitions.as_slice(), epochs)
+        }),
+        member_epoch,
+        ids,
+    )
 }
 
-/// Standby / warm-up entries of a current-assignment record.
-pub(super) fn set_from_record(list: &[CurrentAssignmentTaskIds]) -> TaskSet {
-    let mut set = TaskSet::new();
-    for t in list {
-        add_partitions(&mut set, &t.subtopology_id, &t.partitions);
-    }
-    set
+/// Standby / warm-up entries of a current-assignment record; ids interned
+/// in `ids`.
+pub(super) fn set_from_record(list: &[CurrentAssignmentTaskIds], ids: &mut SubIds) -> TaskSet {
+    TaskSet::from_lists(
+        list.iter()
+            .map(|t| (t.subtopology_id.as_str(), t.partitions.as_slice())),
+        ids,
+    )
 }
 
 /// Client tags as a sorted key/value list.
@@ -139,13 +114,14 @@ pub(super) fn map_from(list: &[KeyValue]) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::group::tasks::build;
     use crate::protocol::Message;
+    use std::collections::BTreeSet;
 
     #[test]
     fn standby_entries_write_no_assignment_epochs_tag() {
         use crate::protocol::records::StreamsGroupCurrentMemberAssignmentValue;
-        let mut set = TaskSet::new();
-        set.entry("0".to_owned()).or_default().insert(3);
+        let set = build::set(&[("0", &[3])]);
         let value = StreamsGroupCurrentMemberAssignmentValue {
             standby_tasks: record_set(&set),
             ..Default::default()
@@ -158,7 +134,10 @@ mod tests {
             bytes.windows(entry.len()).any(|w| w == entry),
             "{bytes:02x?}"
         );
-        assert_eq!(set_from_record(&value.standby_tasks), set);
+        assert_eq!(
+            set_from_record(&value.standby_tasks, &mut SubIds::default()),
+            set
+        );
     }
 
     #[test]
@@ -175,8 +154,8 @@ mod tests {
             entry("b", &[1, 9], Some(&[7])),
             entry("c", &[], Some(&[])),
         ];
-        let mut active = ActiveTasks::new();
-        let mut set = TaskSet::new();
+        let mut active: BTreeMap<String, BTreeMap<i32, i32>> = BTreeMap::new();
+        let mut set: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
         for t in &list {
             for (i, p) in t.partitions.iter().enumerate() {
                 let e = t
@@ -191,19 +170,41 @@ mod tests {
                 set.entry(t.subtopology_id.clone()).or_default().insert(*p);
             }
         }
-        assert_eq!(active_from_record(&list, 8), active);
+        let ids = &mut SubIds::default();
+        let got = active_from_record(&list, 8, ids);
+        let got_map: BTreeMap<String, BTreeMap<i32, i32>> = got
+            .iter()
+            .map(|(s, p, e)| {
+                (
+                    s.to_string(),
+                    p.iter().copied().zip(e.iter().copied()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(got_map, active);
         assert_eq!(
             active["b"],
             BTreeMap::from([(1, 8), (3, 4), (5, 3), (9, 8)])
         );
-        assert_eq!(set_from_record(&list), set);
-        let ids: Vec<TaskIds> = list
+        assert_eq!(set_from_record(&list, ids).to_map(), set);
+        let wire: Vec<TaskIds> = list
             .iter()
             .map(|t| TaskIds {
                 subtopology_id: t.subtopology_id.clone(),
                 partitions: t.partitions.clone(),
             })
             .collect();
-        assert_eq!(task_set_from(&ids), set);
+        assert_eq!(task_set_from(&wire, ids).to_map(), set);
+        // Sorted lists (what our records hold) take the direct path: same sets.
+        let sorted = vec![
+            entry("a", &[2], None),
+            entry("b", &[1, 3, 5, 9], Some(&[8, 4, 3, 8])),
+        ];
+        assert_eq!(active_from_record(&sorted, 8, ids), got);
+        assert_eq!(record_active(&got), {
+            let mut r = sorted.clone();
+            r[0].assignment_epochs = Some(vec![8]);
+            r
+        });
     }
 }

@@ -328,16 +328,14 @@ impl GroupCoordinator {
             let stamp = m
                 .assigned
                 .active
-                .get(task.subtopology_id)
-                .and_then(|p| p.get(partition))
+                .epoch(task.subtopology_id, *partition)
                 .or_else(|| {
                     m.pending_revocation
                         .active
-                        .get(task.subtopology_id)
-                        .and_then(|p| p.get(partition))
+                        .epoch(task.subtopology_id, *partition)
                 });
             match stamp {
-                Some(&e) if member_epoch >= e => {}
+                Some(e) if member_epoch >= e => {}
                 _ => return Err(stale),
             }
         }

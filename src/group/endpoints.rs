@@ -115,7 +115,7 @@ fn entry(
             return Vec::new();
         };
         let mut by_topic: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
-        for (topic, parts) in c.input_partitions_for_tasks(set, metadata) {
+        for (topic, parts) in c.input_partitions_for_tasks(&set.to_map(), metadata) {
             by_topic.entry(topic).or_default().extend(parts);
         }
         by_topic
@@ -126,19 +126,8 @@ fn entry(
             })
             .collect()
     };
-    let active: tasks::TaskSet = m
-        .assigned
-        .active
-        .iter()
-        .map(|(s, p)| (s.clone(), p.keys().copied().collect()))
-        .collect();
-    let mut standby = m.assigned.standby.clone();
-    for (s, p) in &m.assigned.warmup {
-        standby
-            .entry(s.clone())
-            .or_default()
-            .extend(p.iter().copied());
-    }
+    let active = m.assigned.active.partitions();
+    let standby = m.assigned.standby.union(&m.assigned.warmup);
     Some(EndpointToPartitions {
         user_endpoint: Endpoint {
             host: ep.host.clone(),

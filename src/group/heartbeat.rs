@@ -26,7 +26,7 @@ use super::reconcile::{reconcile, UnknownStateFenced};
 use super::records;
 use super::state::{Configured, GroupCore, MemberOffsets, OffsetsView, StreamsGroup, Transient};
 use super::stored_configs::StoredAssignmentConfigs;
-use super::tasks::{self, Tasks};
+use super::tasks::{SubIds, Tasks};
 use super::timers::{Fired, TimerKind};
 use super::warmup;
 use super::{ApiError, ForeignGroupKind, GroupCoordinator, Output, RequestContext};
@@ -216,13 +216,13 @@ fn check_member_epoch(
         };
         let ok = epoch == member.previous_member_epoch
             && contained(&req.active_tasks, &|s, p| {
-                tasks::contains_active(&member.assigned.active, s, p)
+                member.assigned.active.contains(s, p)
             })
             && contained(&req.standby_tasks, &|s, p| {
-                tasks::contains(&member.assigned.standby, s, p)
+                member.assigned.standby.contains(s, p)
             })
             && contained(&req.warmup_tasks, &|s, p| {
-                tasks::contains(&member.assigned.warmup, s, p)
+                member.assigned.warmup.contains(s, p)
             });
         if !ok {
             return Err(ApiError::new(
@@ -372,11 +372,14 @@ fn epoch_relevant_change(old: &Member, new: &Member) -> bool {
 
 fn owned_tasks(req: &StreamsGroupHeartbeatRequest) -> Option<Tasks> {
     match (&req.active_tasks, &req.standby_tasks, &req.warmup_tasks) {
-        (Some(a), Some(s), Some(w)) => Some(Tasks {
-            active: convert::task_set_from(a),
-            standby: convert::task_set_from(s),
-            warmup: convert::task_set_from(w),
-        }),
+        (Some(a), Some(s), Some(w)) => {
+            let ids = &mut SubIds::default();
+            Some(Tasks {
+                active: convert::task_set_from(a, ids),
+                standby: convert::task_set_from(s, ids),
+                warmup: convert::task_set_from(w, ids),
+            })
+        }
         _ => None,
     }
 }
@@ -1516,11 +1519,7 @@ impl GroupCoordinator {
                     let mut left = s.clone();
                     left.member_epoch = -2;
                     left.pending_revocation = Default::default();
-                    for parts in left.assigned.active.values_mut() {
-                        for e in parts.values_mut() {
-                            *e = 0;
-                        }
-                    }
+                    left.assigned.active = left.assigned.active.with_epoch(0);
                     records.push(records::current_assignment(gid, &left));
                     return Ok(StreamsGroupHeartbeatResponse {
                         member_id: s.member_id.clone(),

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::member::Member;
-use super::tasks::{ActiveTasks, TaskSet, TasksWithEpochs};
+use super::tasks::{ActiveTasks, SubId, TaskSet, TasksWithEpochs};
 
 /// Partitions below this are kept in the vector of their subtopology.
 const DENSE_PARTITIONS: i32 = 1 << 14;
@@ -144,12 +144,12 @@ impl<V: Slot> ByPartition<V> {
     }
 }
 
-/// Who holds each task, by process id.
+/// Who holds each task, by process id; subtopologies by their shared id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Ownership {
-    active: BTreeMap<String, ByPartition<Option<Arc<str>>>>,
-    standby: BTreeMap<String, ByPartition<Pids>>,
-    warmup: BTreeMap<String, ByPartition<Pids>>,
+    active: BTreeMap<SubId, ByPartition<Option<Arc<str>>>>,
+    standby: BTreeMap<SubId, ByPartition<Pids>>,
+    warmup: BTreeMap<SubId, ByPartition<Pids>>,
 }
 
 fn holds(set: &Pids, pid: &str) -> bool {
@@ -204,9 +204,9 @@ impl Ownership {
     }
 
     fn remove_tasks(&mut self, t: &TasksWithEpochs, pid: &str) {
-        for (s, parts) in &t.active {
-            if let Some(m) = self.active.get_mut(s) {
-                for p in parts.keys() {
+        for (s, parts, _) in t.active.iter() {
+            if let Some(m) = self.active.get_mut(&**s) {
+                for p in parts {
                     m.update(*p, false, |owner| {
                         if owner.as_deref() == Some(pid) {
                             *owner = None;
@@ -214,7 +214,7 @@ impl Ownership {
                     });
                 }
                 if m.is_empty() {
-                    self.active.remove(s);
+                    self.active.remove(&**s);
                 }
             }
         }
@@ -224,16 +224,16 @@ impl Ownership {
 }
 
 fn add_active(
-    index: &mut BTreeMap<String, ByPartition<Option<Arc<str>>>>,
+    index: &mut BTreeMap<SubId, ByPartition<Option<Arc<str>>>>,
     t: &ActiveTasks,
     pid: &Arc<str>,
 ) {
-    for (s, parts) in t {
+    for (s, parts, _) in t.iter() {
         with_sub(index, s, |m| {
-            if let Some(&last) = parts.keys().next_back() {
+            if let Some(&last) = parts.last() {
                 m.reserve_to(last);
             }
-            for p in parts.keys() {
+            for p in parts {
                 m.update(*p, true, |owner| *owner = Some(pid.clone()));
             }
         });
@@ -241,20 +241,20 @@ fn add_active(
 }
 
 /// Runs `f` on the entry of a subtopology, created if absent (the key is
-/// allocated only then).
-fn with_sub<V: Default>(index: &mut BTreeMap<String, V>, s: &str, f: impl FnOnce(&mut V)) {
-    match index.get_mut(s) {
+/// the set's shared id).
+fn with_sub<V: Default>(index: &mut BTreeMap<SubId, V>, s: &SubId, f: impl FnOnce(&mut V)) {
+    match index.get_mut(&**s) {
         Some(v) => f(v),
         None => {
             let mut v = V::default();
             f(&mut v);
-            index.insert(s.to_string(), v);
+            index.insert(s.clone(), v);
         }
     }
 }
 
-fn add_set(index: &mut BTreeMap<String, ByPartition<Pids>>, t: &TaskSet, pid: &Arc<str>) {
-    for (s, parts) in t {
+fn add_set(index: &mut BTreeMap<SubId, ByPartition<Pids>>, t: &TaskSet, pid: &Arc<str>) {
+    for (s, parts) in t.iter() {
         with_sub(index, s, |m| {
             if let Some(&last) = parts.last() {
                 m.reserve_to(last);
@@ -270,9 +270,9 @@ fn add_set(index: &mut BTreeMap<String, ByPartition<Pids>>, t: &TaskSet, pid: &A
     }
 }
 
-fn remove_set(index: &mut BTreeMap<String, ByPartition<Pids>>, t: &TaskSet, pid: &str) {
-    for (s, parts) in t {
-        if let Some(m) = index.get_mut(s) {
+fn remove_set(index: &mut BTreeMap<SubId, ByPartition<Pids>>, t: &TaskSet, pid: &str) {
+    for (s, parts) in t.iter() {
+        if let Some(m) = index.get_mut(&**s) {
             for p in parts {
                 m.update(*p, false, |set| {
                     if let Ok(at) = set.binary_search_by(|x| (**x).cmp(pid)) {
@@ -281,7 +281,7 @@ fn remove_set(index: &mut BTreeMap<String, ByPartition<Pids>>, t: &TaskSet, pid:
                 });
             }
             if m.is_empty() {
-                index.remove(s);
+                index.remove(&**s);
             }
         }
     }
@@ -290,22 +290,13 @@ fn remove_set(index: &mut BTreeMap<String, ByPartition<Pids>>, t: &TaskSet, pid:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use crate::group::tasks::build;
 
     fn member(pid: &str, active: &[(&str, &[i32])], standby: &[(&str, &[i32])]) -> Member {
         let mut m = Member::new(&format!("{pid}-m"));
         m.process_id = pid.to_string();
-        for (s, parts) in active {
-            m.assigned
-                .active
-                .insert(s.to_string(), parts.iter().map(|p| (*p, 1)).collect());
-        }
-        for (s, parts) in standby {
-            m.assigned.standby.insert(
-                s.to_string(),
-                parts.iter().copied().collect::<BTreeSet<_>>(),
-            );
-        }
+        m.assigned.active = build::active(active, 1);
+        m.assigned.standby = build::set(standby);
         m
     }
 

@@ -2,11 +2,9 @@
 //! (spec 03). Pure: reads the member, its target, the tasks it reports owning and
 //! the group's ownership index, and returns the next member value.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use super::member::{Member, MemberState};
 use super::ownership::Ownership;
-use super::tasks::{self, ActiveTasks, TaskSet, Tasks, TasksWithEpochs};
+use super::tasks::{self, ActiveBuilder, ActiveTasks, SetBuilder, TaskSet, Tasks, TasksWithEpochs};
 
 /// The member is in a state this coordinator does not know and reported owned
 /// tasks (or none at all): it must drop everything and rejoin.
@@ -89,66 +87,64 @@ impl Step<'_> {
     fn unreleased_active(&self, s: &str, p: i32) -> bool {
         let cur = &self.member.assigned;
         self.owners.active_owner(s, p).is_some()
-            || (self.owners.standby_held_by(s, p, self.pid())
-                && !tasks::contains(&cur.standby, s, p))
-            || (self.owners.warmup_held_by(s, p, self.pid()) && !tasks::contains(&cur.warmup, s, p))
+            || (self.owners.standby_held_by(s, p, self.pid()) && !cur.standby.contains(s, p))
+            || (self.owners.warmup_held_by(s, p, self.pid()) && !cur.warmup.contains(s, p))
     }
 
     fn unreleased_standby(&self, s: &str, p: i32) -> bool {
         let cur = &self.member.assigned;
-        (self.owners.active_owner(s, p) == Some(self.pid())
-            && !tasks::contains_active(&cur.active, s, p))
+        (self.owners.active_owner(s, p) == Some(self.pid()) && !cur.active.contains(s, p))
             || self.owners.standby_held_by(s, p, self.pid())
-            || (self.owners.warmup_held_by(s, p, self.pid()) && !tasks::contains(&cur.warmup, s, p))
+            || (self.owners.warmup_held_by(s, p, self.pid()) && !cur.warmup.contains(s, p))
     }
 
     fn unreleased_warmup(&self, s: &str, p: i32) -> bool {
         let cur = &self.member.assigned;
         self.owners.active_owner(s, p) == Some(self.pid())
-            || (self.owners.standby_held_by(s, p, self.pid())
-                && !tasks::contains(&cur.standby, s, p))
+            || (self.owners.standby_held_by(s, p, self.pid()) && !cur.standby.contains(s, p))
             || self.owners.warmup_held_by(s, p, self.pid())
     }
 
     fn diff_active(&self) -> Diff<ActiveTasks> {
         let current = &self.member.assigned.active;
         let target = &self.target.active;
-        let mut d = Diff {
-            kept: ActiveTasks::new(),
-            revoke: ActiveTasks::new(),
-            grant: ActiveTasks::new(),
-            held_back: false,
-        };
-        let subs: BTreeSet<&String> = current.keys().chain(target.keys()).collect();
-        let empty_t = BTreeSet::new();
-        let empty_c = BTreeMap::new();
-        for s in subs {
-            let cur = current.get(s).unwrap_or(&empty_c);
-            let tgt = target.get(s).unwrap_or(&empty_t);
-            let mut kept = BTreeMap::new();
-            let mut revoke = BTreeMap::new();
-            for (&p, &e) in cur {
-                if tgt.contains(&p) {
-                    kept.insert(p, e);
+        let mut kept = ActiveBuilder::default();
+        let mut revoke = ActiveBuilder::default();
+        let mut grant = ActiveBuilder::default();
+        let mut held_back = false;
+        let (mut k, mut r, mut g) = (Vec::new(), Vec::new(), Vec::new());
+        for s in tasks::merged_ids_of(current, target) {
+            let (cur, epochs) = current.get(s).unwrap_or((&[], &[]));
+            let tgt = target.get(s).unwrap_or(&[]);
+            k.clear();
+            r.clear();
+            g.clear();
+            for (&p, &e) in cur.iter().zip(epochs) {
+                if tgt.binary_search(&p).is_ok() {
+                    k.push((p, e));
                 } else {
-                    revoke.insert(p, e);
+                    r.push((p, e));
                 }
             }
-            let mut grant = BTreeMap::new();
             for &p in tgt {
-                if !kept.contains_key(&p) {
+                if cur.binary_search(&p).is_err() {
                     if self.unreleased_active(s, p) {
-                        d.held_back = true;
+                        held_back = true;
                     } else {
-                        grant.insert(p, self.target_epoch);
+                        g.push((p, self.target_epoch));
                     }
                 }
             }
-            put(&mut d.kept, s, kept);
-            put(&mut d.revoke, s, revoke);
-            put(&mut d.grant, s, grant);
+            kept.push(s, &k);
+            revoke.push(s, &r);
+            grant.push(s, &g);
         }
-        d
+        Diff {
+            kept: kept.build(),
+            revoke: revoke.build(),
+            grant: grant.build(),
+            held_back,
+        }
     }
 
     fn diff_set(
@@ -157,34 +153,51 @@ impl Step<'_> {
         target: &TaskSet,
         unreleased: impl Fn(&str, i32) -> bool,
     ) -> Diff<TaskSet> {
-        let mut d = Diff {
-            kept: TaskSet::new(),
-            revoke: TaskSet::new(),
-            grant: TaskSet::new(),
-            held_back: false,
-        };
-        let subs: BTreeSet<&String> = current.keys().chain(target.keys()).collect();
-        let empty = BTreeSet::new();
-        for s in subs {
-            let cur = current.get(s).unwrap_or(&empty);
-            let tgt = target.get(s).unwrap_or(&empty);
-            let kept: BTreeSet<i32> = cur.intersection(tgt).copied().collect();
-            let revoke: BTreeSet<i32> = cur.difference(&kept).copied().collect();
-            let mut grant = BTreeSet::new();
+        let mut kept = SetBuilder::default();
+        let mut revoke = SetBuilder::default();
+        let mut grant = SetBuilder::default();
+        let mut held_back = false;
+        if current.is_empty() && target.is_empty() {
+            return Diff {
+                kept: TaskSet::default(),
+                revoke: TaskSet::default(),
+                grant: TaskSet::default(),
+                held_back,
+            };
+        }
+        let (mut k, mut r, mut g) = (Vec::new(), Vec::new(), Vec::new());
+        for s in tasks::merged_set_ids(current, target) {
+            let cur = current.get(s).unwrap_or(&[]);
+            let tgt = target.get(s).unwrap_or(&[]);
+            k.clear();
+            r.clear();
+            g.clear();
+            for &p in cur {
+                if tgt.binary_search(&p).is_ok() {
+                    k.push(p);
+                } else {
+                    r.push(p);
+                }
+            }
             for &p in tgt {
-                if !kept.contains(&p) {
+                if cur.binary_search(&p).is_err() {
                     if unreleased(s, p) {
-                        d.held_back = true;
+                        held_back = true;
                     } else {
-                        grant.insert(p);
+                        g.push(p);
                     }
                 }
             }
-            put(&mut d.kept, s, kept);
-            put(&mut d.revoke, s, revoke);
-            put(&mut d.grant, s, grant);
+            kept.push(s, &k);
+            revoke.push(s, &r);
+            grant.push(s, &g);
         }
-        d
+        Diff {
+            kept: kept.build(),
+            revoke: revoke.build(),
+            grant: grant.build(),
+            held_back,
+        }
     }
 
     /// `next(e, current)` of spec 03 §5.
@@ -200,28 +213,30 @@ impl Step<'_> {
 
         // 1. Active -> standby on this member: the standby is granted now; the
         //    active stays in the revocation set.
-        for (s, parts) in &cur.active {
-            for &p in parts.keys() {
-                if tasks::remove(&mut standby.grant, s, p) {
-                    tasks::insert(&mut standby.kept, s, p);
+        if !standby.grant.is_empty() {
+            for (s, parts, _) in cur.active.iter() {
+                for &p in parts {
+                    if standby.grant.remove(s, p) {
+                        standby.kept.insert(s, p);
+                    }
                 }
             }
         }
         // 2. Standby -> warm-up and warm-up -> standby: granted now, no
         //    acknowledgement of the old role.
-        for (s, parts) in &cur.standby {
+        for (s, parts) in cur.standby.iter() {
             for &p in parts {
-                if tasks::remove(&mut warmup.grant, s, p) {
-                    tasks::insert(&mut warmup.kept, s, p);
-                    tasks::remove(&mut standby.revoke, s, p);
+                if warmup.grant.remove(s, p) {
+                    warmup.kept.insert(s, p);
+                    standby.revoke.remove(s, p);
                 }
             }
         }
-        for (s, parts) in &cur.warmup {
+        for (s, parts) in cur.warmup.iter() {
             for &p in parts {
-                if tasks::remove(&mut standby.grant, s, p) {
-                    tasks::insert(&mut standby.kept, s, p);
-                    tasks::remove(&mut warmup.revoke, s, p);
+                if standby.grant.remove(s, p) {
+                    standby.kept.insert(s, p);
+                    warmup.revoke.remove(s, p);
                 }
             }
         }
@@ -229,9 +244,9 @@ impl Step<'_> {
         //    can be granted in a step without other outstanding revocations.
         for (s, parts) in cur.standby.iter().chain(cur.warmup.iter()) {
             for &p in parts {
-                if tasks::contains(&self.target.active, s, p) {
-                    tasks::remove(&mut standby.revoke, s, p);
-                    tasks::remove(&mut warmup.revoke, s, p);
+                if self.target.active.contains(s, p) {
+                    standby.revoke.remove(s, p);
+                    warmup.revoke.remove(s, p);
                 }
             }
         }
@@ -242,11 +257,11 @@ impl Step<'_> {
         };
         let must_revoke = !pending.is_empty() && self.not_released(&pending);
         let keep_promoted = |from: &TaskSet, kept: &mut TaskSet| {
-            for (s, parts) in from {
+            for (s, parts) in from.iter() {
                 for &p in parts {
-                    let promoted_now = !must_revoke && tasks::contains_active(&active.grant, s, p);
-                    if tasks::contains(&self.target.active, s, p) && !promoted_now {
-                        tasks::insert(kept, s, p);
+                    let promoted_now = !must_revoke && active.grant.contains(s, p);
+                    if self.target.active.contains(s, p) && !promoted_now {
+                        kept.insert(s, p);
                     }
                 }
             }
@@ -280,44 +295,12 @@ impl Step<'_> {
         };
         let mut assigned = kept;
         if !grants_nothing {
-            merge_active(&mut assigned.active, active.grant);
-            merge_set(&mut assigned.standby, standby.grant);
-            merge_set(&mut assigned.warmup, warmup.grant);
+            assigned.active = assigned.active.union(&active.grant);
+            assigned.standby = assigned.standby.union(&standby.grant);
+            assigned.warmup = assigned.warmup.union(&warmup.grant);
         }
         next.assigned = assigned;
         next
-    }
-}
-
-fn put<V: IsEmpty>(map: &mut BTreeMap<String, V>, s: &str, v: V) {
-    if !v.empty() {
-        map.insert(s.to_string(), v);
-    }
-}
-
-trait IsEmpty {
-    fn empty(&self) -> bool;
-}
-impl IsEmpty for BTreeSet<i32> {
-    fn empty(&self) -> bool {
-        self.is_empty()
-    }
-}
-impl IsEmpty for BTreeMap<i32, i32> {
-    fn empty(&self) -> bool {
-        self.is_empty()
-    }
-}
-
-fn merge_active(into: &mut ActiveTasks, from: ActiveTasks) {
-    for (s, parts) in from {
-        into.entry(s).or_default().extend(parts);
-    }
-}
-
-fn merge_set(into: &mut TaskSet, from: TaskSet) {
-    for (s, parts) in from {
-        into.entry(s).or_default().extend(parts);
     }
 }
 
@@ -325,19 +308,7 @@ fn merge_set(into: &mut TaskSet, from: TaskSet) {
 mod tests {
     use super::*;
 
-    fn set(entries: &[(&str, &[i32])]) -> TaskSet {
-        entries
-            .iter()
-            .map(|(s, p)| (s.to_string(), p.iter().copied().collect()))
-            .collect()
-    }
-
-    fn active(entries: &[(&str, &[i32])], epoch: i32) -> ActiveTasks {
-        entries
-            .iter()
-            .map(|(s, p)| (s.to_string(), p.iter().map(|&x| (x, epoch)).collect()))
-            .collect()
-    }
+    use crate::group::tasks::build::{active, active_stamped, set};
 
     fn member(id: &str, pid: &str, epoch: i32, act: ActiveTasks) -> Member {
         let mut m = Member::new(id);
@@ -374,7 +345,7 @@ mod tests {
             10,
             active(&[("s1", &[3, 4, 5]), ("s2", &[2])], 10),
         );
-        let mut m3 = member("m3", "p3", 0, ActiveTasks::new());
+        let mut m3 = member("m3", "p3", 0, ActiveTasks::default());
         let t1 = target(&[("s1", &[0, 1]), ("s2", &[0])]);
         let t2 = target(&[("s1", &[2, 3]), ("s2", &[2])]);
         let t3 = target(&[("s1", &[4, 5]), ("s2", &[1])]);
@@ -450,22 +421,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n.state, MemberState::Stable);
-        let mut expect = active(&[("s1", &[3]), ("s2", &[2])], 10);
-        expect.get_mut("s1").unwrap().insert(2, 11);
+        let expect = active_stamped(&[("s1", 2, 11), ("s1", 3, 10), ("s2", 2, 10)]);
         assert_eq!(n.assigned.active, expect);
         apply(&mut own, &mut m2, n);
         // 10: m3 gets the rest.
         let n = reconcile(&m3, 11, &t3, Some(&owned(&[("s2", &[1])])), &own).unwrap();
         assert_eq!(n.state, MemberState::Stable);
-        let mut expect = active(&[("s1", &[4, 5])], 11);
-        expect.insert("s2".into(), BTreeMap::from([(1, 11)]));
+        let expect = active(&[("s1", &[4, 5]), ("s2", &[1])], 11);
         assert_eq!(n.assigned.active, expect);
     }
 
     /// Spec 03 §8.4: a standby promoted in place once the active is released.
     #[test]
     fn standby_promoted_in_place() {
-        let mut m1 = member("m1", "P", 20, ActiveTasks::new());
+        let mut m1 = member("m1", "P", 20, ActiveTasks::default());
         m1.assigned.standby = set(&[("s1", &[0])]);
         let mut m2 = member("m2", "Q", 20, active(&[("s1", &[0])], 20));
         let mut own = Ownership::default();
@@ -502,7 +471,7 @@ mod tests {
 
     #[test]
     fn unknown_state_requires_empty_owned() {
-        let mut m = member("m", "p", 3, ActiveTasks::new());
+        let mut m = member("m", "p", 3, ActiveTasks::default());
         m.state = MemberState::Unknown;
         let own = Ownership::default();
         assert!(reconcile(&m, 4, &Tasks::default(), None, &own).is_err());

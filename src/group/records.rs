@@ -342,10 +342,11 @@ pub(super) fn apply(
         }
         (RecordKey::TargetAssignmentMember(k), Some(RecordValue::TargetAssignmentMember(v))) => {
             let g = store.group_or_create(gid)?;
+            let ids = &mut g.sub_ids;
             let t = Tasks {
-                active: convert::task_set_from(&v.active_tasks),
-                standby: convert::task_set_from(&v.standby_tasks),
-                warmup: convert::task_set_from(&v.warmup_tasks),
+                active: convert::task_set_from(&v.active_tasks, ids),
+                standby: convert::task_set_from(&v.standby_tasks, ids),
+                warmup: convert::task_set_from(&v.warmup_tasks, ids),
             };
             // The warm-up refinement (in memory) already holds the new target
             // as the member's slice when the heartbeat that computed it
@@ -368,18 +369,20 @@ pub(super) fn apply(
         }
         (RecordKey::CurrentMemberAssignment(k), Some(RecordValue::CurrentMemberAssignment(v))) => {
             let g = store.group_or_create(gid)?;
+            let ids = &mut g.sub_ids;
             let assigned = TasksWithEpochs {
-                active: convert::active_from_record(&v.active_tasks, v.member_epoch),
-                standby: convert::set_from_record(&v.standby_tasks),
-                warmup: convert::set_from_record(&v.warmup_tasks),
+                active: convert::active_from_record(&v.active_tasks, v.member_epoch, ids),
+                standby: convert::set_from_record(&v.standby_tasks, ids),
+                warmup: convert::set_from_record(&v.warmup_tasks, ids),
             };
             let pending = TasksWithEpochs {
                 active: convert::active_from_record(
                     &v.active_tasks_pending_revocation,
                     v.member_epoch,
+                    ids,
                 ),
-                standby: convert::set_from_record(&v.standby_tasks_pending_revocation),
-                warmup: convert::set_from_record(&v.warmup_tasks_pending_revocation),
+                standby: convert::set_from_record(&v.standby_tasks_pending_revocation, ids),
+                warmup: convert::set_from_record(&v.warmup_tasks_pending_revocation, ids),
             };
             if !g.members.contains_key(&k.member_id) {
                 g.put_member(Member::new(&k.member_id));

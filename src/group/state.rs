@@ -8,7 +8,7 @@ use super::member::{Member, MemberState};
 use super::member_table;
 use super::ownership::Ownership;
 use super::stored_configs::StoredAssignmentConfigs;
-use super::tasks::{Tasks, TasksWithEpochs};
+use super::tasks::{SubIds, Tasks, TasksWithEpochs};
 use crate::assignor::{AssignorError, TaskSpace};
 use crate::topology::{ConfiguredTopology, StreamsTopology};
 
@@ -204,6 +204,8 @@ pub(super) struct GroupCore {
     /// The members' ids and processes as the assignor indexes them
     /// (src/group/member_table.rs).
     pub(super) member_table: member_table::Slot,
+    /// The subtopology ids the group's task sets share (src/group/tasks.rs).
+    pub(super) sub_ids: SubIds,
 }
 
 /// A topology configured against the cluster metadata, with the assignor's task space derived
@@ -338,6 +340,7 @@ impl StreamsGroup {
                 assignment_timestamp: 0,
                 owners: Ownership::default(),
                 member_table: member_table::new_slot(),
+                sub_ids: SubIds::default(),
             },
             transient: Transient::default(),
         }
@@ -393,7 +396,7 @@ impl GroupCore {
         // Copies the member only if a pre-image shares it.
         let m = Arc::make_mut(m);
         let same_tasks =
-            same_keys(&m.assigned, &assigned) && same_keys(&m.pending_revocation, &pending);
+            m.assigned.same_tasks(&assigned) && m.pending_revocation.same_tasks(&pending);
         if !same_tasks {
             self.owners.remove(m);
         }
@@ -433,17 +436,6 @@ impl GroupCore {
         self.members
             .insert(member.member_id.clone(), Arc::new(member));
     }
-}
-
-/// True when two task tuples hold the same tasks (epochs ignored).
-fn same_keys(a: &TasksWithEpochs, b: &TasksWithEpochs) -> bool {
-    a.standby == b.standby
-        && a.warmup == b.warmup
-        && a.active.len() == b.active.len()
-        && a.active
-            .iter()
-            .zip(b.active.iter())
-            .all(|((s1, p1), (s2, p2))| s1 == s2 && p1.len() == p2.len() && p1.keys().eq(p2.keys()))
 }
 
 impl StreamsGroup {

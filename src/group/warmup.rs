@@ -29,7 +29,7 @@ use super::assign::View;
 use super::config::Effective;
 use super::member::Member;
 use super::state::{Configured, OffsetsView};
-use super::tasks::{self, TaskSet, Tasks};
+use super::tasks::{SubId, TaskSet, Tasks};
 
 /// The intermediate assignment of every member, by member id. A member whose
 /// slice is its target shares the target's value (most members, and every
@@ -65,7 +65,7 @@ pub(super) fn derive<'a>(
     let expected: usize = members
         .iter()
         .filter_map(|m| target(&m.member_id))
-        .map(|t| t.active.values().map(BTreeSet::len).sum::<usize>())
+        .map(|t| t.active.len())
         .sum();
     let refined = refine(
         &members,
@@ -146,6 +146,8 @@ pub(super) fn process_lags<'a>(
 /// One stateful active task the target moves to a process that is not caught up.
 struct Held<'a> {
     task: Task<'a>,
+    /// The task's subtopology id, shared.
+    sub: &'a SubId,
     /// The member the target gives the task to.
     to: &'a Member,
     /// The member that holds it now (and keeps it for this step).
@@ -153,19 +155,6 @@ struct Held<'a> {
     lag: Option<i64>,
     /// The destination process already holds a warm-up of the task.
     warming: bool,
-}
-
-fn remove(set: &mut TaskSet, (s, p): Task<'_>) {
-    if let Some(parts) = set.get_mut(s) {
-        parts.remove(&p);
-        if parts.is_empty() {
-            set.remove(s);
-        }
-    }
-}
-
-fn insert(set: &mut TaskSet, (s, p): Task<'_>) {
-    set.entry(s.to_string()).or_default().insert(p);
 }
 
 /// A role of a member's slice.
@@ -197,15 +186,15 @@ impl Role {
 /// Adds `task` to (or removes it from) one role of a member's slice. The
 /// slice shares its target's value until it changes: it is copied then, and
 /// only then (not when the task is already where it should be).
-fn edit(slice: &mut Arc<Tasks>, role: Role, task: Task<'_>, add: bool) {
-    if tasks::contains(role.of(slice), task.0, task.1) == add {
+fn edit(slice: &mut Arc<Tasks>, role: Role, sub: &SubId, p: i32, add: bool) {
+    if role.of(slice).contains(sub, p) == add {
         return;
     }
     let set = role.of_mut(Arc::make_mut(slice));
     if add {
-        insert(set, task);
+        set.insert(sub, p);
     } else {
-        remove(set, task);
+        set.remove(sub, p);
     }
 }
 
@@ -234,12 +223,12 @@ pub(super) fn refine<'a>(
     // tasks are ever held back, so only they are looked up.
     let mut holder: BTreeMap<Task<'a>, &'a Member> = BTreeMap::new();
     for m in members {
-        for (s, parts) in &m.assigned.active {
-            if !settings.stateful.contains(s) {
+        for (s, parts, _) in m.assigned.active.iter() {
+            if !settings.stateful.contains(&**s) {
                 continue;
             }
-            for p in parts.keys() {
-                holder.insert((s.as_str(), *p), m);
+            for p in parts {
+                holder.insert((&**s, *p), m);
             }
         }
     }
@@ -253,7 +242,7 @@ pub(super) fn refine<'a>(
             m.assigned.warmup.iter().flat_map(move |(s, parts)| {
                 parts
                     .iter()
-                    .map(move |p| (m.process_id.as_str(), (s.as_str(), *p)))
+                    .map(move |p| (m.process_id.as_str(), (&**s, *p)))
             })
         })
         .collect();
@@ -262,12 +251,12 @@ pub(super) fn refine<'a>(
         let Some(t) = target(&m.member_id) else {
             continue;
         };
-        for (s, parts) in &t.active {
-            if !settings.stateful.contains(s) {
+        for (s, parts) in t.active.iter() {
+            if !settings.stateful.contains(&**s) {
                 continue;
             }
             for p in parts {
-                let task = (s.as_str(), *p);
+                let task = (&**s, *p);
                 let Some(from) = holder.get(&task).copied() else {
                     continue;
                 };
@@ -280,6 +269,7 @@ pub(super) fn refine<'a>(
                 }
                 held.push(Held {
                     task,
+                    sub: s,
                     to: m,
                     from,
                     lag,
@@ -295,15 +285,15 @@ pub(super) fn refine<'a>(
     // other copy of it in this step.
     for h in &held {
         if let Some(t) = out.get_mut(&h.to.member_id) {
-            edit(t, Role::Active, h.task, false);
+            edit(t, Role::Active, h.sub, h.task.1, false);
         }
         for m in members.iter().filter(|m| m.process_id == h.from.process_id) {
             if let Some(t) = out.get_mut(&m.member_id) {
-                edit(t, Role::Standby, h.task, false);
+                edit(t, Role::Standby, h.sub, h.task.1, false);
             }
         }
         if let Some(t) = out.get_mut(&h.from.member_id) {
-            edit(t, Role::Active, h.task, true);
+            edit(t, Role::Active, h.sub, h.task.1, true);
         }
     }
     // The budget goes first to warm-ups already running (so a step does not
@@ -328,14 +318,14 @@ pub(super) fn refine<'a>(
             .filter(|m| m.process_id == h.to.process_id)
             .any(|m| {
                 out.get(&m.member_id)
-                    .is_some_and(|t| tasks::contains(&t.standby, h.task.0, h.task.1))
+                    .is_some_and(|t| t.standby.contains(h.task.0, h.task.1))
             });
         if has_standby {
             // A standby on that process restores the state already.
             continue;
         }
         if let Some(t) = out.get_mut(&h.to.member_id) {
-            edit(t, Role::Warmup, h.task, true);
+            edit(t, Role::Warmup, h.sub, h.task.1, true);
             used += 1;
         }
     }
@@ -345,24 +335,19 @@ pub(super) fn refine<'a>(
 /// Number of active tasks in an assignment (the safety check: a refinement
 /// never loses or duplicates an active task).
 pub(super) fn active_count(assignment: &Refined) -> usize {
-    assignment
-        .values()
-        .map(|t| t.active.values().map(BTreeSet::len).sum::<usize>())
-        .sum()
+    assignment.values().map(|t| t.active.len()).sum()
 }
 
 /// Number of warm-up tasks in an assignment.
 pub(super) fn warmup_count(assignment: &Refined) -> usize {
-    assignment
-        .values()
-        .map(|t| t.warmup.values().map(BTreeSet::len).sum::<usize>())
-        .sum()
+    assignment.values().map(|t| t.warmup.len()).sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::group::state::MemberOffsets;
+    use crate::group::tasks::build::{add, add_active, stamped};
     use crate::group::tasks::TasksWithEpochs;
     use proptest::prelude::*;
 
@@ -371,10 +356,10 @@ mod tests {
         m.process_id = process.to_string();
         let mut a = TasksWithEpochs::default();
         for (s, p) in active {
-            a.active.entry(s.to_string()).or_default().insert(*p, 1);
+            add_active(&mut a.active, s, *p, 1);
         }
         for t in warmup {
-            insert(&mut a.warmup, *t);
+            add(&mut a.warmup, t.0, t.1);
         }
         m.assigned = a;
         m
@@ -383,10 +368,10 @@ mod tests {
     fn tasks(active: &[(&str, i32)], standby: &[(&str, i32)]) -> Arc<Tasks> {
         let mut t = Tasks::default();
         for x in active {
-            insert(&mut t.active, *x);
+            add(&mut t.active, x.0, x.1);
         }
         for x in standby {
-            insert(&mut t.standby, *x);
+            add(&mut t.standby, x.0, x.1);
         }
         Arc::new(t)
     }
@@ -449,7 +434,7 @@ mod tests {
         );
         assert_eq!(r["m1"].active, tasks(&[("0", 0), ("0", 1)], &[]).active);
         assert!(r["m2"].active.is_empty());
-        assert!(tasks::contains(&r["m2"].warmup, "0", 1));
+        assert!(r["m2"].warmup.contains("0", 1));
     }
 
     #[test]
@@ -468,19 +453,14 @@ mod tests {
         // 51 behind with an acceptable lag of 50: not yet.
         let offs = offsets(&[("m2", "0", 1, 949, 1000)]);
         let r = run(&members, &target, &offs, &stateful(&["0"]), 2, 50);
-        assert!(tasks::contains(&r["m1"].active, "0", 1));
-        assert!(tasks::contains(&r["m2"].warmup, "0", 1));
+        assert!(r["m1"].active.contains("0", 1));
+        assert!(r["m2"].warmup.contains("0", 1));
     }
 
     #[test]
     fn stateless_tasks_moves_under_way_and_tasks_without_owner_move_at_once() {
         let mut leaving = member("m1", "p1", &[("1", 0)], &[]);
-        leaving
-            .pending_revocation
-            .active
-            .entry("0".into())
-            .or_default()
-            .insert(2, 1);
+        add_active(&mut leaving.pending_revocation.active, "0", 2, 1);
         let members = [leaving, member("m2", "p2", &[], &[])];
         let target = BTreeMap::from([
             ("m1".to_string(), Arc::default()),
@@ -510,10 +490,10 @@ mod tests {
         let offs = offsets(&[("m2", "0", 2, 0, 500), ("m2", "0", 1, 0, 900)]);
         let r = run(&members, &target, &offs, &stateful(&["0"]), 2, 10);
         assert_eq!(warmup_count(&r), 2);
-        assert!(tasks::contains(&r["m2"].warmup, "0", 3));
-        assert!(tasks::contains(&r["m2"].warmup, "0", 2));
+        assert!(r["m2"].warmup.contains("0", 3));
+        assert!(r["m2"].warmup.contains("0", 2));
         assert_eq!(active_count(&r), 4);
-        assert_eq!(r["m1"].active.get("0").map(BTreeSet::len), Some(4));
+        assert_eq!(r["m1"].active.get("0").map(<[i32]>::len), Some(4));
     }
 
     #[test]
@@ -528,7 +508,7 @@ mod tests {
         ]);
         let r = run(&members, &target, &BTreeMap::new(), &stateful(&["0"]), 1, 0);
         assert_eq!(r["m1"], tasks(&[("0", 0)], &[]));
-        assert!(tasks::contains(&r["m2"].warmup, "0", 0));
+        assert!(r["m2"].warmup.contains("0", 0));
     }
 
     #[test]
@@ -604,28 +584,25 @@ mod tests {
                     let p = i % TASKS;
                     let idx = usize::try_from(i).unwrap_or(0);
                     if let Some(o) = owners[idx] {
-                        members[o]
-                            .assigned
-                            .active
-                            .entry(s.to_string())
-                            .or_default()
-                            .insert(p, 1);
+                        add_active(&mut members[o].assigned.active, s, p, 1);
                     }
                     let d = &members[dest[idx]];
                     let (did, dproc) = (d.member_id.clone(), d.process_id.clone());
-                    insert(
+                    add(
                         &mut Arc::make_mut(target.get_mut(&did).expect("member")).active,
-                        (s, p),
+                        s,
+                        p,
                     );
                     if s == "0" {
                         if let Some(sb) = standby[usize::try_from(p).unwrap_or(0)] {
                             let sm = &members[sb];
                             if sm.process_id != dproc {
                                 let sid = sm.member_id.clone();
-                                insert(
+                                add(
                                     &mut Arc::make_mut(target.get_mut(&sid).expect("member"))
                                         .standby,
-                                    (s, p),
+                                    s,
+                                    p,
                                 );
                             }
                         }
@@ -670,11 +647,7 @@ mod tests {
                 let t = r.get(&m.member_id).cloned().unwrap_or_default();
                 let mut n = m.clone();
                 n.assigned = TasksWithEpochs {
-                    active: t
-                        .active
-                        .iter()
-                        .map(|(s, p)| (s.clone(), p.iter().map(|p| (*p, 1)).collect()))
-                        .collect(),
+                    active: stamped(&t.active, 1),
                     standby: t.standby.clone(),
                     warmup: t.warmup.clone(),
                 };
@@ -693,9 +666,9 @@ mod tests {
             // No task active twice, none lost.
             let mut active: BTreeMap<(String, i32), usize> = BTreeMap::new();
             for t in r.values() {
-                for (s, parts) in &t.active {
+                for (s, parts) in t.active.iter() {
                     for p in parts {
-                        *active.entry((s.clone(), *p)).or_default() += 1;
+                        *active.entry((s.to_string(), *p)).or_default() += 1;
                     }
                 }
             }
@@ -706,9 +679,9 @@ mod tests {
             for m in &c.members {
                 let t = &r[&m.member_id];
                 for set in [&t.active, &t.standby, &t.warmup] {
-                    for (s, parts) in set {
+                    for (s, parts) in set.iter() {
                         for p in parts {
-                            *copies.entry((m.process_id.clone(), s.clone(), *p)).or_default() += 1;
+                            *copies.entry((m.process_id.clone(), s.to_string(), *p)).or_default() += 1;
                         }
                     }
                 }
@@ -719,7 +692,7 @@ mod tests {
             // Stateless tasks are never held or warmed up.
             for (id, t) in &r {
                 prop_assert_eq!(t.active.get("1"), c.target[id].active.get("1"));
-                prop_assert!(!t.warmup.contains_key("1"));
+                prop_assert!(t.warmup.get("1").is_none());
             }
             if c.budget == 0 {
                 prop_assert_eq!(&r, &c.target);
@@ -751,20 +724,20 @@ mod tests {
                 }
                 // Every warm-up of this step is promoted at the next one.
                 for (id, t) in &r {
-                    for (s, parts) in &t.warmup {
+                    for (s, parts) in t.warmup.iter() {
                         for p in parts {
                             let o = offsets.entry(id.clone()).or_default();
-                            o.offsets.entry(s.clone()).or_default().insert(*p, 5);
-                            o.end_offsets.entry(s.clone()).or_default().insert(*p, 5);
+                            o.offsets.entry(s.to_string()).or_default().insert(*p, 5);
+                            o.end_offsets.entry(s.to_string()).or_default().insert(*p, 5);
                         }
                     }
                 }
                 members = reconciled(&members, &r);
                 let next = refine_case(&Case { members: members.clone(), offsets: offsets.clone(), ..c.clone() });
                 for (id, t) in &r {
-                    for (s, parts) in &t.warmup {
+                    for (s, parts) in t.warmup.iter() {
                         for p in parts {
-                            prop_assert!(tasks::contains(&next[id].active, s, *p), "warm-up {}_{} of {} not promoted", s, p, id);
+                            prop_assert!(next[id].active.contains(s, *p), "warm-up {}_{} of {} not promoted", s, p, id);
                         }
                     }
                 }
