@@ -129,7 +129,7 @@ fn described_member(g: &StreamsGroup, m: &Member) -> DescribedMember {
         client_id: m.client_id.clone(),
         client_host: m.client_host.clone(),
         topology_epoch: m.topology_epoch,
-        process_id: m.process_id.clone(),
+        process_id: m.process_id.to_string(),
         user_endpoint: m.user_endpoint.as_ref().map(|e| Endpoint {
             host: e.host.clone(),
             port: e.port,

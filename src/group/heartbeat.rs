@@ -315,7 +315,10 @@ fn metadata_changes(
             .is_some_and(|t| t.epoch != m.topology_epoch)
         || m.client_id != ctx.client_id
         || m.client_host != ctx.client_host
-        || req.process_id.as_ref().is_some_and(|p| *p != m.process_id)
+        || req
+            .process_id
+            .as_deref()
+            .is_some_and(|p| p != &*m.process_id)
         || req
             .client_tags
             .as_ref()
@@ -348,7 +351,9 @@ fn apply_metadata(
     m.client_id.clone_from(&ctx.client_id);
     m.client_host.clone_from(&ctx.client_host);
     if let Some(p) = &req.process_id {
-        m.process_id.clone_from(p);
+        if **p != *m.process_id {
+            m.process_id = Arc::from(p.as_str());
+        }
     }
     if let Some(t) = &req.client_tags {
         m.client_tags = convert::map_from(t);

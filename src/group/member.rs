@@ -2,6 +2,7 @@
 //! reconciliation state (current-assignment record).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::tasks::{Tasks, TasksWithEpochs};
 
@@ -76,8 +77,9 @@ pub(super) struct Member {
     pub(super) rebalance_timeout_ms: i32,
     /// Topology epoch the member runs.
     pub(super) topology_epoch: i32,
-    /// Process id (members of one Kafka Streams instance share it).
-    pub(super) process_id: String,
+    /// Process id (members of one Kafka Streams instance share it); shared
+    /// with the ownership index, which keys the member's tasks by it.
+    pub(super) process_id: Arc<str>,
     /// Interactive-queries endpoint.
     pub(super) user_endpoint: Option<UserEndpoint>,
     /// Client tags, sorted by key.
@@ -105,7 +107,7 @@ impl Member {
             client_host: String::new(),
             rebalance_timeout_ms: -1,
             topology_epoch: -1,
-            process_id: String::new(),
+            process_id: Arc::from(""),
             user_endpoint: None,
             client_tags: BTreeMap::new(),
             member_epoch: 0,

@@ -140,7 +140,7 @@ mod tests {
         let fresh = MemberTable::from_members(
             g.members
                 .values()
-                .map(|m| (m.member_id.as_str(), m.process_id.as_str())),
+                .map(|m| (m.member_id.as_str(), &*m.process_id)),
         )
         .expect("unique ids");
         (kept, fresh)

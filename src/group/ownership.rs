@@ -193,14 +193,13 @@ impl Ownership {
         self.remove_tasks(&m.pending_revocation, &m.process_id);
     }
 
-    fn add_tasks(&mut self, t: &TasksWithEpochs, pid: &str) {
+    fn add_tasks(&mut self, t: &TasksWithEpochs, pid: &Arc<str>) {
         if t.is_empty() {
             return;
         }
-        let pid: Arc<str> = Arc::from(pid);
-        add_active(&mut self.active, &t.active, &pid);
-        add_set(&mut self.standby, &t.standby, &pid);
-        add_set(&mut self.warmup, &t.warmup, &pid);
+        add_active(&mut self.active, &t.active, pid);
+        add_set(&mut self.standby, &t.standby, pid);
+        add_set(&mut self.warmup, &t.warmup, pid);
     }
 
     fn remove_tasks(&mut self, t: &TasksWithEpochs, pid: &str) {
@@ -294,7 +293,7 @@ mod tests {
 
     fn member(pid: &str, active: &[(&str, &[i32])], standby: &[(&str, &[i32])]) -> Member {
         let mut m = Member::new(&format!("{pid}-m"));
-        m.process_id = pid.to_string();
+        m.process_id = pid.into();
         m.assigned.active = build::active(active, 1);
         m.assigned.standby = build::set(standby);
         m

@@ -139,7 +139,7 @@ pub(super) fn member_metadata(group_id: &str, m: &Member) -> CoordinatorRecord {
             client_host: m.client_host.clone(),
             rebalance_timeout_ms: m.rebalance_timeout_ms,
             topology_epoch: m.topology_epoch,
-            process_id: m.process_id.clone(),
+            process_id: m.process_id.to_string(),
             user_endpoint: m.user_endpoint.as_ref().map(|e| Endpoint {
                 host: e.host.clone(),
                 port: e.port,
@@ -234,7 +234,9 @@ fn set_member_metadata(m: &mut Member, v: &StreamsGroupMemberMetadataValue) {
     m.client_host.clone_from(&v.client_host);
     m.rebalance_timeout_ms = v.rebalance_timeout_ms;
     m.topology_epoch = v.topology_epoch;
-    m.process_id.clone_from(&v.process_id);
+    if *m.process_id != *v.process_id {
+        m.process_id = Arc::from(v.process_id.as_str());
+    }
     m.user_endpoint = v.user_endpoint.as_ref().map(|e| UserEndpoint {
         host: e.host.clone(),
         port: e.port,
@@ -296,7 +298,7 @@ pub(super) fn apply(
                 // Same process and instance: neither the ownership index nor
                 // the static-member index changes, so the member is updated
                 // in place (no copy of its task maps, no index churn).
-                Some(m) if m.process_id == v.process_id && m.instance_id == v.instance_id => {
+                Some(m) if *m.process_id == *v.process_id && m.instance_id == v.instance_id => {
                     set_member_metadata(Arc::make_mut(m), v);
                 }
                 existing => {

@@ -134,7 +134,7 @@ pub(super) fn process_lags<'a>(
                     continue;
                 };
                 let lag = end.saturating_sub(*off).max(0);
-                lags.entry((m.process_id.as_str(), (s.as_str(), *p)))
+                lags.entry((&*m.process_id, (s.as_str(), *p)))
                     .and_modify(|l| *l = (*l).min(lag))
                     .or_insert(lag);
             }
@@ -239,11 +239,10 @@ pub(super) fn refine<'a>(
     let warming: BTreeSet<(&str, Task<'a>)> = members
         .iter()
         .flat_map(|m| {
-            m.assigned.warmup.iter().flat_map(move |(s, parts)| {
-                parts
-                    .iter()
-                    .map(move |p| (m.process_id.as_str(), (&**s, *p)))
-            })
+            m.assigned
+                .warmup
+                .iter()
+                .flat_map(move |(s, parts)| parts.iter().map(move |p| (&*m.process_id, (&**s, *p))))
         })
         .collect();
     let mut held: Vec<Held<'a>> = Vec::new();
@@ -263,7 +262,7 @@ pub(super) fn refine<'a>(
                 if from.member_id == m.member_id || from.process_id == m.process_id {
                     continue;
                 }
-                let lag = lags.get(&(m.process_id.as_str(), task)).copied();
+                let lag = lags.get(&(&*m.process_id, task)).copied();
                 if lag.is_some_and(|l| l <= settings.acceptable_recovery_lag) {
                     continue;
                 }
@@ -273,7 +272,7 @@ pub(super) fn refine<'a>(
                     to: m,
                     from,
                     lag,
-                    warming: warming.contains(&(m.process_id.as_str(), task)),
+                    warming: warming.contains(&(&*m.process_id, task)),
                 });
             }
         }
@@ -353,7 +352,7 @@ mod tests {
 
     fn member(id: &str, process: &str, active: &[(&str, i32)], warmup: &[(&str, i32)]) -> Member {
         let mut m = Member::new(id);
-        m.process_id = process.to_string();
+        m.process_id = process.into();
         let mut a = TasksWithEpochs::default();
         for (s, p) in active {
             add_active(&mut a.active, s, *p, 1);
@@ -681,7 +680,7 @@ mod tests {
                 for set in [&t.active, &t.standby, &t.warmup] {
                     for (s, parts) in set.iter() {
                         for p in parts {
-                            *copies.entry((m.process_id.clone(), s.to_string(), *p)).or_default() += 1;
+                            *copies.entry((m.process_id.to_string(), s.to_string(), *p)).or_default() += 1;
                         }
                     }
                 }
