@@ -75,34 +75,76 @@ impl Fired {
     }
 }
 
+/// One timer's state, 24 bytes (two `Option<i64>` would take 32 and the
+/// epoch 8 more: a loaded shard holds one per member and timer kind).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Slot {
-    /// Current deadline, `None` when not scheduled.
-    deadline: Option<i64>,
-    /// Deadline of this slot's live heap entry.
-    queued: Option<i64>,
+    /// Current deadline, meaningful when `set & DEADLINE`.
+    deadline: i64,
+    /// Deadline of this slot's live heap entry, meaningful when `set & QUEUED`.
+    queued: i64,
     /// Remembered member epoch (rebalance timer).
     epoch: i32,
+    set: u8,
 }
 
-#[derive(Clone, Debug)]
+const DEADLINE: u8 = 1;
+const QUEUED: u8 = 2;
+
+impl Slot {
+    /// Current deadline, `None` when not scheduled.
+    fn deadline(&self) -> Option<i64> {
+        (self.set & DEADLINE != 0).then_some(self.deadline)
+    }
+
+    /// Deadline of this slot's live heap entry, if it has one.
+    fn queued(&self) -> Option<i64> {
+        (self.set & QUEUED != 0).then_some(self.queued)
+    }
+
+    fn set_deadline(&mut self, d: Option<i64>) {
+        match d {
+            Some(d) => {
+                self.deadline = d;
+                self.set |= DEADLINE;
+            }
+            None => self.set &= !DEADLINE,
+        }
+    }
+
+    fn set_queued(&mut self, q: Option<i64>) {
+        match q {
+            Some(q) => {
+                self.queued = q;
+                self.set |= QUEUED;
+            }
+            None => self.set &= !QUEUED,
+        }
+    }
+
+    /// Neither scheduled nor queued.
+    fn is_empty(&self) -> bool {
+        self.set == 0
+    }
+}
+
+#[derive(Clone, Debug, Default)]
 struct MemberSlots {
-    /// The member id (the map's key), shared with the heap entries.
-    id: Arc<str>,
     session: Slot,
     rebalance: Slot,
 }
 
 impl MemberSlots {
-    fn new(id: Arc<str>) -> Self {
-        MemberSlots {
-            id,
-            session: Slot::default(),
-            rebalance: Slot::default(),
+    fn slot(&mut self, kind: TimerKind) -> &mut Slot {
+        if kind == TimerKind::Rebalance {
+            &mut self.rebalance
+        } else {
+            &mut self.session
         }
     }
 }
 
+/// By member id; the key is shared with the member's heap entries.
 type MemberMap = HashMap<Arc<str>, MemberSlots, BuildHasherDefault<IdHasher>>;
 
 #[derive(Clone, Debug)]
@@ -126,24 +168,54 @@ impl GroupSlots {
     }
 }
 
-/// New slots for member `m` (absent from `members`).
-fn insert_member<'a>(members: &'a mut MemberMap, m: &str) -> &'a mut MemberSlots {
-    let id: Arc<str> = Arc::from(m);
-    members
+/// New slots for group `g` (absent from `groups`).
+fn insert_group<'a>(groups: &'a mut BTreeMap<Arc<str>, GroupSlots>, g: &str) -> &'a mut GroupSlots {
+    let id: Arc<str> = Arc::from(g);
+    groups
         .entry(id.clone())
-        .or_insert_with(|| MemberSlots::new(id))
+        .or_insert_with(|| GroupSlots::new(id))
 }
 
-/// A heap entry. Its ids are its slot's (shared); an entry left behind by a
-/// slot that was removed and created again holds the older copy of the id,
-/// equal to the new one.
+/// A heap entry, 48 bytes. Its ids are its slot's keys (shared); an entry
+/// left behind by a slot that was removed and created again holds the older
+/// copy of the id, equal to the new one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
     deadline: i64,
-    seq: u64,
-    kind: TimerKind,
+    /// The push's sequence number (unique: equal deadlines fire in the order
+    /// they were queued) shifted left by two, the timer kind in the low bits.
+    seq_kind: u64,
     group_id: Arc<str>,
     member_id: Arc<str>,
+}
+
+impl Entry {
+    fn new(deadline: i64, seq: u64, kind: TimerKind, g: Arc<str>, m: Arc<str>) -> Self {
+        let k = match kind {
+            TimerKind::InitialDelay => 0,
+            TimerKind::Session => 1,
+            TimerKind::Rebalance => 2,
+        };
+        Entry {
+            deadline,
+            seq_kind: seq << 2 | k,
+            group_id: g,
+            member_id: m,
+        }
+    }
+
+    fn kind(&self) -> TimerKind {
+        match self.seq_kind & 3 {
+            0 => TimerKind::InitialDelay,
+            1 => TimerKind::Session,
+            _ => TimerKind::Rebalance,
+        }
+    }
+
+    /// The same entry under a new sequence number.
+    fn renumber(&mut self, seq: u64) {
+        self.seq_kind = seq << 2 | (self.seq_kind & 3);
+    }
 }
 
 /// A slot just armed, and what the heap needs for it.
@@ -157,33 +229,20 @@ struct Armed {
 }
 
 impl Armed {
-    /// Marks the heap top stale if it was this slot's entry, and pushes the
-    /// slot's new entry when one is needed.
-    fn queue(
-        self,
-        heap: &mut BinaryHeap<Reverse<Entry>>,
-        seq: &mut u64,
-        dirty: &mut bool,
-        g: &Arc<str>,
-        m: &Arc<str>,
-    ) {
-        if !*dirty {
-            if let (Some(Reverse(top)), Some(q)) = (heap.peek(), self.previous) {
-                *dirty = top.deadline == q
-                    && top.kind == self.kind
-                    && top.group_id == *g
-                    && top.member_id == *m;
-            }
+    /// Sets `slot`'s deadline (and epoch), noting what the heap needs.
+    fn arm(slot: &mut Slot, kind: TimerKind, deadline: i64, epoch: i32) -> Armed {
+        let previous = slot.queued();
+        slot.set_deadline(Some(deadline));
+        slot.epoch = epoch;
+        let needs_entry = previous.is_none_or(|q| deadline < q);
+        if needs_entry {
+            slot.set_queued(Some(deadline));
         }
-        if self.needs_entry {
-            *seq += 1;
-            heap.push(Reverse(Entry {
-                deadline: self.deadline,
-                seq: *seq,
-                kind: self.kind,
-                group_id: g.clone(),
-                member_id: m.clone(),
-            }));
+        Armed {
+            kind,
+            deadline,
+            previous,
+            needs_entry,
         }
     }
 }
@@ -196,12 +255,36 @@ struct Queue<'a> {
 }
 
 impl Queue<'_> {
+    /// Marks the heap top stale if it was the armed slot's entry, and pushes
+    /// the slot's new entry when one is needed, with the member id `key()`
+    /// gives (the key of `m`'s slots; called only then).
+    fn push(&mut self, armed: Armed, g: &Arc<str>, m: &str, key: impl FnOnce() -> Arc<str>) {
+        if !*self.dirty {
+            if let (Some(Reverse(top)), Some(q)) = (self.heap.peek(), armed.previous) {
+                *self.dirty = top.deadline == q
+                    && top.kind() == armed.kind
+                    && top.group_id == *g
+                    && *top.member_id == *m;
+            }
+        }
+        if armed.needs_entry {
+            *self.seq += 1;
+            self.heap.push(Reverse(Entry::new(
+                armed.deadline,
+                *self.seq,
+                armed.kind,
+                g.clone(),
+                key(),
+            )));
+        }
+    }
+
     /// Arms the session timer (and, where given, the rebalance timer) of
     /// each member into `gs`, queueing the entries needed. `fresh`: `gs`
     /// holds none of these members (their slots are inserted without a
     /// lookup first).
     fn arm_members<'m>(
-        self,
+        mut self,
         gs: &mut GroupSlots,
         fresh: bool,
         members: impl Iterator<Item = (&'m str, i64, Option<(i64, i32)>)>,
@@ -210,32 +293,31 @@ impl Queue<'_> {
         gs.members.reserve(n);
         self.heap.reserve(n);
         for (m, session, rebalance) in members {
-            let ms = if fresh {
-                insert_member(&mut gs.members, m)
+            let found = if fresh {
+                None
             } else {
-                match gs.members.get_mut(m) {
-                    Some(ms) => ms,
-                    None => insert_member(&mut gs.members, m),
+                gs.members.get_key_value(m)
+            };
+            let (id, ms) = match found {
+                Some((id, _)) => {
+                    let id = id.clone();
+                    let ms = gs
+                        .members
+                        .get_mut(m)
+                        .expect("the member's slots were just found");
+                    (id, ms)
+                }
+                None => {
+                    let id: Arc<str> = Arc::from(m);
+                    let ms = gs.members.entry(id.clone()).or_default();
+                    (id, ms)
                 }
             };
-            let MemberSlots {
-                id,
-                session: session_slot,
-                rebalance: rebalance_slot,
-            } = ms;
-            let timers = [
-                Some((TimerKind::Session, session_slot, session, 0)),
-                rebalance.map(|(d, e)| (TimerKind::Rebalance, rebalance_slot, d, e)),
-            ];
-            for (kind, slot, deadline, epoch) in timers.into_iter().flatten() {
-                let previous = slot.queued;
-                let armed = Armed {
-                    kind,
-                    deadline,
-                    previous,
-                    needs_entry: Timers::arm(slot, deadline, epoch),
-                };
-                armed.queue(self.heap, self.seq, self.dirty, &gs.id, id);
+            let session = Armed::arm(&mut ms.session, TimerKind::Session, session, 0);
+            let rebalance =
+                rebalance.map(|(d, e)| Armed::arm(&mut ms.rebalance, TimerKind::Rebalance, d, e));
+            for armed in [Some(session), rebalance].into_iter().flatten() {
+                self.push(armed, &gs.id, m, || id.clone());
             }
         }
     }
@@ -254,21 +336,31 @@ pub(super) struct Timers {
     no_member: Arc<str>,
 }
 
-/// New slots for group `g` (absent from `groups`).
-fn insert_group<'a>(groups: &'a mut BTreeMap<Arc<str>, GroupSlots>, g: &str) -> &'a mut GroupSlots {
-    let id: Arc<str> = Arc::from(g);
-    groups
-        .entry(id.clone())
-        .or_insert_with(|| GroupSlots::new(id))
-}
-
 impl Timers {
     fn slot_mut(&mut self, kind: TimerKind, g: &str, m: &str) -> Option<&mut Slot> {
         let gs = self.groups.get_mut(g)?;
         match kind {
             TimerKind::InitialDelay => Some(&mut gs.initial),
-            TimerKind::Session => gs.members.get_mut(m).map(|s| &mut s.session),
-            TimerKind::Rebalance => gs.members.get_mut(m).map(|s| &mut s.rebalance),
+            TimerKind::Session | TimerKind::Rebalance => {
+                gs.members.get_mut(m).map(|s| s.slot(kind))
+            }
+        }
+    }
+
+    fn slot(&self, kind: TimerKind, g: &str, m: &str) -> Option<Slot> {
+        let gs = self.groups.get(g)?;
+        match kind {
+            TimerKind::InitialDelay => Some(gs.initial),
+            TimerKind::Session => gs.members.get(m).map(|s| s.session),
+            TimerKind::Rebalance => gs.members.get(m).map(|s| s.rebalance),
+        }
+    }
+
+    fn queue(&mut self) -> Queue<'_> {
+        Queue {
+            heap: &mut self.heap,
+            seq: &mut self.seq,
+            dirty: &mut self.dirty,
         }
     }
 
@@ -286,39 +378,34 @@ impl Timers {
             Some(gs) => gs,
             None => insert_group(&mut self.groups, g),
         };
-        let (slot, member_id) = match kind {
-            TimerKind::InitialDelay => (&mut gs.initial, &self.no_member),
-            TimerKind::Session | TimerKind::Rebalance => {
-                let MemberSlots {
-                    id,
-                    session,
-                    rebalance,
-                } = match gs.members.get_mut(m) {
-                    Some(ms) => ms,
-                    None => insert_member(&mut gs.members, m),
-                };
-                let slot = if kind == TimerKind::Session {
-                    session
-                } else {
-                    rebalance
-                };
-                (slot, &*id)
-            }
+        // The member id a new heap entry shares: the slots' key, taken at
+        // once when they are created here, else looked up only if needed.
+        let (armed, created) = match kind {
+            TimerKind::InitialDelay => (Armed::arm(&mut gs.initial, kind, deadline, epoch), None),
+            TimerKind::Session | TimerKind::Rebalance => match gs.members.get_mut(m) {
+                Some(ms) => (Armed::arm(ms.slot(kind), kind, deadline, epoch), None),
+                None => {
+                    let id: Arc<str> = Arc::from(m);
+                    let ms = gs.members.entry(id.clone()).or_default();
+                    (Armed::arm(ms.slot(kind), kind, deadline, epoch), Some(id))
+                }
+            },
         };
-        let previous = slot.queued;
-        let armed = Armed {
-            kind,
-            deadline,
-            previous,
-            needs_entry: Self::arm(slot, deadline, epoch),
+        let (members, no_member) = (&gs.members, &self.no_member);
+        let key = || match (kind, created) {
+            (TimerKind::InitialDelay, _) => no_member.clone(),
+            (_, Some(id)) => id,
+            (_, None) => members
+                .get_key_value(m)
+                .map(|(id, _)| id.clone())
+                .expect("the member's slots were just armed"),
         };
-        armed.queue(
-            &mut self.heap,
-            &mut self.seq,
-            &mut self.dirty,
-            &gs.id,
-            member_id,
-        );
+        let mut queue = Queue {
+            heap: &mut self.heap,
+            seq: &mut self.seq,
+            dirty: &mut self.dirty,
+        };
+        queue.push(armed, &gs.id, m, key);
     }
 
     /// Schedules the session timer of members of group `g` and, where given,
@@ -351,7 +438,8 @@ impl Timers {
     /// loaded shard, in the order given; the group ids are distinct (a
     /// coordinator's groups, ascending). Into an empty queue (a load) the
     /// groups' slots are built apart and the group map at once from them,
-    /// instead of a tree walk and an insert per group (issue 14 item 1).
+    /// instead of a tree walk and an insert per group, and the heap keeps no
+    /// spare room (issue 14 item 1).
     pub(super) fn schedule_loaded<'m, M>(&mut self, groups: impl IntoIterator<Item = (&'m str, M)>)
     where
         M: IntoIterator<Item = (&'m str, i64, Option<(i64, i32)>)>,
@@ -369,27 +457,12 @@ impl Timers {
                 continue;
             }
             let mut gs = GroupSlots::new(Arc::from(g));
-            let queue = Queue {
-                heap: &mut self.heap,
-                seq: &mut self.seq,
-                dirty: &mut self.dirty,
-            };
-            queue.arm_members(&mut gs, true, members);
+            self.queue().arm_members(&mut gs, true, members);
             built.push((gs.id.clone(), gs));
         }
         // Ascending input: the sort finds one run, the map is bulk-built.
         self.groups = built.into_iter().collect();
-    }
-
-    /// Sets a slot's deadline; true when a heap entry must be pushed.
-    fn arm(slot: &mut Slot, deadline: i64, epoch: i32) -> bool {
-        slot.deadline = Some(deadline);
-        slot.epoch = epoch;
-        let needs_entry = slot.queued.is_none_or(|q| deadline < q);
-        if needs_entry {
-            slot.queued = Some(deadline);
-        }
-        needs_entry
+        self.heap.shrink_to_fit();
     }
 
     /// Schedules a timer only if it is not scheduled.
@@ -402,33 +475,21 @@ impl Timers {
     /// Cancels a timer (no-op when unknown).
     pub(super) fn cancel(&mut self, kind: TimerKind, g: &str, m: &str) {
         if let Some(slot) = self.slot_mut(kind, g, m) {
-            slot.deadline = None;
+            slot.set_deadline(None);
             self.dirty = true;
         }
     }
 
     /// True when the timer is scheduled.
     pub(super) fn is_scheduled(&self, kind: TimerKind, g: &str, m: &str) -> bool {
-        let Some(gs) = self.groups.get(g) else {
-            return false;
-        };
-        let slot = match kind {
-            TimerKind::InitialDelay => Some(&gs.initial),
-            TimerKind::Session => gs.members.get(m).map(|s| &s.session),
-            TimerKind::Rebalance => gs.members.get(m).map(|s| &s.rebalance),
-        };
-        slot.is_some_and(|s| s.deadline.is_some())
+        self.slot(kind, g, m)
+            .is_some_and(|s| s.deadline().is_some())
     }
 
     /// The deadline of a timer, if scheduled.
     #[cfg(test)]
     pub(crate) fn deadline(&self, kind: TimerKind, g: &str, m: &str) -> Option<i64> {
-        let gs = self.groups.get(g)?;
-        match kind {
-            TimerKind::InitialDelay => gs.initial.deadline,
-            TimerKind::Session => gs.members.get(m)?.session.deadline,
-            TimerKind::Rebalance => gs.members.get(m)?.rebalance.deadline,
-        }
+        self.slot(kind, g, m)?.deadline()
     }
 
     /// Drops the heap's stale entries at the top and re-queues entries whose
@@ -439,23 +500,19 @@ impl Timers {
         }
         self.dirty = false;
         while let Some(Reverse(top)) = self.heap.peek() {
-            let (d, kind) = (top.deadline, top.kind);
-            let state = self.groups.get(&top.group_id).and_then(|gs| match kind {
-                TimerKind::InitialDelay => Some(gs.initial),
-                TimerKind::Session => gs.members.get(&top.member_id).map(|s| s.session),
-                TimerKind::Rebalance => gs.members.get(&top.member_id).map(|s| s.rebalance),
-            });
+            let (d, kind) = (top.deadline, top.kind());
+            let state = self.slot(kind, &top.group_id, &top.member_id);
             match state {
-                Some(slot) if slot.queued == Some(d) => match slot.deadline {
+                Some(slot) if slot.queued() == Some(d) => match slot.deadline() {
                     Some(actual) if actual == d => return,
                     Some(actual) => {
                         // Moved later: re-queue under the current deadline.
                         if let Some(Reverse(mut e)) = self.heap.pop() {
                             self.seq += 1;
-                            e.seq = self.seq;
+                            e.renumber(self.seq);
                             e.deadline = actual;
                             if let Some(s) = self.slot_mut(kind, &e.group_id, &e.member_id) {
-                                s.queued = Some(actual);
+                                s.set_queued(Some(actual));
                             }
                             self.heap.push(Reverse(e));
                         }
@@ -463,7 +520,7 @@ impl Timers {
                     None => {
                         if let Some(Reverse(e)) = self.heap.pop() {
                             if let Some(s) = self.slot_mut(kind, &e.group_id, &e.member_id) {
-                                s.queued = None;
+                                s.set_queued(None);
                             }
                             self.gc(&e.group_id, &e.member_id);
                         }
@@ -478,16 +535,15 @@ impl Timers {
 
     /// Removes empty slots.
     fn gc(&mut self, g: &str, m: &str) {
-        let empty = |s: &Slot| s.deadline.is_none() && s.queued.is_none();
         if let Some(gs) = self.groups.get_mut(g) {
             if gs
                 .members
                 .get(m)
-                .is_some_and(|ms| empty(&ms.session) && empty(&ms.rebalance))
+                .is_some_and(|ms| ms.session.is_empty() && ms.rebalance.is_empty())
             {
                 gs.members.remove(m);
             }
-            if gs.members.is_empty() && empty(&gs.initial) {
+            if gs.members.is_empty() && gs.initial.is_empty() {
                 self.groups.remove(g);
             }
         }
@@ -518,15 +574,16 @@ impl Timers {
         }
         let Reverse(e) = self.heap.pop()?;
         self.dirty = true;
+        let kind = e.kind();
         let mut epoch = 0;
-        if let Some(s) = self.slot_mut(e.kind, &e.group_id, &e.member_id) {
-            s.queued = None;
-            s.deadline = None;
+        if let Some(s) = self.slot_mut(kind, &e.group_id, &e.member_id) {
+            s.set_queued(None);
+            s.set_deadline(None);
             epoch = s.epoch;
         }
         self.gc(&e.group_id, &e.member_id);
         Some(Fired {
-            kind: e.kind,
+            kind,
             group_id: e.group_id.to_string(),
             member_id: e.member_id.to_string(),
             epoch,
@@ -537,26 +594,24 @@ impl Timers {
     pub(super) fn cancel_group(&mut self, g: &str) {
         self.dirty = true;
         if let Some(gs) = self.groups.get_mut(g) {
-            gs.initial.deadline = None;
+            gs.initial.set_deadline(None);
             for ms in gs.members.values_mut() {
-                ms.session.deadline = None;
-                ms.rebalance.deadline = None;
+                ms.session.set_deadline(None);
+                ms.rebalance.set_deadline(None);
             }
         }
     }
 
     /// Number of scheduled timers.
     pub(super) fn len(&self) -> usize {
+        let on = |s: &Slot| usize::from(s.deadline().is_some());
         self.groups
             .values()
             .map(|gs| {
-                usize::from(gs.initial.deadline.is_some())
+                on(&gs.initial)
                     + gs.members
                         .values()
-                        .map(|m| {
-                            usize::from(m.session.deadline.is_some())
-                                + usize::from(m.rebalance.deadline.is_some())
-                        })
+                        .map(|m| on(&m.session) + on(&m.rebalance))
                         .sum::<usize>()
             })
             .sum()
@@ -587,6 +642,14 @@ mod tests {
         assert!(t.pop_due(1000).is_none());
         assert_eq!(t.len(), 0);
         assert!(t.groups.is_empty());
+    }
+
+    #[test]
+    fn a_member_s_slots_and_a_heap_entry_stay_small() {
+        // A loaded shard holds one of each per member (issue 14 item 2).
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
+        assert_eq!(std::mem::size_of::<(Arc<str>, MemberSlots)>(), 64);
+        assert_eq!(std::mem::size_of::<Reverse<Entry>>(), 48);
     }
 
     /// Every timer in firing order, with the slots left.
