@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use super::index::str_less;
+use super::index::{same, str_less};
 use super::spec::MemberSpec;
 use super::{AssignorError, MAX_MEMBERS};
 
@@ -153,28 +153,40 @@ impl MemberTable {
     }
 
     /// Number of members.
+    #[inline]
     pub fn len(&self) -> usize {
         self.id_end.len()
     }
 
     /// Whether the table has no member.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.id_end.is_empty()
     }
 
     /// Number of processes.
+    #[inline]
     pub fn num_processes(&self) -> usize {
         self.proc_end.len()
     }
 
     /// The id of member `i` (ascending in `i`).
+    #[inline]
     pub fn member_id(&self, i: usize) -> &str {
         entry(&self.ids, &self.id_end, i)
     }
 
     /// The process id of member `i`.
+    #[inline]
     pub fn process_id(&self, i: usize) -> &str {
         entry(&self.procs, &self.proc_end, self.member_proc[i] as usize)
+    }
+
+    /// Whether member `i` has this id and process id (word-wise comparisons,
+    /// inline: the coordinator walks its members along the table with it).
+    #[inline]
+    pub(crate) fn is_entry(&self, i: usize, member_id: &str, process_id: &str) -> bool {
+        same(self.member_id(i), member_id) && same(self.process_id(i), process_id)
     }
 
     /// The member with this id, by position.
@@ -189,6 +201,7 @@ impl MemberTable {
 
     /// A member spec of member `i` with the table's strings (so an assignor
     /// recognises it as the table's) and no tasks, offsets or tags.
+    #[inline]
     pub fn member_spec(&self, i: usize) -> MemberSpec<'_> {
         MemberSpec::new(self.member_id(i), self.process_id(i))
     }

@@ -74,12 +74,16 @@ impl<'t> Cursor<'t> {
     {
         let t = self.table;
         while self.next < t.len() {
-            let id = t.member_id(self.next);
-            if id == member_id {
+            let i = self.next;
+            // The usual case: the next table member, same process.
+            if t.is_entry(i, member_id, process_id) {
                 self.next += 1;
-                if t.process_id(self.next - 1) == process_id {
-                    return t.member_spec(self.next - 1);
-                }
+                return t.member_spec(i);
+            }
+            let id = t.member_id(i);
+            if id == member_id {
+                // Moved to another process: its own strings.
+                self.next += 1;
                 break;
             }
             if id > member_id {
