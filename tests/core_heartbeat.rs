@@ -727,3 +727,44 @@ fn kept_endpoint_answer_equals_a_fresh_one() {
         assert_eq!(answer.len(), 2);
     }
 }
+
+/// A static member replaced while it has not yet reached the group's epoch
+/// (a scale-out moved one of its tasks): the new member id takes over the old
+/// one's target, with the warm-up refinement on (the default) as without it
+/// (Kafka's behaviour).
+#[test]
+fn static_member_replaced_mid_rebalance_keeps_its_target() {
+    let run = |extra: &[(&str, &str)]| {
+        let mut c = harness(extra);
+        c.update_metadata(metadata(&[("input", 2)]));
+        let mut j = join("app", "a1", simple_topology("input"));
+        j.instance_id = Some("i".into());
+        let r = hb(&mut c, 0, j).response;
+        assert_eq!(r.member_epoch, 2);
+        assert_eq!(r.active_tasks, Some(tasks("0", &[0, 1])));
+        // m2 joins: epoch 3, one task moves from a1 to m2 once a1 revokes it.
+        let r = hb(&mut c, 10, join("app", "m2", simple_topology("input"))).response;
+        assert_eq!(r.member_epoch, 3);
+        // a1 leaves temporarily before it heartbeats at epoch 3.
+        let mut l = beat("app", "a1", -2);
+        l.instance_id = Some("i".into());
+        assert_eq!(hb(&mut c, 20, l).response.member_epoch, -2);
+        // Its replacement takes over a1's tasks and target.
+        let mut j = join("app", "a2", simple_topology("input"));
+        j.instance_id = Some("i".into());
+        j.process_id = Some("process-a1".into());
+        let r = hb(&mut c, 30, j).response;
+        assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+        assert_replay_matches(&c, "app");
+        (r.member_epoch, r.active_tasks)
+    };
+    let kafka = run(&[("group.streams.num.warmup.replicas", "0")]);
+    assert_eq!(kafka.0, 3);
+    assert_eq!(
+        kafka.1,
+        Some(tasks("0", &[0])),
+        "a1's target after the move"
+    );
+    let ours = run(&[]);
+    assert_eq!(ours, kafka, "the refinement of epoch 3 knows a1's slice");
+}

@@ -748,7 +748,22 @@ fn refine(
         return;
     }
     target.refinement = match &b.transient.refined {
-        Some(r) if r.epoch == target.epoch => Some(r.clone()),
+        Some(r) if r.epoch == target.epoch => match view.replaced {
+            // A static member replaced under a new member id takes over its
+            // predecessor's target (spec 02 §4b), so its slice of the frozen
+            // refinement moves to the new id too.
+            Some(old) if r.assignment.contains_key(old) => {
+                let mut assignment = r.assignment.clone();
+                if let Some(slice) = assignment.remove(old) {
+                    assignment.insert(b.mid.to_string(), slice);
+                }
+                Some(Arc::new(warmup::EpochRefinement {
+                    epoch: r.epoch,
+                    assignment,
+                }))
+            }
+            _ => Some(r.clone()),
+        },
         _ => {
             let assignment = match &target.computed {
                 Some(all) => warmup::derive(view, |id| all.get(id), configured, offsets, &b.eff),
