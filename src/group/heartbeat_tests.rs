@@ -30,7 +30,8 @@ impl TaskAssignor for Failing {
     }
 }
 
-fn ctx(now_ms: i64) -> RequestContext {
+/// A request context at `now_ms` (also used by the member table's tests).
+pub(super) fn ctx(now_ms: i64) -> RequestContext {
     RequestContext {
         api_version: 1,
         client_id: "client".into(),

@@ -101,19 +101,11 @@ mod tests {
     use std::sync::Arc;
 
     use crate::assignor::{AssignorRegistry, MemberTable};
-    use crate::group::{CoordinatorConfig, GroupCoordinator, RequestContext};
+    use crate::group::heartbeat_tests::ctx;
+    use crate::group::{CoordinatorConfig, GroupCoordinator};
     use crate::protocol::heartbeat::{Subtopology, Topology};
     use crate::protocol::{StreamsGroupHeartbeatRequest, Uuid};
     use crate::topology::ClusterMetadata;
-
-    fn ctx(now_ms: i64) -> RequestContext {
-        RequestContext {
-            api_version: 1,
-            client_id: "client".into(),
-            client_host: "/127.0.0.1".into(),
-            now_ms,
-        }
-    }
 
     fn join(member: &str, process: &str) -> StreamsGroupHeartbeatRequest {
         StreamsGroupHeartbeatRequest {
