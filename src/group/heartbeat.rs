@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::protocol::heartbeat::{Endpoint, KeyValue, Status, TaskIds, TaskOffset};
+use crate::protocol::heartbeat::{Endpoint, KeyValue, Status, TaskIds, TaskOffset, Topology};
 use crate::protocol::{
     CoordinatorRecord, ErrorCode, StatusCode, StreamsGroupHeartbeatRequest,
     StreamsGroupHeartbeatResponse,
@@ -446,12 +446,21 @@ fn interval_elapsed(timestamp: i64, interval_ms: i32, now_ms: i64) -> bool {
     timestamp == 0 || interval_ms == 0 || now_ms >= timestamp.saturating_add(i64::from(interval_ms))
 }
 
-/// The request's topology, validated structurally (join only).
-fn parse_topology(req: &StreamsGroupHeartbeatRequest) -> Result<Option<StreamsTopology>, ApiError> {
+/// The request's topology, validated structurally (join only). Its
+/// subtopologies move into the model (not copied: a large topology is not held
+/// twice, issue 14 item 3); the request keeps the epoch only, which is all the
+/// member update reads.
+fn parse_topology(
+    req: &mut StreamsGroupHeartbeatRequest,
+) -> Result<Option<StreamsTopology>, ApiError> {
     req.topology
-        .as_ref()
+        .as_mut()
         .map(|t| {
-            StreamsTopology::new(t.clone()).map_err(|e| ApiError::new(e.error_code(), e.message()))
+            let topology = Topology {
+                epoch: t.epoch,
+                subtopologies: std::mem::take(&mut t.subtopologies),
+            };
+            StreamsTopology::new(topology).map_err(|e| ApiError::new(e.error_code(), e.message()))
         })
         .transpose()
 }
@@ -987,7 +996,17 @@ impl GroupCoordinator {
             Err(e) => Err(e),
             Ok(()) if req.member_epoch < 0 => self.leave(&req, ctx.now_ms, &mut records),
             Ok(()) => {
-                match self.handle(ctx, &req, &mut records, &mut internal_topics, &mut effects) {
+                let handled = parse_topology(&mut req).and_then(|topology| {
+                    self.handle(
+                        ctx,
+                        &req,
+                        topology,
+                        &mut records,
+                        &mut internal_topics,
+                        &mut effects,
+                    )
+                });
+                match handled {
                     Ok((response, creating)) => {
                         self.apply_effects(&req, creating, response.member_epoch, &mut effects);
                         keep_endpoints = effects.endpoints.take();
@@ -1017,10 +1036,6 @@ impl GroupCoordinator {
             }
         };
         response.truncate_texts();
-        // A joining member's topology is no longer needed: freed before the
-        // records are applied (the group's model is rebuilt from the topology
-        // record), so a large topology is not held twice (issue 14 item 3).
-        drop(req.topology.take());
         self.apply_all(&records);
         if let Some(keep) = keep_endpoints {
             self.keep_endpoints(&req.group_id, keep);
@@ -1112,12 +1127,12 @@ impl GroupCoordinator {
         &self,
         ctx: &RequestContext,
         req: &StreamsGroupHeartbeatRequest,
+        request_topology: Option<StreamsTopology>,
         records: &mut Vec<CoordinatorRecord>,
         internal_topics: &mut Vec<InternalTopic>,
         effects: &mut Effects,
     ) -> Result<(StreamsGroupHeartbeatResponse, bool), ApiError> {
         let joining = req.member_epoch == 0;
-        let request_topology = parse_topology(req)?;
         let fresh;
         let (group, creating) = match self.find_group(req, joining)? {
             Some(g) => (g, false),
