@@ -640,8 +640,8 @@ impl<'a> State<'a> {
     /// Spec 05 §4.2 `pickPrevMember`: the first eligible candidate, replaced
     /// only by one strictly less loaded at both the process and member level.
     ///
-    /// No candidate (most tasks of a fresh group) and one candidate are
-    /// decided inline; longer lists go to [`State::pick_prev_among`].
+    /// No candidate (most tasks of a fresh group), one and two candidates
+    /// are decided inline; longer lists go to [`State::pick_prev_among`].
     #[inline(always)]
     fn pick_prev(&self, t: u32, standby: bool, with_tags: bool) -> Option<u32> {
         let cands = self.candidates(t);
@@ -653,6 +653,33 @@ impl<'a> State<'a> {
                     !self.holds(t, p) && (!with_tags || self.tags_ok(t, p))
                 };
                 eligible.then_some(m)
+            }
+            // Two candidates (a task's owner and one dormant copy, common):
+            // the loop of `pick_prev_among` unrolled, without its call.
+            &[a, b] => {
+                let (pa, pb) = (self.member_proc[a as usize], self.member_proc[b as usize]);
+                let (ok_a, ok_b) = if standby {
+                    (
+                        !self.holds(t, pa) && (!with_tags || self.tags_ok(t, pa)),
+                        !self.holds(t, pb) && (!with_tags || self.tags_ok(t, pb)),
+                    )
+                } else {
+                    (true, true)
+                };
+                match (ok_a, ok_b) {
+                    (true, true) => {
+                        let b_less = self.load_below(
+                            pb,
+                            self.proc_count[pa as usize],
+                            self.proc_cap[pa as usize],
+                        ) && self.member_count[b as usize]
+                            < self.member_count[a as usize];
+                        Some(if b_less { b } else { a })
+                    }
+                    (true, false) => Some(a),
+                    (false, true) => Some(b),
+                    (false, false) => None,
+                }
             }
             _ => self.pick_prev_among(cands, t, standby, with_tags),
         }
