@@ -132,7 +132,14 @@ impl MemberTable {
         let mut procs: Vec<&str> = pairs.iter().map(|p| p.1).collect();
         procs.sort_unstable();
         procs.dedup();
-        let mut t = MemberTable::default();
+        let mut t = MemberTable {
+            ids: String::with_capacity(pairs.iter().map(|p| p.0.len()).sum()),
+            id_end: Vec::with_capacity(pairs.len()),
+            procs: String::with_capacity(procs.iter().map(|p| p.len()).sum()),
+            proc_end: Vec::with_capacity(procs.len()),
+            member_proc: Vec::with_capacity(pairs.len()),
+            ..MemberTable::default()
+        };
         for p in &procs {
             t.procs.push_str(p);
             let end = u32::try_from(t.procs.len())

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::protocol::CoordinatorRecord;
 
+use super::member_table;
 use super::records::{self, GroupStore, ReplayError};
 use super::state::StreamsGroup;
 use super::timers::IdHasher;
@@ -71,10 +72,16 @@ impl Loader<'_> {
     }
 
     /// Returns every group taken out to the coordinator's tree: built at once
-    /// (from the sorted ids) when the tree is empty, as on a load.
+    /// (from the sorted ids) when the tree is empty, as on a load. Their
+    /// member tables, left out while their records were replayed, are built
+    /// here from their members, once per group instead of member by member.
     fn finish(&mut self) {
         self.set_apart();
-        let apart = std::mem::take(&mut self.apart);
+        let mut apart = std::mem::take(&mut self.apart);
+        for g in apart.values_mut() {
+            let g = Arc::make_mut(g);
+            g.member_table = member_table::rebuilt(&g.members);
+        }
         if self.core.groups.is_empty() {
             let mut groups: Vec<_> = apart.into_iter().collect();
             // Distinct ids: the order is total, so the tree is the same
@@ -117,6 +124,11 @@ impl GroupStore for Loader<'_> {
                 },
             };
             self.held = Some(entry);
+            if let Some(g) = self.held_mut() {
+                // Built once at the end (`finish`); meanwhile a member
+                // record leaves it alone.
+                g.member_table = None;
+            }
         }
         self.held_mut()
             .ok_or_else(|| ReplayError::GroupTypeConflict {

@@ -12,9 +12,12 @@
 //! shared table: the strings are stored back to back, so a copy is a few
 //! buffer copies, not one allocation per member.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::assignor::{MemberSpec, MemberTable};
+
+use super::member::Member;
 
 /// The table of a group; `None` once an update failed (more member-id bytes
 /// than the table indexes): target computations then go without it.
@@ -23,6 +26,19 @@ pub(super) type Slot = Option<Arc<MemberTable>>;
 /// The table of a new group.
 pub(super) fn new_slot() -> Slot {
     Some(Arc::new(MemberTable::new()))
+}
+
+/// The table of a group's members built at once (the end of a load, which
+/// leaves the tables out while it replays: src/group/load.rs); `None` when
+/// the members exceed the table's limits, as after a failed update.
+pub(super) fn rebuilt(members: &BTreeMap<String, Arc<Member>>) -> Slot {
+    MemberTable::from_members(
+        members
+            .values()
+            .map(|m| (m.member_id.as_str(), &*m.process_id)),
+    )
+    .ok()
+    .map(Arc::new)
 }
 
 /// `member_id` is in the group, in `process_id`.
@@ -193,10 +209,14 @@ mod tests {
             kept.iter().collect::<Vec<_>>(),
             [("m1", "p-d"), ("m2", "p-b"), ("m3", "p-b")]
         );
-        let mut replayed = GroupCoordinator::new(config, registry);
+        let mut replayed = GroupCoordinator::new(config.clone(), Arc::clone(&registry));
         for r in &records {
             replayed.replay(r).expect("replayable");
         }
         assert_eq!(tables(&replayed).0, kept);
+        // A load replays without the table and builds it at the end.
+        let mut loaded = GroupCoordinator::new(config, registry);
+        loaded.replay_all(&records).expect("replayable");
+        assert_eq!(tables(&loaded).0, kept);
     }
 }
